@@ -1,0 +1,25 @@
+# Contract (relied on by CI and other tools): venv, quickstart, test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv quickstart test lint clean
+
+venv: $(STAMP)
+
+# Re-install only when the project metadata changes; uv makes a warm install take seconds.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python -e ".[dev]"
+	touch $(STAMP)
+
+quickstart: venv
+	$(BIN)/homeprice pipeline run --dataset all
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .homeprice .pytest_cache

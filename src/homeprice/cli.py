@@ -1,0 +1,183 @@
+"""The `homeprice` command line: thin commands that parse, call one function and render."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from homeprice.config import load_settings
+from homeprice.errors import DataValidationError, HomepriceError
+
+app = typer.Typer(help="homeprice: house-price models from raw data to production.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Fetch, validate and clean datasets.", no_args_is_help=True)
+pipeline_app = typer.Typer(help="Run the whole pipeline.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(pipeline_app, name="pipeline")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DatasetOption = Annotated[str, typer.Option("--dataset", "-d", help="california or bengaluru")]
+
+
+def reports_errors(command: F) -> F:
+    """Turn homeprice errors into one red line and the error's exit code (never a traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except HomepriceError as error:
+            if isinstance(error, DataValidationError) and error.report:
+                _render_quality(error.report, console=err)
+            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 - last resort: one line, not a traceback
+            if os.environ.get("HOMEPRICE_DEBUG"):
+                raise
+            err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error} "
+                      "(set HOMEPRICE_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _render_quality(report: dict[str, Any], console: Console = out) -> None:
+    """A quality report as a rich table."""
+    table = Table(title=f"Quality of {report['dataset']} ({report['rows']:,} rows): "
+                        f"{report['status']}")
+    for column in ("column", "missing", "outliers", "range violations", "domain violations"):
+        table.add_column(column, justify="left" if column == "column" else "right")
+    for column in report["columns"]:
+        table.add_row(
+            column,
+            str(report["missing"].get(column, 0)),
+            str(report["outliers"].get(column, {}).get("count", 0)),
+            str(report["range_violations"].get(column, {}).get("count", 0)),
+            str(report["domain_violations"].get(column, {}).get("count", 0)),
+        )
+    console.print(table)
+    console.print(f"duplicate rows: {report['duplicates']}")
+    for issue in report["critical"]:
+        row = f" row {issue['row']}" if issue.get("row") else ""
+        console.print(f"[red]critical[/] {issue['column']}{row}: {issue['message']}", highlight=False)
+
+
+def _render_clean(summaries: list[dict[str, Any]]) -> None:
+    """Rows in, rows dropped by reason, rows out: one block per dataset."""
+    table = Table(title="Cleaning: every dropped row accounted for")
+    for column in ("dataset", "", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for s in summaries:
+        table.add_row(s["dataset"], "rows in", f"{s['rows_in']:,}")
+        for reason, count in s["dropped"].items():
+            if count:
+                table.add_row("", f"dropped: {reason}", f"-{count:,}")
+        table.add_row("", "[bold]rows out[/]", f"[bold]{s['rows_out']:,}[/]")
+        for note, value in s["notes"].items():
+            table.add_row("", f"[dim]{note}[/]", f"[dim]{value:,}[/]")
+        table.add_row("", "[dim]clean version[/]", f"[dim]{s['version']}[/]", end_section=True)
+    out.print(table)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False
+          ) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@data_app.command("fetch")
+@reports_errors
+def data_fetch(
+    dataset: DatasetOption,
+    source: Annotated[str | None, typer.Option(help="Path or URL (http, https, any fsspec URL).")
+                      ] = None,
+    sha256: Annotated[str | None, typer.Option(help="Expected sha256 of the file.")] = None,
+    full: Annotated[bool, typer.Option(help="Download the full public dataset.")] = False,
+) -> None:
+    """Copy or download a dataset's source into the lake's raw zone."""
+    from homeprice.data.ingest import fetch
+    from homeprice.datasets import get_dataset
+
+    result = fetch(get_dataset(dataset), load_settings(), source=source, sha256=sha256, full=full)
+    out.print(f"[green]fetched[/] {result.dataset}: {result.rows:,} rows from {result.source}\n"
+              f"  sha256 {result.sha256}\n  -> {result.path}", highlight=False)
+
+
+@data_app.command("validate")
+@reports_errors
+def data_validate(
+    dataset: DatasetOption,
+    input: Annotated[str | None, typer.Option("--input", help="File to validate instead of the "
+                                              "latest fetched raw data.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check the schema and measure data quality; exit 2 on critical violations."""
+    from homeprice.data.cleaning import validate_raw
+    from homeprice.datasets import get_dataset
+
+    report, path = validate_raw(get_dataset(dataset), load_settings(), input)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    _render_quality(report.to_dict())
+    out.print(f"report: {path}", highlight=False)
+
+
+@data_app.command("clean")
+@reports_errors
+def data_clean(dataset: DatasetOption) -> None:
+    """Clean the latest raw data into a new clean version, counting every dropped row."""
+    from homeprice.data.cleaning import clean
+    from homeprice.datasets import get_dataset
+
+    summary = clean(get_dataset(dataset), load_settings())
+    _render_clean([summary.to_dict()])
+    out.print(f"-> {summary.path}", highlight=False)
+
+
+@pipeline_app.command("run")
+@reports_errors
+def pipeline_run(
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="california, bengaluru or all")
+                       ] = "all",
+) -> None:
+    """Run the pipeline end to end: fetch -> validate -> clean."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from homeprice.pipeline import resolve_datasets, run_pipeline
+
+    settings = load_settings()
+    names = resolve_datasets(dataset)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=out, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+        runs = run_pipeline(dataset, settings,
+                            lambda d, step: progress.update(task, description=f"{d}: {step}"))
+    for run in runs:
+        assert run.quality is not None
+        _render_quality(run.quality.to_dict())
+    _render_clean([r.cleaned.to_dict() for r in runs if r.cleaned])
+    out.print(f"datasets: {', '.join(names)}; state in {settings.home}", highlight=False)
+
+
+def main() -> None:
+    """Entry point of the `homeprice` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Typed settings: code defaults, then config/homeprice.yaml, then HOMEPRICE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+# The repository's config file; found for editable installs and when run from the repo root.
+_REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "homeprice.yaml"
+# The shared data folder beside a checkout (../shared/data), used when HOMEPRICE_DATA_DIR is unset.
+_SHARED_DATA = Path("..") / "shared" / "data"
+
+
+class SplitSettings(BaseModel):
+    """Deterministic train / calibration / test split."""
+
+    seed: int = 42
+    train: float = Field(0.7, gt=0, lt=1)
+    calibration: float = Field(0.1, ge=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> "SplitSettings":
+        total = self.train + self.calibration + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"split fractions must sum to 1, got {total:.4f}")
+        return self
+
+
+class ValidationSettings(BaseModel):
+    """Data quality report thresholds."""
+
+    iqr_factor: float = Field(1.5, gt=0)
+
+
+class CaliforniaSettings(BaseModel):
+    """Cleaning rules of the California census data."""
+
+    latitude: tuple[float, float] = (32.0, 42.5)
+    longitude: tuple[float, float] = (-124.8, -114.0)
+
+
+class BengaluruSettings(BaseModel):
+    """Cleaning rules of the Bengaluru listings."""
+
+    min_sqft_per_bedroom: float = Field(250, gt=0)
+    max_extra_baths: int = Field(2, ge=0)
+
+
+class DatasetsSettings(BaseModel):
+    """Per-dataset settings."""
+
+    california: CaliforniaSettings = CaliforniaSettings()
+    bengaluru: BengaluruSettings = BengaluruSettings()
+
+
+def config_file() -> Path | None:
+    """The YAML file in force: $HOMEPRICE_CONFIG, ./config/homeprice.yaml, or the repository's."""
+    explicit = os.environ.get("HOMEPRICE_CONFIG")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path("config") / "homeprice.yaml", _REPO_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """All homeprice settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOMEPRICE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Path(".homeprice")
+    lake_url: str | None = None
+    data_dir: Path | None = None
+    split: SplitSettings = SplitSettings()
+    validation: ValidationSettings = ValidationSettings()
+    datasets: DatasetsSettings = DatasetsSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @property
+    def lake_root(self) -> str:
+        """The lake's root URL or path."""
+        return self.lake_url or str(self.home / "lake")
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where quality and cleaning reports are written."""
+        return self.home / "reports"
+
+    def source_dirs(self) -> list[Path]:
+        """Folders searched for dataset source files, in order."""
+        if self.data_dir is not None:
+            return [self.data_dir]
+        return [_SHARED_DATA] if _SHARED_DATA.is_dir() else []
+
+    def resolved(self) -> dict[str, Any]:
+        """The settings as plain JSON-able data (logged with every run)."""
+        return self.model_dump(mode="json")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the YAML file and environment, with explicit overrides on top."""
+    return Settings(**overrides)

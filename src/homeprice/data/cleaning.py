@@ -1,0 +1,99 @@
+"""The validate and clean steps over the lake: raw zone -> quality report -> clean zone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from homeprice.config import Settings
+from homeprice.data.lake import Lake
+from homeprice.data.sources import read_table
+from homeprice.data.validation import QualityReport, validate
+from homeprice.datasets import Dataset
+
+# Bump when a dataset's cleaning rules change in code, so a new clean version is written.
+RULES_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class CleanSummary:
+    """The outcome of the clean step."""
+
+    dataset: str
+    version: str
+    raw_sha256: str
+    rows_in: int
+    dropped: dict[str, int]
+    rows_out: int
+    notes: dict[str, Any]
+    path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return dict(vars(self))
+
+
+def _write_report(settings: Settings, dataset: str, name: str, report: dict[str, Any]) -> Path:
+    folder = settings.reports_dir / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(report, indent=2, default=str))
+    temp.replace(path)
+    return path
+
+
+def validate_raw(
+    dataset: Dataset, settings: Settings, input_path: str | None = None
+) -> tuple[QualityReport, Path]:
+    """Validate a file (or the latest raw table) and write its quality report; raise if critical."""
+    if input_path is not None:
+        raw, label, key = read_table(input_path), input_path, None
+    else:
+        lake = Lake(settings.lake_root)
+        entry = lake.raw_entry(dataset.name)
+        raw, label, key = lake.read_raw(dataset.name, entry["sha256"]), entry["path"], entry["sha256"]
+    report = validate(raw, dataset, settings, source=label)
+    payload = report.to_dict() | {"raw_sha256": key}
+    name = f"quality-{key[:16]}.json" if key else f"quality-{Path(input_path or 'input').stem}.json"
+    path = _write_report(settings, dataset.name, name, payload)
+    _write_report(settings, dataset.name, "quality-latest.json", payload)
+    return report, path
+
+
+def clean_version(raw_sha256: str, dataset: Dataset, settings: Settings) -> str:
+    """Content-derived version of a clean table: same raw data and rules give the same version."""
+    rules = settings.datasets.model_dump(mode="json").get(dataset.name, {})
+    key = json.dumps({"raw": raw_sha256, "rules": RULES_VERSION, "params": rules}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def clean(dataset: Dataset, settings: Settings, raw_sha256: str | None = None) -> CleanSummary:
+    """Validate the raw table (critical findings stop here) and write its clean version."""
+    lake = Lake(settings.lake_root)
+    entry = lake.raw_entry(dataset.name, raw_sha256)
+    raw = lake.read_raw(dataset.name, entry["sha256"])
+    quality = validate(raw, dataset, settings, source=entry["path"])
+    result = dataset.clean(pd.DataFrame(raw), settings)
+    version = clean_version(entry["sha256"], dataset, settings)
+    report = {
+        "dataset": dataset.name,
+        "version": version,
+        "raw_sha256": entry["sha256"],
+        "raw_path": entry["path"],
+        "rows_in": result.rows_in,
+        "dropped": result.dropped,
+        "rows_out": result.rows_out,
+        "notes": result.notes,
+        "quality": quality.to_dict(),
+    }
+    clean_entry = lake.write_clean(dataset.name, version, result.data, report)
+    _write_report(settings, dataset.name, "clean-latest.json", report)
+    return CleanSummary(dataset=dataset.name, version=version, raw_sha256=entry["sha256"],
+                        rows_in=result.rows_in, dropped=result.dropped, rows_out=result.rows_out,
+                        notes=result.notes, path=clean_entry["path"])

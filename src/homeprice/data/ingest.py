@@ -1,0 +1,48 @@
+"""The fetch step: source file -> raw zone of the lake, with a manifest entry."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from homeprice.config import Settings
+from homeprice.data.lake import Lake
+from homeprice.data.sources import default_source, materialise, read_table
+from homeprice.datasets import Dataset
+from homeprice.errors import DataValidationError
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What the fetch step stored."""
+
+    dataset: str
+    sha256: str
+    rows: int
+    path: str
+    source: str
+    manifest_entry: dict[str, Any]
+
+
+def fetch(
+    dataset: Dataset,
+    settings: Settings,
+    source: str | None = None,
+    sha256: str | None = None,
+    full: bool = False,
+) -> FetchResult:
+    """Copy or download a dataset's source, verify its checksum and store it in the raw zone."""
+    if source is None:
+        source, expected = default_source(dataset, settings, full=full)
+        sha256 = sha256 or expected
+    with tempfile.TemporaryDirectory(prefix="homeprice-fetch-") as tmp:
+        local = materialise(source, Path(tmp), dataset.source.filename, sha256)
+        frame = read_table(local.path, label=source)
+        if frame.empty:
+            raise DataValidationError(f"{source}: the file has no data rows")
+        lake = Lake(settings.lake_root)
+        entry = lake.write_raw(dataset.name, local.sha256, frame, source)
+    return FetchResult(dataset=dataset.name, sha256=local.sha256, rows=len(frame),
+                       path=entry["path"], source=source, manifest_entry=entry)

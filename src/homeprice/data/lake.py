@@ -1,0 +1,157 @@
+"""The content-addressed data lake on a local path or any fsspec URL.
+
+Layout under the lake root:
+  raw/<dataset>/<sha256>.parquet     source rows as text, keyed by the source file's sha256
+  raw/<dataset>/manifest.json        every ingested source: sha256, source, rows, columns, fetched_at
+  clean/<dataset>/<version>.parquet  cleaned model inputs; version derives from raw sha256 + rules
+  clean/<dataset>/<version>.json     the cleaning report (rows in, dropped by reason, rows out)
+  clean/<dataset>/manifest.json      every clean version and the latest
+Every file is written to a temporary name and moved into place, so readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import fsspec
+import pandas as pd
+
+from homeprice.errors import LakeError
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Lake:
+    """Reads and writes the lake's raw and clean zones."""
+
+    def __init__(self, root: str) -> None:
+        self.url = root
+        self.fs, self.root = fsspec.core.url_to_fs(root)
+
+    # -- paths -----------------------------------------------------------------------------
+    def _path(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def raw_path(self, dataset: str, sha256: str) -> str:
+        """Path of one raw table inside the lake."""
+        return self._path("raw", dataset, f"{sha256}.parquet")
+
+    def clean_path(self, dataset: str, version: str) -> str:
+        """Path of one clean table inside the lake."""
+        return self._path("clean", dataset, f"{version}.parquet")
+
+    def url_of(self, path: str) -> str:
+        """Full URL (with protocol) of a lake path, for logging and lineage."""
+        return self.fs.unstrip_protocol(path)
+
+    # -- atomic writes -----------------------------------------------------------------------
+    def _write_bytes(self, path: str, payload: bytes) -> None:
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        temp = f"{path}.tmp-{uuid.uuid4().hex}"
+        with self.fs.open(temp, "wb") as handle:
+            handle.write(payload)
+        self.fs.mv(temp, path)
+
+    def _write_parquet(self, path: str, frame: pd.DataFrame) -> None:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        self._write_bytes(path, buffer.getvalue())
+
+    def _read_json(self, path: str) -> dict[str, Any]:
+        if not self.fs.exists(path):
+            return {}
+        with self.fs.open(path, "rb") as handle:
+            return json.loads(handle.read())
+
+    def _write_json(self, path: str, payload: dict[str, Any]) -> None:
+        self._write_bytes(path, json.dumps(payload, indent=2, default=str).encode())
+
+    # -- raw zone --------------------------------------------------------------------------
+    def raw_manifest(self, dataset: str) -> dict[str, Any]:
+        """The raw manifest of a dataset ({} when nothing was ingested)."""
+        return self._read_json(self._path("raw", dataset, "manifest.json"))
+
+    def write_raw(self, dataset: str, sha256: str, frame: pd.DataFrame, source: str) -> dict[str, Any]:
+        """Store source rows under their sha256 (once) and record the fetch in the manifest."""
+        path = self.raw_path(dataset, sha256)
+        if not self.fs.exists(path):
+            self._write_parquet(path, frame.astype("string"))
+        manifest = self.raw_manifest(dataset)
+        entries: dict[str, Any] = manifest.setdefault("entries", {})
+        now = _now()
+        entry = entries.get(sha256) or {
+            "sha256": sha256,
+            "path": self.url_of(path),
+            "rows": len(frame),
+            "columns": [str(c) for c in frame.columns],
+            "fetched_at": now,
+            "sources": [],
+        }
+        if source not in entry["sources"]:
+            entry["sources"].append(source)
+        entry["source"] = source
+        entry["last_fetched_at"] = now
+        entries[sha256] = entry
+        manifest["dataset"] = dataset
+        manifest["latest"] = sha256
+        self._write_json(self._path("raw", dataset, "manifest.json"), manifest)
+        return entry
+
+    def raw_entry(self, dataset: str, sha256: str | None = None) -> dict[str, Any]:
+        """Manifest entry of a raw table (the latest when sha256 is None)."""
+        manifest = self.raw_manifest(dataset)
+        sha256 = sha256 or manifest.get("latest")
+        if not sha256:
+            raise LakeError(f"no raw data for {dataset!r} in {self.url}; "
+                            f"run `homeprice data fetch --dataset {dataset}` first")
+        entry = manifest.get("entries", {}).get(sha256)
+        if entry is None or not self.fs.exists(self.raw_path(dataset, sha256)):
+            raise LakeError(f"raw data {sha256} of {dataset!r} is not in the lake {self.url}")
+        return entry
+
+    def read_raw(self, dataset: str, sha256: str) -> pd.DataFrame:
+        """Source rows of one raw table, as text (missing values as None/NaN)."""
+        with self.fs.open(self.raw_path(dataset, sha256), "rb") as handle:
+            frame = pd.read_parquet(handle)
+        return frame.astype(object).where(frame.notna(), None)
+
+    # -- clean zone ------------------------------------------------------------------------
+    def write_clean(self, dataset: str, version: str, frame: pd.DataFrame,
+                    report: dict[str, Any]) -> dict[str, Any]:
+        """Store a clean table with its report and make it the latest version."""
+        path = self.clean_path(dataset, version)
+        self._write_parquet(path, frame)
+        self._write_json(self._path("clean", dataset, f"{version}.json"), report)
+        manifest = self._read_json(self._path("clean", dataset, "manifest.json"))
+        entry = {"version": version, "path": self.url_of(path), "rows": len(frame),
+                 "raw_sha256": report.get("raw_sha256"), "created_at": _now()}
+        manifest.setdefault("versions", {})[version] = entry
+        manifest["dataset"] = dataset
+        manifest["latest"] = version
+        self._write_json(self._path("clean", dataset, "manifest.json"), manifest)
+        return entry
+
+    def clean_entry(self, dataset: str, version: str | None = None) -> dict[str, Any]:
+        """Manifest entry of a clean version (the latest when version is None)."""
+        manifest = self._read_json(self._path("clean", dataset, "manifest.json"))
+        version = version or manifest.get("latest")
+        entry = manifest.get("versions", {}).get(version) if version else None
+        if entry is None:
+            raise LakeError(f"no clean data {version or ''} for {dataset!r} in {self.url}; "
+                            f"run `homeprice data clean --dataset {dataset}` first")
+        return entry
+
+    def clean_report(self, dataset: str, version: str) -> dict[str, Any]:
+        """The cleaning report stored beside a clean version."""
+        return self._read_json(self._path("clean", dataset, f"{version}.json"))
+
+    def read_clean(self, dataset: str, version: str) -> pd.DataFrame:
+        """A clean table."""
+        with self.fs.open(self.clean_path(dataset, version), "rb") as handle:
+            return pd.read_parquet(handle)

@@ -1,0 +1,113 @@
+"""California housing: 1990 census block groups with `ocean_proximity` (Géron's version)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from homeprice.config import Settings
+from homeprice.datasets.base import CleanResult, Dataset, SourceSpec, drop_rows
+
+OCEAN_PROXIMITY = ("<1H OCEAN", "INLAND", "NEAR OCEAN", "NEAR BAY", "ISLAND")
+TARGET_CAP = 500_001.0
+NUMERIC_COLUMNS = (
+    "longitude",
+    "latitude",
+    "housing_median_age",
+    "total_rooms",
+    "total_bedrooms",
+    "population",
+    "households",
+    "median_income",
+)
+# Income bands of Géron's stratified split (median income is in tens of thousands of dollars).
+INCOME_BANDS = (0.0, 1.5, 3.0, 4.5, 6.0, np.inf)
+
+
+class California(Dataset):
+    """The California housing dataset."""
+
+    name = "california"
+    target = "median_house_value"
+    target_unit = "USD"
+    source = SourceSpec(
+        filename="housing.csv",
+        sample_sha256="8514a4493dc76939630a366ed97537d4cfe8e78f00b010a1be24a55762fefcb1",
+        url="https://github.com/ageron/handson-ml2/raw/master/datasets/housing/housing.tgz",
+        url_sha256="8a3727f4cf54ac1a327f69b1d5b4db54c5834ea81c6e4efc0d163300022a685e",
+    )
+    raw_columns = (*NUMERIC_COLUMNS, "median_house_value", "ocean_proximity")
+    feature_columns = (*NUMERIC_COLUMNS, "ocean_proximity")
+
+    def raw_schema(self, settings: Settings) -> pa.DataFrameSchema:
+        """Census columns as floats in plausible ranges; ocean proximity one of five."""
+        rules = settings.datasets.california
+        positive = [pa.Check.ge(0)]
+
+        def number(*checks: pa.Check, nullable: bool = False) -> pa.Column:
+            return pa.Column(float, list(checks), coerce=True, nullable=nullable)
+
+        return pa.DataFrameSchema(
+            {
+                "longitude": number(pa.Check.in_range(*rules.longitude)),
+                "latitude": number(pa.Check.in_range(*rules.latitude)),
+                "housing_median_age": number(pa.Check.in_range(0, 200)),
+                "total_rooms": number(*positive),
+                "total_bedrooms": number(*positive, nullable=True),
+                "population": number(*positive),
+                "households": number(pa.Check.gt(0)),
+                "median_income": number(pa.Check.in_range(0, 100)),
+                "median_house_value": number(pa.Check.in_range(1, TARGET_CAP), nullable=True),
+                "ocean_proximity": pa.Column(
+                    str, pa.Check.isin(OCEAN_PROXIMITY), coerce=True, nullable=True
+                ),
+            },
+            name=self.name,
+        )
+
+    def parse(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """Numbers as floats, categories upper-cased and trimmed."""
+        out = pd.DataFrame(index=raw.index)
+        for column in NUMERIC_COLUMNS:
+            out[column] = pd.to_numeric(raw[column], errors="coerce").astype("float64")
+        out["ocean_proximity"] = (
+            raw["ocean_proximity"].astype("string").str.strip().str.upper().astype(object)
+        )
+        if self.target in raw.columns:
+            out[self.target] = pd.to_numeric(raw[self.target], errors="coerce").astype("float64")
+        return out
+
+    def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
+        """Drop rows with no target, outside California or with impossible counts; keep capped."""
+        rules = settings.datasets.california
+        data = self.parse(raw)
+        data, dropped = drop_rows(
+            data,
+            [
+                ("missing_target", lambda d: d[self.target].isna()),
+                ("missing_value", lambda d: d[[c for c in NUMERIC_COLUMNS if c != "total_bedrooms"]]
+                 .isna().any(axis=1)),
+                ("unknown_ocean_proximity", lambda d: ~d["ocean_proximity"].isin(OCEAN_PROXIMITY)),
+                ("outside_california", lambda d: ~d["latitude"].between(*rules.latitude)
+                 | ~d["longitude"].between(*rules.longitude)),
+                ("non_positive_households", lambda d: d["households"] <= 0),
+                ("negative_count", lambda d: (d[["total_rooms", "population"]] < 0).any(axis=1)
+                 | (d["total_bedrooms"] < 0)),
+                ("duplicate_row", lambda d: d.duplicated(keep="first")),
+            ],
+        )
+        capped = int((data[self.target] >= TARGET_CAP).sum())
+        return CleanResult(
+            data=data.reset_index(drop=True),
+            rows_in=len(raw),
+            dropped=dropped,
+            notes={
+                "capped_target_rows": capped,
+                "missing_total_bedrooms_kept": int(data["total_bedrooms"].isna().sum()),
+            },
+        )
+
+    def stratify_labels(self, data: pd.DataFrame) -> pd.Series:
+        """Median-income bands, as in Géron's stratified split."""
+        return pd.cut(data["median_income"], bins=INCOME_BANDS, labels=False, include_lowest=True)

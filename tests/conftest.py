@@ -1,0 +1,48 @@
+"""Shared fixtures: a temporary HOMEPRICE_HOME and copies of the real sample data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from homeprice.config import Settings, load_settings
+from homeprice.datasets.base import SAMPLES_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp copy of ../shared/data (the bundled samples when it is absent); never modified."""
+    source = SHARED_DATA if SHARED_DATA.is_dir() else SAMPLES_DIR
+    target = tmp_path_factory.mktemp("data")
+    for dataset in ("california", "bengaluru"):
+        shutil.copytree(source / dataset, target / dataset)
+        for path in (target / dataset).iterdir():
+            path.chmod(0o644)
+    return target
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_data_dir: Path) -> Path:
+    """A fresh HOMEPRICE_HOME, with HOMEPRICE_DATA_DIR on the copied real data."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("HOMEPRICE_HOME", str(path))
+    monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+    for name in ("HOMEPRICE_LAKE_URL", "HOMEPRICE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    """Settings bound to the temporary home."""
+    return load_settings()
+
+
+def files_under(path: Path) -> list[Path]:
+    """Every file below `path` (empty when it does not exist)."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
