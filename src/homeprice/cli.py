@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -14,17 +15,21 @@ from rich.console import Console
 from rich.table import Table
 
 from homeprice.config import load_settings
-from homeprice.errors import DataValidationError, HomepriceError
+from homeprice.errors import DataValidationError, HomepriceError, UserInputError
 
 app = typer.Typer(help="homeprice: house-price models from raw data to production.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Fetch, validate and clean datasets.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Run the whole pipeline.", no_args_is_help=True)
+models_app = typer.Typer(help="Registered model versions, aliases and their history.",
+                         no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(models_app, name="models")
 
-out = Console()
-err = Console(stderr=True)
+# Wide enough for the result tables when output is a file or a pipe (rich's default is 80).
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DatasetOption = Annotated[str, typer.Option("--dataset", "-d", help="california or bengaluru")]
@@ -149,29 +154,171 @@ def data_clean(dataset: DatasetOption) -> None:
     out.print(f"-> {summary.path}", highlight=False)
 
 
+def _money(value: float, unit: str) -> str:
+    return f"${value:,.0f}" if unit == "USD" else f"{value:,.1f}"
+
+
+def _render_training(runs: list[Any]) -> None:
+    """Candidates, CV RMSE, test metrics, intervals and the gate decision per dataset."""
+    from homeprice.datasets import get_dataset
+
+    for run in runs:
+        outcome = run.training
+        if outcome is None:
+            continue
+        unit = get_dataset(run.dataset).target_unit
+        table = Table(title=f"{run.dataset}: candidates ({unit}; best by CV RMSE, "
+                            f"{outcome.seconds:,.0f}s)")
+        for column in ("candidate", "trials", "CV RMSE", "test RMSE", "MAE", "R²", "MAPE",
+                       "90% coverage", "mean width"):
+            table.add_column(column, justify="left" if column == "candidate" else "right")
+        for c in outcome.candidates:
+            mark = " *" if c.name == outcome.best else ""
+            t = c.test
+            table.add_row(c.name + mark, str(c.n_trials), _money(c.cv_rmse, unit),
+                          _money(t["rmse"], unit), _money(t["mae"], unit), f"{t['r2']:.3f}",
+                          f"{t['mape']:.1%}", f"{t['interval_coverage']:.3f}",
+                          _money(t["interval_mean_width"], unit))
+        out.print(table)
+        decision = outcome.gate
+        colour = "green" if decision and decision.promote else "yellow"
+        out.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset} as challenger; "
+                  f"gate: [{colour}]{decision.summary() if decision else 'not run'}[/]",
+                  highlight=False)
+
+
 @pipeline_app.command("run")
 @reports_errors
 def pipeline_run(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="california, bengaluru or all")
                        ] = "all",
+    budget: Annotated[str, typer.Option(help="Tuning budget: fast, default or thorough.")
+                      ] = "default",
+    data_only: Annotated[bool, typer.Option("--data-only", help="Stop after cleaning.")] = False,
 ) -> None:
-    """Run the pipeline end to end: fetch -> validate -> clean."""
+    """Run the pipeline end to end: fetch, validate, clean, split, train, evaluate, register, gate."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from homeprice.pipeline import resolve_datasets, run_pipeline
 
     settings = load_settings()
     names = resolve_datasets(dataset)
+    if budget not in settings.training.budgets:
+        raise UserInputError(f"unknown budget {budget!r} "
+                             f"(known: {', '.join(settings.training.budgets)})")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=out, transient=True) as progress:
         task = progress.add_task("starting", total=None)
-        runs = run_pipeline(dataset, settings,
+        runs = run_pipeline(dataset, settings, None if data_only else budget,
                             lambda d, step: progress.update(task, description=f"{d}: {step}"))
     for run in runs:
         assert run.quality is not None
         _render_quality(run.quality.to_dict())
     _render_clean([r.cleaned.to_dict() for r in runs if r.cleaned])
+    _render_training(runs)
     out.print(f"datasets: {', '.join(names)}; state in {settings.home}", highlight=False)
+
+
+@models_app.command("list")
+@reports_errors
+def models_list(dataset: DatasetOption) -> None:
+    """Registered versions with aliases, key metrics and creation time."""
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    client = tracking.configure(load_settings())
+    rows = registry.list_versions(client, ds.name)
+    table = Table(title=f"{registry.model_name(ds.name)} ({ds.target_unit})")
+    for column in ("version", "aliases", "candidate", "test RMSE", "MAPE", "R²", "coverage",
+                   "created", "gate"):
+        table.add_column(column)
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(r["version"], ", ".join(r["aliases"]), r["candidate"] or "",
+                      _money(m["rmse"], ds.target_unit) if "rmse" in m else "",
+                      f"{m['mape']:.1%}" if "mape" in m else "",
+                      f"{m['r2']:.3f}" if "r2" in m else "",
+                      f"{m['interval_coverage']:.3f}" if "interval_coverage" in m else "",
+                      r["created"], (r["gate"] or "").split(":")[0])
+    out.print(table if rows else f"no registered versions of {registry.model_name(ds.name)}")
+
+
+@models_app.command("promote")
+@reports_errors
+def models_promote(
+    dataset: DatasetOption,
+    version: Annotated[str, typer.Option(help="Version number to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+) -> None:
+    """Make a version the champion."""
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    entry = registry.promote(tracking.configure(load_settings()), ds.name, version, reason)
+    out.print(f"champion of {ds.name}: v{entry.from_version or '-'} -> v{entry.to_version}",
+              highlight=False)
+
+
+@models_app.command("rollback")
+@reports_errors
+def models_rollback(
+    dataset: DatasetOption,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+) -> None:
+    """Give the champion alias back to the previous champion."""
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    entry = registry.rollback(tracking.configure(load_settings()), ds.name, reason)
+    out.print(f"rolled back {ds.name}: champion v{entry.from_version} -> v{entry.to_version}",
+              highlight=False)
+
+
+@models_app.command("history")
+@reports_errors
+def models_history(
+    dataset: DatasetOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """The audit trail: every alias move with when, who, why and the metrics."""
+    from dataclasses import asdict
+
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    entries = registry.history(tracking.configure(load_settings()), ds.name)
+    if as_json:
+        typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
+        return
+    table = Table(title=f"history of {registry.model_name(ds.name)}")
+    for column in ("when", "action", "alias", "from", "to", "actor", "reason"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e.at[:19], e.action, e.alias, e.from_version or "-", e.to_version or "-",
+                      e.actor, e.reason)
+    out.print(table if entries else "no history yet")
+
+
+@app.command("predict")
+@reports_errors
+def predict(
+    dataset: DatasetOption,
+    input: Annotated[str, typer.Option("--input", help="CSV/Parquet in the source format.")],
+    output: Annotated[str, typer.Option("--output", help="Where to write the predictions.")],
+    model: Annotated[str, typer.Option(help="champion, challenger or a version number.")
+                     ] = "champion",
+) -> None:
+    """Predict every row of a file; adds prediction, lower, upper and model_version."""
+    from homeprice.batch import predict_file
+    from homeprice.datasets import get_dataset
+
+    result = predict_file(get_dataset(dataset), load_settings(), input, output, model)
+    out.print(f"[green]predicted[/] {result.rows:,} rows with v{result.model_version} -> "
+              f"{result.output}", highlight=False)
 
 
 def main() -> None:

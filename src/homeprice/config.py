@@ -63,6 +63,48 @@ class DatasetsSettings(BaseModel):
     bengaluru: BengaluruSettings = BengaluruSettings()
 
 
+class BudgetSettings(BaseModel):
+    """How much tuning a budget buys, per candidate."""
+
+    trials: int = Field(ge=1)
+    timeout_seconds: float = Field(gt=0)
+    cv_folds: int = Field(ge=2)
+
+
+class TrainingSettings(BaseModel):
+    """Candidates, tuning budgets and prediction intervals."""
+
+    candidates: list[str] = ["ridge", "tree", "forest", "lightgbm"]
+    budgets: dict[str, BudgetSettings] = {
+        "fast": BudgetSettings(trials=1, timeout_seconds=10, cv_folds=2),
+        "default": BudgetSettings(trials=20, timeout_seconds=40, cv_folds=3),
+        "thorough": BudgetSettings(trials=100, timeout_seconds=300, cv_folds=5),
+    }
+    # Threads for LightGBM and random forests; fixed, so LightGBM results are reproducible.
+    n_jobs: int = Field(2, ge=1)
+    log_target: dict[str, bool] = {"california": False, "bengaluru": True}
+    interval_alpha: float = Field(0.1, gt=0, lt=1)
+    interval_bins: int = Field(5, ge=1)
+    interval_score: str = "relative"
+
+
+class GateSettings(BaseModel):
+    """Promotion gate: absolute thresholds per dataset, and the margin over the champion."""
+
+    thresholds: dict[str, dict[str, float]] = {
+        "california": {"max_rmse": 55_000, "min_r2": 0.75},
+        "bengaluru": {"max_mape": 0.30, "min_r2": 0.50},
+    }
+    # The challenger's test RMSE must be at least this fraction below the champion's.
+    min_improvement: float = Field(0.005, ge=0)
+
+
+class TrackingSettings(BaseModel):
+    """MLflow tracking; MLFLOW_TRACKING_URI wins over `uri`, default sqlite in HOMEPRICE_HOME."""
+
+    uri: str | None = None
+
+
 def config_file() -> Path | None:
     """The YAML file in force: $HOMEPRICE_CONFIG, ./config/homeprice.yaml, or the repository's."""
     explicit = os.environ.get("HOMEPRICE_CONFIG")
@@ -87,6 +129,9 @@ class Settings(BaseSettings):
     split: SplitSettings = SplitSettings()
     validation: ValidationSettings = ValidationSettings()
     datasets: DatasetsSettings = DatasetsSettings()
+    training: TrainingSettings = TrainingSettings()
+    gate: GateSettings = GateSettings()
+    tracking: TrackingSettings = TrackingSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -112,6 +157,17 @@ class Settings(BaseSettings):
     def reports_dir(self) -> Path:
         """Where quality and cleaning reports are written."""
         return self.home / "reports"
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking URI: $MLFLOW_TRACKING_URI, tracking.uri, or sqlite in the home."""
+        return (os.environ.get("MLFLOW_TRACKING_URI") or self.tracking.uri
+                or f"sqlite:///{self.home.resolve() / 'mlflow.db'}")
+
+    @property
+    def artifacts_uri(self) -> str:
+        """Where MLflow stores run artifacts (never ./mlruns)."""
+        return (self.home.resolve() / "artifacts").as_uri()
 
     def source_dirs(self) -> list[Path]:
         """Folders searched for dataset source files, in order."""

@@ -140,15 +140,21 @@ def _outliers(data: pd.DataFrame, columns: list[str], k: float) -> dict[str, dic
 
 
 def build_report(
-    raw: pd.DataFrame, dataset: Dataset, settings: Settings, source: str
+    raw: pd.DataFrame, dataset: Dataset, settings: Settings, source: str,
+    for_prediction: bool = False,
 ) -> QualityReport:
-    """Run the dataset's schema lazily over `raw` and measure its quality."""
+    """Run the dataset's schema lazily over `raw` and measure its quality.
+
+    For prediction inputs the target column is optional (it passes through when present).
+    """
     report = QualityReport(dataset=dataset.name, source=source, rows=len(raw),
                            columns=[str(c) for c in raw.columns])
     if raw.empty:
         report.critical.append(Issue("*", "not_empty", "the file has no data rows"))
         return report
     schema = dataset.raw_schema(settings)
+    if for_prediction and dataset.target not in raw.columns:
+        schema = schema.remove_columns([dataset.target])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # pandera's own concat warning

@@ -74,6 +74,8 @@ class Dataset(ABC):
     """Columns of the source format, in file order."""
     feature_columns: tuple[str, ...]
     """Model inputs produced by `parse` (the same at training and prediction time)."""
+    required_inputs: dict[str, str]
+    """Parsed inputs a prediction cannot do without -> the source column they come from."""
 
     @abstractmethod
     def raw_schema(self, settings: Settings) -> pa.DataFrameSchema:
@@ -86,6 +88,11 @@ class Dataset(ABC):
     @abstractmethod
     def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
         """Parse and drop impossible rows, counting each drop by reason."""
+
+    def segments(self, data: pd.DataFrame) -> dict[str, pd.Series]:
+        """Named segmentations of rows for residual analysis (default: price quintile bands)."""
+        bands = pd.qcut(data[self.target], 5, duplicates="drop")
+        return {"price_band": bands.astype(str)}
 
     def stratify_labels(self, data: pd.DataFrame) -> pd.Series | None:
         """Labels to stratify the train/calibration/test split on, or None for a plain shuffle."""

@@ -132,6 +132,8 @@ class Bengaluru(Dataset):
         "bedrooms", "total_sqft", "bath", "balcony",
     )
 
+    required_inputs = {"bedrooms": "size", "total_sqft": "total_sqft"}
+
     def raw_schema(self, settings: Settings) -> pa.DataFrameSchema:
         """Listing columns: counts and price as numbers; size and area parseable; known area types."""
         text = dict(dtype=str, coerce=True, nullable=True)

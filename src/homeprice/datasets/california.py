@@ -39,6 +39,7 @@ class California(Dataset):
     )
     raw_columns = (*NUMERIC_COLUMNS, "median_house_value", "ocean_proximity")
     feature_columns = (*NUMERIC_COLUMNS, "ocean_proximity")
+    required_inputs = {c: c for c in (*NUMERIC_COLUMNS, "ocean_proximity") if c != "total_bedrooms"}
 
     def raw_schema(self, settings: Settings) -> pa.DataFrameSchema:
         """Census columns as floats in plausible ranges; ocean proximity one of five."""
@@ -107,6 +108,12 @@ class California(Dataset):
                 "missing_total_bedrooms_kept": int(data["total_bedrooms"].isna().sum()),
             },
         )
+
+    def segments(self, data: pd.DataFrame) -> dict[str, pd.Series]:
+        """Residuals by ocean proximity and by income band."""
+        bands = pd.cut(data["median_income"], bins=INCOME_BANDS, include_lowest=True)
+        return {"ocean_proximity": data["ocean_proximity"].astype(str),
+                "income_band": bands.astype(str)}
 
     def stratify_labels(self, data: pd.DataFrame) -> pd.Series:
         """Median-income bands, as in Géron's stratified split."""

@@ -1,0 +1,1 @@
+"""Training: candidates and search spaces, tuning, fitting, evaluation, intervals."""

@@ -1,0 +1,229 @@
+"""The training steps: split -> train (tune, fit, calibrate) -> evaluate -> register -> gate.
+
+Each step is a plain function that takes settings plus lake versions or MLflow run ids and
+returns ids, so the CLI pipeline, Airflow tasks and other engines can call them one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from homeprice import registry, tracking
+from homeprice.config import Settings
+from homeprice.data.lake import Lake
+from homeprice.data.splitting import Split, split_dataset
+from homeprice.datasets import Dataset
+from homeprice.errors import UserInputError
+from homeprice.training.candidates import CANDIDATES, build_pipeline
+from homeprice.training.evaluation import (
+    evaluate,
+    predict_with_interval,
+    residuals_by_segment,
+    save_plots,
+)
+from homeprice.training.tuning import tune
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CandidateResult:
+    """One tuned, fitted and calibrated candidate."""
+
+    name: str
+    params: dict[str, Any]
+    cv_rmse: float
+    cv_rmse_std: float
+    n_trials: int
+    test: dict[str, float]
+    run_id: str
+    model_uri: str
+    seconds: float
+
+
+@dataclass
+class TrainingOutcome:
+    """What a training run produced."""
+
+    dataset: str
+    parent_run_id: str
+    candidates: list[CandidateResult]
+    best: str
+    test: dict[str, float] = field(default_factory=dict)
+    version: str | None = None
+    gate: registry.GateDecision | None = None
+    seconds: float = 0.0
+
+
+def load_split(dataset: Dataset, settings: Settings, clean_version: str | None = None
+               ) -> tuple[Split, dict[str, Any]]:
+    """The deterministic split of a clean version (the latest by default) and its lineage."""
+    lake = Lake(settings.lake_root)
+    entry = lake.clean_entry(dataset.name, clean_version)
+    data = lake.read_clean(dataset.name, entry["version"])
+    lineage = {"clean_version": entry["version"], "clean_path": entry["path"],
+               "data_sha256": entry["raw_sha256"],
+               "raw_path": lake.url_of(lake.raw_path(dataset.name, entry["raw_sha256"]))}
+    return split_dataset(data, dataset, settings.split), lineage
+
+
+def _budget(settings: Settings, name: str):  # noqa: ANN202 - BudgetSettings
+    try:
+        return settings.training.budgets[name]
+    except KeyError:
+        known = ", ".join(settings.training.budgets)
+        raise UserInputError(f"unknown budget {name!r} (known: {known})") from None
+
+
+def train(dataset: Dataset, settings: Settings, budget: str = "default",
+          clean_version: str | None = None, progress: Any = None) -> TrainingOutcome:
+    """Tune every candidate, fit and calibrate it, log one child run each under a parent run."""
+    started = time.perf_counter()
+    budget_settings = _budget(settings, budget)
+    for name in settings.training.candidates:
+        if name not in CANDIDATES:
+            raise UserInputError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
+    client = tracking.configure(settings)
+    split, lineage = load_split(dataset, settings, clean_version)
+    seed, n_jobs = settings.split.seed, settings.training.n_jobs
+    log_target = settings.training.log_target.get(dataset.name, False)
+    features = list(dataset.feature_columns)
+    X_train, y_train = split.train[features], split.train[dataset.target]
+    X_cal, y_cal = split.calibration[features], split.calibration[dataset.target]
+    lake = Lake(settings.lake_root)
+
+    results: list[CandidateResult] = []
+    experiment = tracking.experiment_id(client, dataset.name, settings)
+    with mlflow.start_run(experiment_id=experiment, run_name=f"{dataset.name}-{budget}") as parent:
+        mlflow.set_tags({"dataset": dataset.name, "budget": budget, "kind": "pipeline",
+                         "git_commit": tracking.git_commit(), "seed": str(seed), **lineage})
+        mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
+                           "cv_folds": budget_settings.cv_folds, "trials": budget_settings.trials,
+                           **{f"rows_{k}": v for k, v in split.sizes().items()}})
+        tracking.log_json(settings.resolved(), "config/resolved.json")
+        tracking.log_json(lake.clean_report(dataset.name, lineage["clean_version"]),
+                          "data/clean_report.json")
+        for name in settings.training.candidates:
+            if progress:
+                progress(dataset.name, f"tuning {name}")
+            candidate = CANDIDATES[name]
+            t0 = time.perf_counter()
+            tuned = tune(dataset.name, candidate, X_train, y_train, budget_settings, seed=seed,
+                         n_jobs=n_jobs, log_target=log_target)
+            model = build_pipeline(dataset.name, candidate, tuned.best_params, seed=seed,
+                                   n_jobs=n_jobs, log_target=log_target,
+                                   alpha=settings.training.interval_alpha,
+                                   interval_bins=settings.training.interval_bins)
+            model.set_params(model__score=settings.training.interval_score)
+            model.fit(X_train, y_train)
+            model[-1].calibrate(model[:-1].transform(X_cal), y_cal.to_numpy())
+            test_metrics = evaluate(model, dataset, split.test)
+            with mlflow.start_run(experiment_id=experiment, run_name=name, nested=True) as child:
+                mlflow.set_tags({"dataset": dataset.name, "candidate": name, "kind": "candidate",
+                                 **lineage})
+                mlflow.log_params(tuned.best_params | {"candidate": name})
+                mlflow.log_metrics({"cv_rmse": tuned.cv_rmse, "cv_rmse_std": tuned.cv_rmse_std,
+                                    "n_trials": tuned.n_trials,
+                                    **{f"test_{k}": v for k, v in test_metrics.items()}})
+                tracking.log_frame(pd.DataFrame(tuned.trials), "tuning/trials.csv")
+                info = tracking.log_model(model, X_train)
+            results.append(CandidateResult(
+                name=name, params=tuned.best_params, cv_rmse=tuned.cv_rmse,
+                cv_rmse_std=tuned.cv_rmse_std, n_trials=tuned.n_trials, test=test_metrics,
+                run_id=child.info.run_id, model_uri=info.model_uri,
+                seconds=time.perf_counter() - t0))
+        # Choose on cross-validation, never on the test set (that is for reporting and gating).
+        best = min(results, key=lambda r: r.cv_rmse)
+        mlflow.set_tags({"best_candidate": best.name, "best_run_id": best.run_id,
+                         "best_model_uri": best.model_uri})
+        mlflow.log_metrics({f"{r.name}_cv_rmse": r.cv_rmse for r in results})
+        tracking.log_frame(pd.DataFrame([{"candidate": r.name, "cv_rmse": r.cv_rmse,
+                                          "n_trials": r.n_trials,
+                                          **{f"test_{k}": v for k, v in r.test.items()}}
+                                         for r in results]), "candidates.csv")
+    return TrainingOutcome(dataset=dataset.name, parent_run_id=parent.info.run_id,
+                           candidates=results, best=best.name,
+                           seconds=time.perf_counter() - started)
+
+
+def _champion_on(dataset: Dataset, split: Split) -> tuple[dict[str, float] | None, str | None]:
+    """The current champion's metrics on this test split (None when there is no champion)."""
+    client = mlflow.tracking.MlflowClient()
+    version = registry.alias_version(client, dataset.name, registry.CHAMPION)
+    if version is None:
+        return None, None
+    champion = registry.load_model(dataset.name, version)
+    return evaluate(champion, dataset, split.test), version
+
+
+def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> dict[str, Any]:
+    """Full evaluation of a run's best model: metrics, segments, plots, champion comparison."""
+    client = tracking.configure(settings)
+    parent = client.get_run(parent_run_id)
+    split, _ = load_split(dataset, settings, parent.data.tags["clean_version"])
+    model = mlflow.sklearn.load_model(parent.data.tags["best_model_uri"])
+    X = split.test[list(dataset.feature_columns)]
+    prediction, lower, upper = predict_with_interval(model, X)
+    metrics = evaluate(model, dataset, split.test)
+    champion_metrics, champion_version = _champion_on(dataset, split)
+    segments = residuals_by_segment(dataset, split.test, prediction)
+    with mlflow.start_run(run_id=parent_run_id):
+        mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        if champion_metrics is not None:
+            mlflow.log_metrics({f"champion_test_{k}": v for k, v in champion_metrics.items()})
+            mlflow.set_tag("compared_with_champion", champion_version)
+        tracking.log_frame(segments, "evaluation/residuals_by_segment.csv")
+        sample = split.test.head(200).assign(prediction=prediction[:200], lower=lower[:200],
+                                             upper=upper[:200])
+        tracking.log_frame(sample, "evaluation/test_sample.csv")
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in save_plots(model, dataset, split.test, prediction, Path(tmp)):
+                mlflow.log_artifact(str(path), artifact_path="plots")
+        tracking.log_json({"test": metrics, "champion": champion_metrics,
+                           "champion_version": champion_version}, "evaluation/metrics.json")
+    return {"test": metrics, "champion": champion_metrics, "champion_version": champion_version,
+            "segments": segments}
+
+
+def register_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> str:
+    """Register the run's best model as a new version with alias `challenger`."""
+    client = tracking.configure(settings)
+    tags = client.get_run(parent_run_id).data.tags
+    metrics = {k.removeprefix("test_"): v for k, v in client.get_run(parent_run_id).data.metrics
+               .items() if k.startswith("test_")}
+    return registry.register(
+        client, dataset.name, tags["best_model_uri"], tags["best_run_id"], metrics,
+        {"candidate": tags["best_candidate"], "pipeline_run_id": parent_run_id,
+         "data_sha256": tags["data_sha256"], "clean_version": tags["clean_version"],
+         "git_commit": tags.get("git_commit", "unknown")})
+
+
+def gate_version(dataset: Dataset, settings: Settings, version: str, parent_run_id: str
+                 ) -> registry.GateDecision:
+    """Apply the promotion gate to a registered version, from its run's evaluation."""
+    client = tracking.configure(settings)
+    run = client.get_run(parent_run_id)
+    metrics = run.data.metrics
+    challenger = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}
+    champion = {k.removeprefix("champion_test_"): v for k, v in metrics.items()
+                if k.startswith("champion_test_")} or None
+    decision = registry.gate(dataset.name, challenger, champion,
+                             run.data.tags.get("compared_with_champion"), settings)
+    registry.apply_gate(client, dataset.name, version, decision)
+    return decision
+
+
+def predictions_frame(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """prediction, lower and upper columns for rows of model inputs."""
+    prediction, lower, upper = predict_with_interval(model, X)
+    return pd.DataFrame({"prediction": prediction, "lower": lower, "upper": upper},
+                        index=X.index).astype(np.float64)
