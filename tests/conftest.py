@@ -46,3 +46,26 @@ def settings(home: Path) -> Settings:
 def files_under(path: Path) -> list[Path]:
     """Every file below `path` (empty when it does not exist)."""
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, real_data_dir: Path) -> Path:
+    """A HOMEPRICE_HOME where the fast-budget pipeline ran for both datasets (built once)."""
+    from homeprice.pipeline import run_pipeline
+
+    path = tmp_path_factory.mktemp("trained") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOMEPRICE_HOME", str(path))
+        patch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        run_pipeline("all", load_settings(), "fast")
+    return path
+
+
+@pytest.fixture
+def trained(trained_home: Path, monkeypatch: pytest.MonkeyPatch, real_data_dir: Path) -> Settings:
+    """Settings bound to the trained home (do not change its registry in tests)."""
+    monkeypatch.setenv("HOMEPRICE_HOME", str(trained_home))
+    monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return load_settings()

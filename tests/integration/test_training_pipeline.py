@@ -1,0 +1,155 @@
+"""The whole pipeline on the fast budget: tracking, registry, gate, batch prediction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from homeprice import registry, tracking
+from homeprice.cli import app
+from homeprice.config import Settings
+
+runner = CliRunner()
+
+
+def test_champions_registered_with_lineage(trained: Settings) -> None:
+    client = tracking.configure(trained)
+    for dataset in ("california", "bengaluru"):
+        versions = registry.list_versions(client, dataset)
+        assert len(versions) == 1
+        assert versions[0]["aliases"] == ["champion"]
+        assert versions[0]["data_sha256"]
+        parent_id = client.get_model_version(registry.model_name(dataset), "1").tags[
+            "pipeline_run_id"]
+        parent = client.get_run(parent_id)
+        tags = parent.data.tags
+        assert tags["dataset"] == dataset and tags["git_commit"]
+        assert tags["clean_path"].endswith(f"{tags['clean_version']}.parquet")
+        assert {"test_rmse", "test_mae", "test_r2", "test_mape", "test_interval_coverage"} <= set(
+            parent.data.metrics)
+        artifacts = {a.path for a in client.list_artifacts(parent_id)}
+        assert {"config", "data", "plots", "evaluation", "candidates.csv"} <= artifacts
+        plots = {a.path for a in client.list_artifacts(parent_id, "plots")}
+        assert plots == {"plots/predicted_vs_actual.png", "plots/residuals.png",
+                         "plots/feature_importance.png"}
+        children = client.search_runs([parent.info.experiment_id],
+                                      f"tags.mlflow.parentRunId = '{parent_id}'")
+        assert sorted(r.data.tags["candidate"] for r in children) == [
+            "forest", "lightgbm", "ridge", "tree"]
+        for child in children:
+            assert {"cv_rmse", "test_rmse"} <= set(child.data.metrics)
+    artifacts_root = Path(trained.home) / "artifacts"
+    assert artifacts_root.is_dir() and not Path("mlruns").exists()
+
+
+def test_models_cli(trained: Settings) -> None:
+    result = runner.invoke(app, ["models", "list", "--dataset", "california"])
+    assert result.exit_code == 0, result.output
+    assert "champion" in result.output and "lightgbm" in result.output
+    result = runner.invoke(app, ["models", "history", "--dataset", "bengaluru", "--json"])
+    entries = json.loads(result.output)
+    assert [(e["action"], e["alias"]) for e in entries] == [
+        ("register", "challenger"), ("gate-promote", "champion"), ("gate-promote", "challenger")]
+
+
+def _source_rows(real_data_dir: Path, dataset: str, n: int = 30) -> pd.DataFrame:
+    files = {"california": "california/housing.csv",
+             "bengaluru": "bengaluru/Bengaluru_House_Data.csv"}
+    return pd.read_csv(real_data_dir / files[dataset], dtype=str).head(n)
+
+
+@pytest.mark.parametrize("dataset", ["california", "bengaluru"])
+def test_predict_source_format_file(trained: Settings, real_data_dir: Path, tmp_path: Path,
+                                    dataset: str) -> None:
+    rows = _source_rows(real_data_dir, dataset).assign(my_id=lambda d: range(len(d)))
+    rows = rows[rows.columns[::-1]]  # column order must not matter
+    if dataset == "bengaluru":
+        rows = rows.dropna(subset=["size"])
+    source = tmp_path / "in.csv"
+    rows.to_csv(source, index=False)
+    target = tmp_path / "out" / "predictions.csv"
+    result = runner.invoke(app, ["predict", "--dataset", dataset, "--input", str(source),
+                                 "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(target)
+    assert len(out) == len(rows)
+    assert list(out.columns) == [*rows.columns, "prediction", "lower", "upper", "model_version"]
+    assert (out["my_id"] == rows["my_id"].to_numpy()).all()
+    assert (out["lower"] <= out["prediction"]).all() and (out["prediction"] <= out["upper"]).all()
+    assert (out["model_version"] == 1).all()
+    assert [p.name for p in target.parent.iterdir()] == ["predictions.csv"]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "column", "value", "message"),
+    [("california", "median_income", "lots", "cannot be parsed as float64"),
+     ("california", "latitude", "51.5", "out of range"),
+     ("california", "ocean_proximity", "MOON", "not allowed"),
+     ("bengaluru", "size", "many rooms", "not allowed"),
+     ("bengaluru", "total_sqft", "", "missing or unparseable value")],
+)
+def test_predict_bad_row(trained: Settings, real_data_dir: Path, tmp_path: Path, dataset: str,
+                         column: str, value: str, message: str) -> None:
+    rows = _source_rows(real_data_dir, dataset, 10).dropna(subset=["size"] if dataset ==
+                                                           "bengaluru" else [])
+    rows = rows.reset_index(drop=True)
+    rows.loc[6, column] = value if value else None
+    source = tmp_path / "in.csv"
+    rows.to_csv(source, index=False)
+    target = tmp_path / "out.csv"
+    result = runner.invoke(app, ["predict", "--dataset", dataset, "--input", str(source),
+                                 "--output", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "row 7" in result.output and f"'{column}'" in result.output
+    assert message in result.output
+    assert not target.exists() and list(tmp_path.iterdir()) == [source]
+
+
+def test_predict_without_model_is_clear(home: Path, tmp_path: Path, real_data_dir: Path) -> None:
+    source = tmp_path / "in.csv"
+    _source_rows(real_data_dir, "california", 3).to_csv(source, index=False)
+    result = runner.invoke(app, ["predict", "-d", "california", "--input", str(source),
+                                 "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    assert "no 'champion' alias yet" in result.output
+
+
+def test_unknown_budget(home: Path) -> None:
+    result = runner.invoke(app, ["pipeline", "run", "--budget", "lavish"])
+    assert result.exit_code == 2 and "unknown budget 'lavish'" in result.output
+
+
+def test_postgresql_backend_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  real_data_dir: Path) -> None:
+    """The same pipeline with MLflow's backend store on PostgreSQL (a fresh database)."""
+    import os
+    import uuid
+
+    url = os.environ.get("HOMEPRICE_TEST_PG_URL")
+    if not url:
+        pytest.skip("HOMEPRICE_TEST_PG_URL is not set")
+    import psycopg
+
+    name = f"homeprice_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{base}/{name}")
+        monkeypatch.setenv("HOMEPRICE_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+        result = runner.invoke(app, ["pipeline", "run", "-d", "bengaluru", "--budget", "fast"])
+        assert result.exit_code == 0, result.output
+        client = tracking.configure(Settings())
+        assert registry.alias_version(client, "bengaluru", registry.CHAMPION) == "1"
+        assert not (tmp_path / "home" / "mlflow.db").exists()
+    finally:
+        mlflow.set_tracking_uri(None)
+        # FORCE: MLflow's connection pool still holds sessions to the database.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
