@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 quickstart: venv
-	$(BIN)/homeprice pipeline run --dataset all
+	$(BIN)/homeprice pipeline run --dataset all --budget default
 
 test: venv
 	$(BIN)/python -m pytest -q

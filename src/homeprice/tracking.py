@@ -72,6 +72,8 @@ def pip_requirements() -> list[str]:
 def log_model(model: Pipeline, X_example: pd.DataFrame) -> Any:
     """Log a fitted pipeline (cloudpickle: skops cannot load tree models) with signature."""
     example = X_example.head(5)
+    # The pickle-safety warning is expected: skops cannot load tree models (see the issue).
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         signature = infer_signature(example, model.predict(example))
