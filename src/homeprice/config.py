@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -105,6 +105,21 @@ class TrackingSettings(BaseModel):
     uri: str | None = None
 
 
+class ServingSettings(BaseModel):
+    """The prediction service."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    datasets: list[str] = ["california", "bengaluru"]
+    max_batch: int = Field(10_000, ge=1)
+    # How often the server looks up the registry aliases for a newly promoted model.
+    reload_interval_seconds: float = Field(10.0, gt=0)
+    log_batch_size: int = Field(500, ge=1)
+    log_queue_size: int = Field(100_000, ge=1)
+    # The fast path must agree with the sklearn pipeline on the stored test sample.
+    fast_path_tolerance: float = Field(1e-6, gt=0)
+
+
 def config_file() -> Path | None:
     """The YAML file in force: $HOMEPRICE_CONFIG, ./config/homeprice.yaml, or the repository's."""
     explicit = os.environ.get("HOMEPRICE_CONFIG")
@@ -132,6 +147,11 @@ class Settings(BaseSettings):
     training: TrainingSettings = TrainingSettings()
     gate: GateSettings = GateSettings()
     tracking: TrackingSettings = TrackingSettings()
+    serving: ServingSettings = ServingSettings()
+    # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.
+    log_db_url: str | None = None
+    # Bearer token of the admin endpoints (HOMEPRICE_ADMIN_TOKEN); unset = admin disabled.
+    admin_token: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -163,6 +183,11 @@ class Settings(BaseSettings):
         """MLflow tracking URI: $MLFLOW_TRACKING_URI, tracking.uri, or sqlite in the home."""
         return (os.environ.get("MLFLOW_TRACKING_URI") or self.tracking.uri
                 or f"sqlite:///{self.home.resolve() / 'mlflow.db'}")
+
+    @property
+    def log_url(self) -> str:
+        """Prediction log database URL."""
+        return self.log_db_url or f"sqlite:///{self.home.resolve() / 'predictions.db'}"
 
     @property
     def artifacts_uri(self) -> str:

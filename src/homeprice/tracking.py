@@ -95,3 +95,12 @@ def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
         frame.to_csv(path, index=False)
         folder = str(Path(artifact_file).parent)
         mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
+
+
+def log_parquet(frame: pd.DataFrame, artifact_file: str) -> None:
+    """Log a table as a Parquet artifact (keeps types and missing values exactly)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact_file).name
+        frame.to_parquet(path, index=False)
+        folder = str(Path(artifact_file).parent)
+        mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)

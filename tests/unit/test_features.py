@@ -71,3 +71,22 @@ def test_unseen_and_missing_locations_are_handled(clean_data) -> None:
 def test_bengaluru_needs_the_target() -> None:
     with pytest.raises(ValueError, match="needs the target"):
         BengaluruFeatures().fit_transform(pd.DataFrame({"location": ["a"]}))
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_mapping_input_gives_the_same_features(clean_data, name: str) -> None:
+    """The serving fast path passes plain column lists; features must not change."""
+    X, y = clean_data[name]
+    builder = (CaliforniaFeatures() if name == "california" else BengaluruFeatures()).fit(X, y)
+    head = X.head(25)
+    mapping = {c: head[c].tolist() for c in head.columns}
+    np.testing.assert_array_equal(builder.transform(mapping), builder.transform(head))
+
+
+def test_lookup_encodings_match_the_target_encoder(clean_data) -> None:
+    X, y = clean_data["bengaluru"]
+    builder = BengaluruFeatures().fit(X, y)
+    names = list(builder.get_feature_names_out())
+    ours = builder.transform(X)[:, [names.index("location_te"), names.index("society_te")]]
+    theirs = builder.encoder_.transform(builder._levels(X))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)

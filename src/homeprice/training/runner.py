@@ -185,6 +185,9 @@ def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> di
         sample = split.test.head(200).assign(prediction=prediction[:200], lower=lower[:200],
                                              upper=upper[:200])
         tracking.log_frame(sample, "evaluation/test_sample.csv")
+        # Serving checks its fast path and smoke-tests new versions on this sample.
+        tracking.log_parquet(split.test[[*dataset.feature_columns, dataset.target]].head(200),
+                             "evaluation/test_sample.parquet")
         with tempfile.TemporaryDirectory() as tmp:
             for path in save_plots(model, dataset, split.test, prediction, Path(tmp)):
                 mlflow.log_artifact(str(path), artifact_path="plots")
