@@ -217,6 +217,28 @@ def pipeline_run(
     _render_clean([r.cleaned.to_dict() for r in runs if r.cleaned])
     _render_training(runs)
     out.print(f"datasets: {', '.join(names)}; state in {settings.home}", highlight=False)
+    if not data_only:
+        _print_next_steps(settings, names)
+
+
+def _print_next_steps(settings: Any, names: list[str]) -> None:
+    """How to use what was just trained: batch predictions, the server and a sample request."""
+    host, port = settings.serving.host, settings.serving.port
+    example = {
+        "california": '{"longitude": -122.23, "latitude": 37.88, "housing_median_age": 41, '
+                      '"total_rooms": 880, "total_bedrooms": 129, "population": 322, '
+                      '"households": 126, "median_income": 8.3252, "ocean_proximity": "NEAR BAY"}',
+        "bengaluru": '{"area_type": "Super built-up Area", "location": "Whitefield", '
+                     '"size": "2 BHK", "total_sqft": "1100 - 1200", "bath": 2}'}
+    dataset = names[0]
+    out.print("\n[bold]Next[/]", highlight=False)
+    out.print(f"  batch:  .venv/bin/homeprice predict --dataset {dataset} --input FILE.csv "
+              "--output priced.csv", highlight=False)
+    out.print("  serve:  .venv/bin/homeprice serve        (API docs at "
+              f"http://{host}:{port}/docs)", highlight=False)
+    out.print(f"  try:    curl -s -X POST http://{host}:{port}/v1/{dataset}/predict "
+              f"-H 'Content-Type: application/json' -d '{example[dataset]}'", highlight=False,
+              soft_wrap=True)
 
 
 @models_app.command("list")
@@ -319,6 +341,33 @@ def predict(
     result = predict_file(get_dataset(dataset), load_settings(), input, output, model)
     out.print(f"[green]predicted[/] {result.rows:,} rows with v{result.model_version} -> "
               f"{result.output}", highlight=False)
+
+
+@app.command("serve")
+@reports_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default from config).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
+    datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets to serve "
+                                                        "(repeat; default from config).")] = None,
+) -> None:
+    """Serve predictions over HTTP (FastAPI + uvicorn), hot-reloading promoted models."""
+    import uvicorn
+
+    from homeprice.datasets import get_dataset
+    from homeprice.serving.app import create_app
+
+    settings = load_settings()
+    serving = settings.serving.model_copy(update={
+        k: v for k, v in {"host": host, "port": port,
+                          "datasets": [get_dataset(d).name for d in datasets or []] or None
+                          }.items() if v is not None})
+    settings = settings.model_copy(update={"serving": serving})
+    err.print(f"serving {', '.join(serving.datasets)} on http://{serving.host}:{serving.port} "
+              f"(docs at /docs)", highlight=False)
+    uvicorn.run(create_app(settings), host=serving.host, port=serving.port, loop="uvloop",
+                http="httptools", log_level="warning", access_log=False,
+                timeout_graceful_shutdown=30)
 
 
 def main() -> None:

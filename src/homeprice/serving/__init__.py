@@ -1,0 +1,1 @@
+"""Serving layer: HTTP app, model store, traffic routing, prediction log and metrics."""

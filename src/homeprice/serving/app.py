@@ -1,0 +1,86 @@
+"""The FastAPI app factory: it takes settings (and optionally its stores), so tests and
+servers build the same app against any home, database or registry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from homeprice.config import Settings
+from homeprice.serving.context import ServingContext, json_response
+from homeprice.serving.logstore import PredictionLog
+from homeprice.serving.metrics import ServingMetrics
+from homeprice.serving.modelstore import ModelStore
+from homeprice.serving.routes import admin, health
+from homeprice.serving.routes.predict import add_prediction_routes
+
+log = logging.getLogger(__name__)
+
+
+def _describe(error: dict) -> str:
+    # Drop FastAPI's "body" and pydantic's union tags so the path reads like the JSON sent.
+    parts = [str(p) for p in error.get("loc", ()) if p not in ("body", "single", "batch")]
+    return f"{'.'.join(parts) or 'body'}: {error.get('msg', 'invalid')}"
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+              for e in errors]
+    return json_response({"detail": detail,
+                          "message": "; ".join(_describe(e) for e in errors)}, 422)
+
+
+async def _poll(store: ModelStore, interval: float) -> None:
+    """Hot reload: look up the aliases every `interval` seconds, off the event loop."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(store.refresh)
+        except Exception:  # noqa: BLE001 - the poller must survive registry outages
+            log.exception("model refresh failed")
+
+
+def create_app(settings: Settings, *, log_store: PredictionLog | None = None,
+               load_models: bool = True) -> FastAPI:
+    """A serving app for `settings`; it loads the champions and challengers at start-up."""
+    metrics = ServingMetrics()
+    store = ModelStore(settings, metrics)
+    prediction_log = log_store or PredictionLog(settings.log_url,
+                                                batch_size=settings.serving.log_batch_size,
+                                                max_queue=settings.serving.log_queue_size)
+    metrics.log_queue_depth.set_function(lambda: prediction_log.queue_depth)
+    metrics.log_rows_written.set_function(lambda: prediction_log.rows_written)
+    metrics.log_rows_dropped.set_function(lambda: prediction_log.rows_dropped)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(prediction_log.start)
+        if load_models:
+            for change in await asyncio.to_thread(store.refresh):
+                log.info("%s", change)
+        poller = asyncio.create_task(_poll(store, settings.serving.reload_interval_seconds))
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            # Drain the prediction log before exit: zero lost rows on SIGTERM/SIGINT.
+            await asyncio.to_thread(prediction_log.close)
+
+    app = FastAPI(title="homeprice", version="1", lifespan=lifespan,
+                  description="House-price predictions with 90% intervals, explanations, "
+                              "feedback and model administration.")
+    app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,
+                                       metrics=metrics)
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    add_prediction_routes(app, list(settings.serving.datasets))
+    return app

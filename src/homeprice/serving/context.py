@@ -1,0 +1,41 @@
+"""What every request handler needs: settings, loaded models, prediction log, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from fastapi import Request, Response
+
+from homeprice.config import Settings
+from homeprice.serving.logstore import PredictionLog
+from homeprice.serving.metrics import ServingMetrics
+from homeprice.serving.modelstore import ModelStore
+
+
+@dataclass
+class ServingContext:
+    """Shared state of one app, built by the app factory."""
+
+    settings: Settings
+    store: ModelStore
+    log: PredictionLog
+    metrics: ServingMetrics
+
+
+def get_context(request: Request) -> ServingContext:
+    """FastAPI dependency: the app's serving context."""
+    return request.app.state.context
+
+
+def json_response(payload: object, status_code: int = 200) -> Response:
+    """A JSON response serialised with orjson (the hot path skips response-model validation)."""
+    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")
+
+
+def error(description: str) -> dict:
+    """An OpenAPI response entry for an error answered as {"detail": "..."}."""
+    return {"description": description,
+            "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"detail": {"type": "string"}},
+                "required": ["detail"]}}}}

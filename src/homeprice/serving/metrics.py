@@ -1,0 +1,37 @@
+"""Prometheus metrics of one serving app (its own registry, so several apps can coexist)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class ServingMetrics:
+    """Request, model, reload and prediction-log metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("homeprice_requests_total", "HTTP requests answered",
+                                ["dataset", "endpoint", "variant", "status"], registry=r)
+        self.latency = Histogram("homeprice_request_latency_seconds", "Request latency",
+                                 ["dataset", "endpoint"], buckets=LATENCY_BUCKETS, registry=r)
+        self.predictions = Counter("homeprice_predictions_total", "Homes priced",
+                                   ["dataset", "variant"], registry=r)
+        self.model_version = Gauge("homeprice_model_version", "Loaded model version",
+                                   ["dataset", "alias"], registry=r)
+        self.fast_path = Gauge("homeprice_model_fast_path",
+                               "1 when the loaded model serves through the fast path",
+                               ["dataset", "alias"], registry=r)
+        self.fast_path_refused = Counter("homeprice_fast_path_refused_total",
+                                         "Models whose fast path disagreed with the pipeline",
+                                         ["dataset"], registry=r)
+        self.reloads = Counter("homeprice_model_reloads_total", "Model loads by outcome",
+                               ["dataset", "alias", "outcome"], registry=r)
+        self.log_queue_depth = Gauge("homeprice_log_queue_depth",
+                                     "Prediction log rows waiting to be written", registry=r)
+        self.log_rows_written = Gauge("homeprice_log_rows_written",
+                                      "Prediction log rows written since start", registry=r)
+        self.log_rows_dropped = Gauge("homeprice_log_rows_dropped",
+                                      "Prediction log rows that could not be written", registry=r)

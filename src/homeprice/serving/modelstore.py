@@ -1,0 +1,203 @@
+"""Loaded models per dataset and alias, with smoke-tested hot reload.
+
+A model is loaded off the event loop, smoke-tested on the test sample stored with its run
+(finite predictions in a plausible range, intervals around them), compiled to the fast path
+(kept only if it agrees with the pipeline), and only then swapped in. Readers take a reference
+to an immutable LoadedModel, so a swap never breaks a request in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from homeprice import registry, tracking
+from homeprice.config import Settings
+from homeprice.datasets import get_dataset
+from homeprice.serving.fastpath import FastPredictor, PipelinePredictor, max_relative_difference
+from homeprice.serving.metrics import ServingMetrics
+
+log = logging.getLogger(__name__)
+ALIASES = (registry.CHAMPION, registry.CHALLENGER)
+SAMPLE_ARTIFACT = "evaluation/test_sample.parquet"
+
+
+class SmokeTestFailed(Exception):
+    """A model version must not be served."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to serve."""
+
+    dataset: str
+    alias: str
+    version: str
+    model: Any
+    predictor: FastPredictor | PipelinePredictor
+    loaded_at: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    fast_path_max_rel_diff: float | None = None
+
+    @property
+    def fast(self) -> bool:
+        """Whether requests go through the compiled fast path."""
+        return self.predictor.fast
+
+
+def _test_sample(client: MlflowClient, dataset: str, version: str, tracking_uri: str
+                 ) -> pd.DataFrame:
+    mv = client.get_model_version(registry.model_name(dataset), version)
+    run_id = (mv.tags or {}).get("pipeline_run_id")
+    if not run_id:
+        raise SmokeTestFailed(f"version {version} has no pipeline run to take a test sample from")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=SAMPLE_ARTIFACT, dst_path=tmp,
+                tracking_uri=tracking_uri)
+        except Exception as error:  # noqa: BLE001 - any failure means: cannot smoke-test
+            raise SmokeTestFailed(f"no stored test sample for version {version}: {error}") from None
+        return pd.read_parquet(Path(path))
+
+
+def smoke_test(dataset_name: str, model: Any, sample: pd.DataFrame) -> None:
+    """Finite predictions within a plausible range, with intervals around them."""
+    dataset = get_dataset(dataset_name)
+    X = sample[list(dataset.feature_columns)]
+    try:
+        prediction, lower, upper = model[-1].predict_interval(model[:-1].transform(X))
+    except Exception as error:  # noqa: BLE001 - a model that cannot predict is not served
+        raise SmokeTestFailed(f"predicting the test sample failed: {error}") from None
+    if not (np.isfinite(prediction).all() and np.isfinite(lower).all()
+            and np.isfinite(upper).all()):
+        raise SmokeTestFailed("non-finite predictions on the test sample")
+    actual = sample[dataset.target].to_numpy(dtype=float)
+    low, high = 0.0, 10 * float(np.nanmax(actual))
+    if prediction.min() < low or prediction.max() > high:
+        raise SmokeTestFailed(f"predictions outside the plausible range [{low:g}, {high:g}]: "
+                              f"{prediction.min():.4g} .. {prediction.max():.4g}")
+    if not ((lower <= prediction) & (prediction <= upper)).all():
+        raise SmokeTestFailed("intervals do not contain their predictions")
+
+
+class ModelStore:
+    """The models a server answers with, per dataset and alias."""
+
+    def __init__(self, settings: Settings, metrics: ServingMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.datasets = list(settings.serving.datasets)
+        self._models: dict[tuple[str, str], LoadedModel] = {}
+        self._reload_lock = threading.Lock()  # one reload at a time; readers never wait
+        self.last_errors: dict[tuple[str, str], str] = {}
+
+    # -- reading (request path) --------------------------------------------------------------
+    def get(self, dataset: str, alias: str = registry.CHAMPION) -> LoadedModel | None:
+        """The model serving `alias` of `dataset`, if one is loaded."""
+        return self._models.get((dataset, alias))
+
+    @property
+    def ready(self) -> bool:
+        """Every served dataset has a champion loaded."""
+        return all((d, registry.CHAMPION) in self._models for d in self.datasets)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What is loaded, for GET /v1/models."""
+        out: dict[str, Any] = {}
+        for dataset in self.datasets:
+            entry: dict[str, Any] = {}
+            for alias in ALIASES:
+                loaded = self.get(dataset, alias)
+                if loaded is not None:
+                    entry[alias] = {"version": loaded.version, "loaded_at": loaded.loaded_at,
+                                    "fast_path": loaded.fast, "metrics": loaded.metrics,
+                                    "fast_path_max_rel_diff": loaded.fast_path_max_rel_diff}
+                elif (dataset, alias) in self.last_errors:
+                    entry[alias] = {"error": self.last_errors[(dataset, alias)]}
+            out[dataset] = entry
+        return out
+
+    # -- loading (off the event loop) -----------------------------------------------------------
+    def _load(self, client: MlflowClient, dataset: str, alias: str, version: str) -> LoadedModel:
+        model = registry.load_model(dataset, version)
+        sample = _test_sample(client, dataset, version, self.settings.tracking_uri)
+        smoke_test(dataset, model, sample)
+        feature_columns = get_dataset(dataset).feature_columns
+        predictor: FastPredictor | PipelinePredictor
+        difference: float | None
+        try:
+            fast = FastPredictor(model)
+            difference = max_relative_difference(fast, model, sample, feature_columns)
+        except Exception as error:  # noqa: BLE001 - any failure: serve the pipeline instead
+            log.warning("%s v%s: fast path failed to compile (%s); serving the pipeline",
+                        dataset, version, error)
+            fast, difference = None, None
+        if fast is not None and difference is not None and (
+                difference <= self.settings.serving.fast_path_tolerance):
+            predictor = fast
+        else:
+            log.warning("%s v%s: fast path disagrees with the pipeline (max relative difference "
+                        "%s); serving the pipeline", dataset, version, difference)
+            self.metrics.fast_path_refused.labels(dataset).inc()
+            predictor = PipelinePredictor(model, feature_columns)
+        return LoadedModel(dataset=dataset, alias=alias, version=version, model=model,
+                           predictor=predictor,
+                           loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           metrics=registry.version_metrics(client, dataset, version),
+                           fast_path_max_rel_diff=difference)
+
+    def refresh(self) -> list[str]:
+        """Look up every alias; load, smoke-test and swap in versions that changed."""
+        changes: list[str] = []
+        with self._reload_lock:
+            client = tracking.configure(self.settings)
+            for dataset in self.datasets:
+                for alias in ALIASES:
+                    changes += self._refresh_one(client, dataset, alias)
+        return changes
+
+    def _refresh_one(self, client: MlflowClient, dataset: str, alias: str) -> list[str]:
+        key = (dataset, alias)
+        try:
+            version = registry.alias_version(client, dataset, alias)
+        except Exception as error:  # noqa: BLE001 - registry unreachable: keep serving
+            log.error("cannot look up %s@%s: %s", dataset, alias, error)
+            return []
+        current = self._models.get(key)
+        if version is None:
+            if current is not None and alias == registry.CHALLENGER:
+                del self._models[key]  # the challenger alias was removed: stop routing to it
+                self.metrics.model_version.labels(dataset, alias).set(0)
+                return [f"{dataset}@{alias}: unloaded v{current.version}"]
+            return []
+        if current is not None and current.version == version:
+            return []
+        if self.last_errors.get(key, "").startswith(f"v{version}:"):
+            return []  # this version already failed its smoke test; do not retry every poll
+        try:
+            loaded = self._load(client, dataset, alias, version)
+        except Exception as error:  # noqa: BLE001 - never serve a model that fails to load
+            message = f"v{version}: {error}"
+            self.last_errors[key] = message
+            self.metrics.reloads.labels(dataset, alias, "failed").inc()
+            log.error("not serving %s@%s %s (keeping %s)", dataset, alias, message,
+                      f"v{current.version}" if current else "nothing")
+            return [f"{dataset}@{alias}: rejected {message}"]
+        self._models[key] = loaded  # atomic swap: requests hold their own reference
+        self.last_errors.pop(key, None)
+        self.metrics.reloads.labels(dataset, alias, "ok").inc()
+        self.metrics.model_version.labels(dataset, alias).set(float(version))
+        self.metrics.fast_path.labels(dataset, alias).set(1.0 if loaded.fast else 0.0)
+        log.info("serving %s@%s v%s (fast path: %s)", dataset, alias, version, loaded.fast)
+        return [f"{dataset}@{alias}: v{current.version if current else '-'} -> v{version}"]

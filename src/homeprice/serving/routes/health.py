@@ -1,0 +1,42 @@
+"""GET /healthz, /readyz, /metrics and /v1/models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import PlainTextResponse
+from fastapi.concurrency import run_in_threadpool
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from homeprice.serving.context import ServingContext, get_context, json_response
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], responses={503: {"description": "not ready yet"}})
+async def readyz(ctx: ServingContext = Depends(get_context)) -> Response:
+    """Ready when every dataset has a champion loaded and the prediction log answers."""
+    log_ok = await run_in_threadpool(ctx.log.ping)
+    ready = ctx.store.ready and log_ok
+    body = {"status": "ready" if ready else "not ready", "models_loaded": ctx.store.ready,
+            "log_store": "ok" if log_ok else "unreachable"}
+    return json_response(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+async def metrics(ctx: ServingContext = Depends(get_context)) -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/models", tags=["models"])
+async def models(ctx: ServingContext = Depends(get_context)) -> dict[str, Any]:
+    """What is loaded per dataset: versions, aliases, metrics, loaded_at, fast path."""
+    return ctx.store.snapshot()

@@ -1,0 +1,461 @@
+"""The prediction log store against real SQLite files and (when configured) a real PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from homeprice.errors import UserInputError
+from homeprice.serving.logstore import (
+    LABELLED_COLUMNS,
+    VERSION_TABLE,
+    DuplicateFeedback,
+    PredictionLog,
+    PredictionRecord,
+    UnknownPrediction,
+    metadata,
+    prediction_logs,
+    store_url,
+)
+
+PG_ENV = "HOMEPRICE_TEST_PG_URL"
+HEAD = "0001"
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+LOGGER = "homeprice.serving.logstore"
+# Retry quickly: the outage tests last a fraction of a second.
+FAST_RETRY = {"retry_initial": 0.01, "retry_max": 0.05}
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this module (plain postgresql:// URL), dropped after."""
+    admin = os.environ.get(PG_ENV)
+    if not admin:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to test against")
+    psycopg = pytest.importorskip("psycopg")
+    from psycopg import sql
+
+    admin_url = sa.make_url(admin).set(drivername="postgresql")
+    conninfo = admin_url.render_as_string(hide_password=False)
+    name = f"homeprice_log_{uuid.uuid4().hex}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        # FORCE: a test that failed mid-way may leave pooled sessions open.
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                         .format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store URL: a SQLite file in a folder that does not exist yet, or the module's PG db."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'home' / 'predictions.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite store URL for behaviour that does not depend on the database."""
+    return f"sqlite:///{tmp_path / 'predictions.db'}"
+
+
+@pytest.fixture
+def dataset() -> str:
+    """A dataset name of this test alone (tests share the module's PostgreSQL database)."""
+    return f"ds_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[PredictionLog]:
+    """A started log with a short batching wait."""
+    log = PredictionLog(url, flush_interval=0.01)
+    log.start()
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+def record(dataset: str, *, variant: str = "champion", served: bool = True,
+           request_id: str | None = None, ts: datetime = T0, prediction: float = 300_000.0,
+           features: dict | None = None, client_id: str | None = None) -> PredictionRecord:
+    """A prediction record with plausible values."""
+    return PredictionRecord(
+        prediction_id=uuid.uuid4().hex, request_id=request_id or uuid.uuid4().hex,
+        ts=ts, dataset=dataset, variant=variant,
+        model_version="2" if variant == "challenger" else "1", served=served,
+        prediction=prediction, lower=prediction * 0.8, upper=prediction * 1.2,
+        features=features if features is not None else {"rooms": 4, "ocean": "NEAR BAY"},
+        client_id=client_id, latency_ms=1.5)
+
+
+def test_zero_loss_from_many_threads(url: str, dataset: str) -> None:
+    log = PredictionLog(url)
+    log.start()
+    per_thread = 2_500
+
+    def produce(thread: int) -> None:
+        # Served + shadow pairs, as the router enqueues them.
+        for i in range(0, per_thread, 2):
+            request_id = f"{thread}-{i}"
+            log.enqueue([record(dataset, request_id=request_id),
+                         record(dataset, variant="shadow", served=False, request_id=request_id)])
+
+    threads = [threading.Thread(target=produce, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.close()
+    assert (log.rows_written, log.rows_dropped, log.write_errors) == (10_000, 0, 0)
+    assert log.queue_depth == 0
+
+    reopened = PredictionLog(url)
+    reopened.start()
+    try:
+        assert reopened.count(dataset) == 10_000
+    finally:
+        reopened.close()
+
+
+def test_feedback(store: PredictionLog, dataset: str) -> None:
+    rec = record(dataset)
+    store.enqueue([rec])
+    assert store.flush()
+    store.add_feedback(rec.prediction_id, 310_000.0)
+    with pytest.raises(DuplicateFeedback, match=rec.prediction_id):
+        store.add_feedback(rec.prediction_id, 320_000.0)
+    with pytest.raises(UnknownPrediction, match="no-such-id"):
+        store.add_feedback("no-such-id", 1.0)
+    labelled = store.labelled(dataset)
+    assert labelled["actual_price"].tolist() == [310_000.0]  # the first feedback stands
+
+
+def test_feedback_before_the_writer_ran(url: str, dataset: str) -> None:
+    # A long batching wait keeps the writer from writing on its own during the test.
+    log = PredictionLog(url, flush_interval=60.0)
+    log.start()
+    try:
+        rec = record(dataset)
+        log.enqueue([rec])
+        assert log.rows_written == 0 and log.queue_depth == 1
+        log.add_feedback(rec.prediction_id, 250_000.0)
+        assert log.rows_written == 1
+        assert log.labelled(dataset)["prediction_id"].tolist() == [rec.prediction_id]
+    finally:
+        log.close()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0, "cheap", True])
+def test_feedback_rejects_bad_prices(sqlite_url: str, bad: object) -> None:
+    log = PredictionLog(sqlite_url)
+    log.start()
+    try:
+        rec = record("california")
+        log.enqueue([rec])
+        with pytest.raises(UserInputError, match="actual_price"):
+            log.add_feedback(rec.prediction_id, bad)  # type: ignore[arg-type]
+    finally:
+        log.close()
+
+
+def test_labelled(store: PredictionLog, dataset: str) -> None:
+    champion = record(dataset, request_id="r1", ts=T0, client_id="c1")
+    shadow = record(dataset, variant="shadow", served=False, request_id="r1", ts=T0,
+                    prediction=290_000.0)
+    # A batch request: two instances share a request_id but not their features.
+    other = record(dataset, request_id="r1", ts=T0, features={"rooms": 9})
+    challenger = record(dataset, variant="challenger", ts=T0 + timedelta(hours=1))
+    unlabelled = record(dataset, ts=T0 + timedelta(hours=2))
+    elsewhere = record("some_other_dataset", ts=T0)
+    store.enqueue([champion, shadow, other, challenger, unlabelled, elsewhere])
+    assert store.flush()
+    store.add_feedback(champion.prediction_id, 305_000.0, ts=T0 + timedelta(days=30))
+    store.add_feedback(challenger.prediction_id, 400_000.0)
+    store.add_feedback(elsewhere.prediction_id, 1.0)
+
+    frame = store.labelled(dataset)
+    assert list(frame.columns) == LABELLED_COLUMNS
+    by_id = frame.set_index("prediction_id")
+    assert set(by_id.index) == {champion.prediction_id, shadow.prediction_id,
+                                challenger.prediction_id}
+    assert by_id.loc[shadow.prediction_id, "actual_price"] == 305_000.0  # via its request
+    assert not by_id.loc[shadow.prediction_id, "served"]
+    assert by_id.loc[shadow.prediction_id, "prediction"] == 290_000.0
+    assert by_id.loc[champion.prediction_id, "client_id"] == "c1"
+    assert by_id.loc[champion.prediction_id, "ts"] == T0
+    assert by_id.loc[champion.prediction_id, "feedback_ts"] == T0 + timedelta(days=30)
+    # The shadow prediction's label comes with the served prediction's feedback time.
+    assert by_id.loc[shadow.prediction_id, "feedback_ts"] == T0 + timedelta(days=30)
+    assert by_id.loc[challenger.prediction_id, "variant"] == "challenger"
+    assert str(frame["ts"].dt.tz) == "UTC" and str(frame["feedback_ts"].dt.tz) == "UTC"
+    assert frame["ts"].is_monotonic_increasing
+
+    since = store.labelled(dataset, since=T0 + timedelta(minutes=30))
+    assert since["prediction_id"].tolist() == [challenger.prediction_id]
+    assert store.labelled("never_logged").empty
+
+
+def test_recent_features(store: PredictionLog, dataset: str) -> None:
+    rows = []
+    for i in range(6):
+        made = T0 + timedelta(minutes=i)
+        rows.append(record(dataset, ts=made, features={"rooms": i, "ocean": "INLAND"},
+                           request_id=f"r{i}"))
+        rows.append(record(dataset, variant="shadow", served=False, ts=made,
+                           features={"rooms": i, "ocean": "INLAND"}, request_id=f"r{i}"))
+    store.enqueue(rows)
+    assert store.flush()
+
+    recent = store.recent_features(dataset, limit=4)
+    assert sorted(recent.columns) == ["ocean", "rooms"]
+    assert recent["rooms"].tolist() == [2, 3, 4, 5]  # served only, latest four, oldest first
+    assert len(store.recent_features(dataset, variant="shadow")) == 6
+    assert store.recent_features(dataset, variant="challenger").empty
+    with pytest.raises(UserInputError, match="limit"):
+        store.recent_features(dataset, limit=0)
+
+
+def test_migrations_at_head_and_idempotent(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    alembic_logger = logging.getLogger("alembic")
+    level = alembic_logger.level
+    log = PredictionLog(url)
+    with caplog.at_level(logging.DEBUG):
+        log.start()
+    # Alembic's INFO lines ("Context impl ...", "Running upgrade ...") are silenced, and the
+    # alembic logger is left as it was.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+    assert alembic_logger.level == level
+    log.start()  # a second start on the same store does nothing
+    log.close()
+    again = PredictionLog(url)
+    again.start()  # a second store on the same database finds the schema at head
+    again.close()
+
+    engine = sa.create_engine(store_url(url))
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+            assert versions.scalars().all() == [HEAD]
+            assert "alembic_version" not in sa.inspect(connection).get_table_names()
+            # The tables logstore queries are exactly what the migrations built.
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_shares_a_database_with_mlflow(url: str) -> None:
+    # MLflow keeps its own Alembic history in `alembic_version`; the log must neither read
+    # that revision (unknown to it) nor move it.
+    log = PredictionLog(url)  # creates the SQLite file's folder
+    engine = sa.create_engine(store_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE alembic_version "
+                                       "(version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(sa.text("INSERT INTO alembic_version VALUES ('bda7b8c39065')"))
+        log.start()
+        log.close()
+        with engine.connect() as connection:
+            foreign = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            assert foreign.scalars().all() == ["bda7b8c39065"]
+            own = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+            assert own.scalars().all() == [HEAD]
+    finally:
+        with engine.begin() as connection:  # the PostgreSQL database is shared by the module
+            connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        engine.dispose()
+
+
+def test_sqlite_is_in_wal_mode(sqlite_url: str, tmp_path: Path) -> None:
+    log = PredictionLog(sqlite_url)
+    log.start()
+    log.close()
+    with sqlite3.connect(tmp_path / "predictions.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll `condition` until it holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.005)
+
+
+def rows_in_table(url: str, dataset: str) -> int:
+    """The rows of `dataset` in the log's table, counted by a store of its own."""
+    reader = PredictionLog(url)
+    try:
+        return reader.count(dataset)
+    finally:
+        reader.close()
+
+
+@contextmanager
+def database_down(url: str, log: PredictionLog) -> Iterator[None]:
+    """Inside the block the store's database really refuses connections.
+
+    SQLite: the folder of the file is moved away, so a new connection cannot open it.
+    PostgreSQL: the database stops accepting connections and its sessions are ended.
+    """
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        folder = Path(parsed.database or "").parent
+        away = folder.with_name(folder.name + "-away")
+        # An open SQLite connection keeps writing to the moved file: close the pooled ones.
+        log._engine.dispose()
+        folder.rename(away)
+        try:
+            yield
+        finally:
+            away.rename(folder)
+        return
+    psycopg = pytest.importorskip("psycopg")
+    from psycopg import sql
+
+    admin = sa.make_url(os.environ[PG_ENV]).set(drivername="postgresql")
+    conninfo = admin.render_as_string(hide_password=False)
+    name = sql.Identifier(parsed.database or "")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = %s AND pid <> pg_backend_pid()", (parsed.database,))
+    try:
+        yield
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name))
+
+
+def test_rows_wait_while_the_database_is_down(url: str, dataset: str,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    log = PredictionLog(url, flush_interval=0.01, batch_size=16, **FAST_RETRY)
+    log.start()
+    log.enqueue([record(dataset) for _ in range(3)])
+    assert log.flush()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        with database_down(url, log):
+            started = time.monotonic()
+            for _ in range(5):  # requests keep coming during the outage
+                log.enqueue([record(dataset) for _ in range(20)])  # must not raise
+                time.sleep(0.05)
+            assert time.monotonic() - started < 1.0  # enqueue never waited on the database
+            assert not log.flush(timeout=0.3)  # nothing can be written...
+            errors = log.write_errors
+            assert errors >= 3  # ...though the writer keeps trying
+            assert (log.rows_written, log.rows_dropped, log.queue_depth) == (3, 0, 100)
+            wait_until(lambda: log.write_errors > errors)  # still trying
+        log.close()  # the database is back: the rows waiting are written
+    assert (log.rows_written, log.rows_dropped, log.queue_depth) == (103, 0, 0)
+    assert "cannot write" in caplog.text and "is back" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert rows_in_table(url, dataset) == 103
+
+
+def test_overflow_during_an_outage_is_counted(url: str, dataset: str,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    log = PredictionLog(url, flush_interval=0.01, batch_size=2, max_queue=5,
+                        enqueue_timeout=0.05, **FAST_RETRY)
+    log.start()
+    with database_down(url, log), caplog.at_level(logging.ERROR, logger=LOGGER):
+        log.enqueue([record(dataset) for _ in range(2)])
+        wait_until(lambda: log.write_errors > 0)  # the writer holds these two
+        log.enqueue([record(dataset) for _ in range(8)])  # room for five
+        assert (log.queue_depth, log.rows_dropped) == (7, 3)
+        assert "queue stayed full" in caplog.text
+    log.close()
+    assert (log.rows_written, log.rows_dropped, log.queue_depth) == (7, 3, 0)
+    assert rows_in_table(url, dataset) == 7
+
+
+def test_close_gives_up_on_a_database_still_down(url: str, dataset: str,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    # Batches of four: three of the seven records wait in the queue, four in the writer's hand.
+    log = PredictionLog(url, flush_interval=0.01, batch_size=4, **FAST_RETRY)
+    log.start()
+    with database_down(url, log):
+        log.enqueue([record(dataset) for _ in range(7)])
+        wait_until(lambda: log.write_errors > 0)
+        with caplog.at_level(logging.ERROR, logger=LOGGER):
+            started = time.monotonic()
+            log.close(timeout=0.3)
+            assert time.monotonic() - started < 2.0
+    assert (log.rows_written, log.rows_dropped, log.queue_depth) == (0, 7, 0)
+    assert "still unreachable" in caplog.text
+    assert rows_in_table(url, dataset) == 0
+
+
+def test_rows_wait_while_the_table_is_missing(url: str, dataset: str) -> None:
+    # Not a connectivity problem, but not the rows' fault either: they wait for the fix.
+    log = PredictionLog(url, flush_interval=0.01, **FAST_RETRY)
+    log.start()
+    engine = sa.create_engine(store_url(url))
+    try:
+        prediction_logs.drop(engine)  # every insert now fails
+        log.enqueue([record(dataset) for _ in range(3)])  # must not raise
+        wait_until(lambda: log.write_errors >= 5)  # well past any fixed number of retries
+        assert (log.rows_written, log.rows_dropped, log.queue_depth) == (0, 0, 3)
+    finally:
+        prediction_logs.create(engine, checkfirst=True)
+        engine.dispose()
+    assert log.flush()
+    assert (log.rows_written, log.rows_dropped) == (3, 0)
+    log.close()
+    assert rows_in_table(url, dataset) == 3
+
+
+def test_a_refused_row_does_not_lose_its_batch(sqlite_url: str) -> None:
+    log = PredictionLog(sqlite_url, flush_interval=60.0)
+    log.start()
+    duplicate = record("california")
+    log.enqueue([record("california"), duplicate, duplicate, record("california")])
+    assert log.flush()
+    assert (log.rows_written, log.rows_dropped) == (3, 1)
+    log.close()
+
+
+def test_full_queue_blocks_briefly_then_counts(sqlite_url: str,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    log = PredictionLog(sqlite_url, max_queue=5, enqueue_timeout=0.05)
+    # Not started: nothing drains the queue, so the last three records cannot get in.
+    with caplog.at_level(logging.ERROR, logger="homeprice.serving.logstore"):
+        log.enqueue([record("california") for _ in range(8)])
+    assert (log.queue_depth, log.rows_dropped) == (5, 3)
+    assert "queue stayed full" in caplog.text
+    log.start()
+    assert log.flush()
+    assert log.rows_written == 5
+    log.close()
+
+
+def test_urls(tmp_path: Path) -> None:
+    pg = PredictionLog("postgresql://someone@127.0.0.1:1/nothing")  # no connection yet
+    assert pg.url.startswith("postgresql+psycopg://")
+    assert not pg.ping()  # nothing listens on port 1
+    pg.close()
+    with pytest.raises(UserInputError, match="sqlite"):
+        PredictionLog("mysql://someone@localhost/db")
+    with pytest.raises(UserInputError, match="in-memory"):
+        PredictionLog("sqlite://")
+    log = PredictionLog(f"sqlite:///{tmp_path / 'deep' / 'er' / 'p.db'}")
+    assert log.ping() and (tmp_path / "deep" / "er").is_dir()
+    log.close()
