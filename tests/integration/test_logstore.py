@@ -30,8 +30,8 @@ from homeprice.serving.logstore import (
     prediction_logs,
     store_url,
 )
+from tests.conftest import PG_ENV, fresh_pg_database
 
-PG_ENV = "HOMEPRICE_TEST_PG_URL"
 HEAD = "0001"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 LOGGER = "homeprice.serving.logstore"
@@ -41,25 +41,9 @@ FAST_RETRY = {"retry_initial": 0.01, "retry_max": 0.05}
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this module (plain postgresql:// URL), dropped after."""
-    admin = os.environ.get(PG_ENV)
-    if not admin:
-        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to test against")
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg import sql
-
-    admin_url = sa.make_url(admin).set(drivername="postgresql")
-    conninfo = admin_url.render_as_string(hide_password=False)
-    name = f"homeprice_log_{uuid.uuid4().hex}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        # FORCE: a test that failed mid-way may leave pooled sessions open.
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+    """A fresh PostgreSQL database for this module, dropped after."""
+    with fresh_pg_database("homeprice_log") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

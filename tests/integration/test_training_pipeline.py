@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings
+from tests.conftest import fresh_pg_database
 
 runner = CliRunner()
 
@@ -127,20 +128,8 @@ def test_unknown_budget(home: Path) -> None:
 def test_postgresql_backend_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                   real_data_dir: Path) -> None:
     """The same pipeline with MLflow's backend store on PostgreSQL (a fresh database)."""
-    import os
-    import uuid
-
-    url = os.environ.get("HOMEPRICE_TEST_PG_URL")
-    if not url:
-        pytest.skip("HOMEPRICE_TEST_PG_URL is not set")
-    import psycopg
-
-    name = f"homeprice_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{base}/{name}")
+    with fresh_pg_database("homeprice_mlflow") as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         monkeypatch.setenv("HOMEPRICE_HOME", str(tmp_path / "home"))
         monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
         result = runner.invoke(app, ["pipeline", "run", "-d", "bengaluru", "--budget", "fast"])
@@ -148,8 +137,4 @@ def test_postgresql_backend_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         client = tracking.configure(Settings())
         assert registry.alias_version(client, "bengaluru", registry.CHAMPION) == "1"
         assert not (tmp_path / "home" / "mlflow.db").exists()
-    finally:
         mlflow.set_tracking_uri(None)
-        # FORCE: MLflow's connection pool still holds sessions to the database.
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import fresh_pg_database
 from tests.serving.conftest import BENGALURU, CALIFORNIA
 
 
@@ -32,20 +32,8 @@ def log_url(request: pytest.FixtureRequest, served_home: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{served_home / 'predictions.db'}"
         return
-    url = os.environ.get("HOMEPRICE_TEST_PG_URL")
-    if not url:
-        pytest.skip("HOMEPRICE_TEST_PG_URL is not set")
-    import psycopg
-
-    name = f"homeprice_serve_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database("homeprice_serve") as url:
+        yield url
 
 
 def test_sigterm_drains_the_log(served_home: Path, log_url: str) -> None:
