@@ -350,6 +350,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
     datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets to serve "
                                                         "(repeat; default from config).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes (default from config).")
+                       ] = None,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn), hot-reloading promoted models."""
     import uvicorn
@@ -359,15 +361,21 @@ def serve(
 
     settings = load_settings()
     serving = settings.serving.model_copy(update={
-        k: v for k, v in {"host": host, "port": port,
+        k: v for k, v in {"host": host, "port": port, "workers": workers,
                           "datasets": [get_dataset(d).name for d in datasets or []] or None
                           }.items() if v is not None})
     settings = settings.model_copy(update={"serving": serving})
     err.print(f"serving {', '.join(serving.datasets)} on http://{serving.host}:{serving.port} "
               f"(docs at /docs)", highlight=False)
-    uvicorn.run(create_app(settings), host=serving.host, port=serving.port, loop="uvloop",
-                http="httptools", log_level="warning", access_log=False,
-                timeout_graceful_shutdown=30)
+    options = dict(host=serving.host, port=serving.port, loop="uvloop", http="httptools",
+                   log_level="warning", access_log=False, timeout_graceful_shutdown=30)
+    if serving.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:
+        # Several processes need an import string; each builds its app from the environment.
+        os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
+        uvicorn.run("homeprice.serving.app:app_from_environment", factory=True,
+                    workers=serving.workers, **options)
 
 
 def main() -> None:

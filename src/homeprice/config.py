@@ -112,6 +112,8 @@ class ServingSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     datasets: list[str] = ["california", "bengaluru"]
     max_batch: int = Field(10_000, ge=1)
+    # Server processes; each loads the models and writes its own log batches.
+    workers: int = Field(1, ge=1, le=64)
     # How often the server looks up the registry aliases for a newly promoted model.
     reload_interval_seconds: float = Field(10.0, gt=0)
     log_batch_size: int = Field(500, ge=1)

@@ -83,6 +83,10 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: Columns) -> np.ndarray:
         """Feature matrix, one row per block group."""
         check_is_fitted(self, "cluster_centers_")
+        return self.transform_columns(X)
+
+    def transform_columns(self, X: Columns) -> np.ndarray:
+        """`transform` without scikit-learn's per-call wrappers (the serving fast path)."""
         lon = _floats(X, "longitude")
         lat = _floats(X, "latitude")
         rooms = _floats(X, "total_rooms")
@@ -205,6 +209,10 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: Columns) -> np.ndarray:
         """Feature matrix, one row per listing."""
         check_is_fitted(self, "encodings_")
+        return self.transform_columns(X)
+
+    def transform_columns(self, X: Columns) -> np.ndarray:
+        """`transform` without scikit-learn's per-call wrappers (the serving fast path)."""
         default = float(self.encoder_.target_mean_)
         levels = self._levels(X)
         encoded = np.array([[table.get(level, default) for table, level in zip(self.encodings_, row)]

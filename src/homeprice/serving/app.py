@@ -84,3 +84,10 @@ def create_app(settings: Settings, *, log_store: PredictionLog | None = None,
     app.include_router(admin.router)
     add_prediction_routes(app, list(settings.serving.datasets))
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """App factory for `uvicorn --factory` (several worker processes): settings from env."""
+    from homeprice.config import load_settings
+
+    return create_app(load_settings())

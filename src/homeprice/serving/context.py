@@ -23,8 +23,8 @@ class ServingContext:
     metrics: ServingMetrics
 
 
-def get_context(request: Request) -> ServingContext:
-    """FastAPI dependency: the app's serving context."""
+async def get_context(request: Request) -> ServingContext:
+    """FastAPI dependency: the app's serving context (async: no thread hop per request)."""
     return request.app.state.context
 
 

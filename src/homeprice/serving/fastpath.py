@@ -72,11 +72,16 @@ class FastPredictor:
 
     def matrix(self, columns: Mapping[str, list]) -> np.ndarray:
         """The model's feature matrix for column lists."""
-        return self.features.transform(columns)
+        return self.features.transform_columns(columns)
 
     def point(self, Z: np.ndarray) -> np.ndarray:
         """Point predictions in the target's unit from a feature matrix."""
-        raw = self.booster.predict(Z) if self.booster is not None else self.estimator.predict(Z)
+        if self.booster is not None:
+            # One thread: for request-sized matrices OpenMP start-up and spin-waiting cost more
+            # than they save, and they steal the core the event loop needs.
+            raw = self.booster.predict(Z, num_threads=1 if len(Z) < 1000 else 0)
+        else:
+            raw = self.estimator.predict(Z)
         raw = np.asarray(raw, dtype=float)
         return self.inverse(raw) if self.inverse is not None else raw
 

@@ -76,11 +76,11 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
 
     def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prediction, lower, upper) for each row."""
+        check_is_fitted(self, "band_quantiles_")
         return self.interval_for(self.predict(X))
 
     def interval_for(self, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(prediction, lower, upper) around point predictions made by this model."""
-        check_is_fitted(self, "band_quantiles_")
+        """(prediction, lower, upper) around point predictions of this calibrated model."""
         prediction = np.asarray(prediction, dtype=float)
         band = np.searchsorted(self.band_edges_, prediction, side="right")
         half = self.band_quantiles_[band] * self._scale(prediction)
