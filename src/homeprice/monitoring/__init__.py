@@ -1,0 +1,1 @@
+"""Live evaluation: anytime-valid A/B statistics, decisions, drift, notifications."""
