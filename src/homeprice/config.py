@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -105,6 +105,24 @@ class TrackingSettings(BaseModel):
     uri: str | None = None
 
 
+TrafficMode = Literal["off", "split", "shadow"]
+
+
+class TrafficSettings(BaseModel):
+    """How one dataset's requests are shared between its champion and challenger."""
+
+    # off: champion only; split: `share` of the clients get the challenger's answer;
+    # shadow: the champion answers and the challenger also prices every request, logged only.
+    mode: TrafficMode = "off"
+    share: float = Field(0.2, ge=0, le=1)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted `off` as false.
+        return "off" if value is False else value
+
+
 class ServingSettings(BaseModel):
     """The prediction service."""
 
@@ -120,6 +138,14 @@ class ServingSettings(BaseModel):
     log_queue_size: int = Field(100_000, ge=1)
     # The fast path must agree with the sklearn pipeline on the stored test sample.
     fast_path_tolerance: float = Field(1e-6, gt=0)
+    # Champion/challenger traffic per dataset at start-up (a dataset not named here: "off");
+    # POST /v1/admin/{dataset}/traffic changes it while the server runs.
+    traffic: dict[str, TrafficSettings] = {"california": TrafficSettings(),
+                                           "bengaluru": TrafficSettings()}
+
+    def traffic_for(self, dataset: str) -> TrafficSettings:
+        """The start-up traffic setting of `dataset`."""
+        return self.traffic.get(dataset) or TrafficSettings()
 
 
 def config_file() -> Path | None:

@@ -79,7 +79,8 @@ def store(url: str) -> Iterator[PredictionLog]:
 
 def record(dataset: str, *, variant: str = "champion", served: bool = True,
            request_id: str | None = None, ts: datetime = T0, prediction: float = 300_000.0,
-           features: dict | None = None, client_id: str | None = None) -> PredictionRecord:
+           features: dict | None = None, client_id: str | None = None,
+           parent: PredictionRecord | None = None) -> PredictionRecord:
     """A prediction record with plausible values."""
     return PredictionRecord(
         prediction_id=uuid.uuid4().hex, request_id=request_id or uuid.uuid4().hex,
@@ -87,7 +88,8 @@ def record(dataset: str, *, variant: str = "champion", served: bool = True,
         model_version="2" if variant == "challenger" else "1", served=served,
         prediction=prediction, lower=prediction * 0.8, upper=prediction * 1.2,
         features=features if features is not None else {"rooms": 4, "ocean": "NEAR BAY"},
-        client_id=client_id, latency_ms=1.5)
+        client_id=client_id, latency_ms=1.5,
+        parent_prediction_id=None if parent is None else parent.prediction_id)
 
 
 def test_zero_loss_from_many_threads(url: str, dataset: str) -> None:
@@ -163,13 +165,19 @@ def test_feedback_rejects_bad_prices(sqlite_url: str, bad: object) -> None:
 def test_labelled(store: PredictionLog, dataset: str) -> None:
     champion = record(dataset, request_id="r1", ts=T0, client_id="c1")
     shadow = record(dataset, variant="shadow", served=False, request_id="r1", ts=T0,
-                    prediction=290_000.0)
-    # A batch request: two instances share a request_id but not their features.
-    other = record(dataset, request_id="r1", ts=T0, features={"rooms": 9})
+                    prediction=290_000.0, client_id="c1", parent=champion)
+    # A batch request: its instances share a request_id, even with identical features; only
+    # the parent link says which served prediction a shadow row stands beside.
+    other = record(dataset, request_id="r1", ts=T0)
+    other_shadow = record(dataset, variant="shadow", served=False, request_id="r1", ts=T0,
+                          parent=other)
+    # A shadow row without a parent (logged before the link existed) is never labelled.
+    orphan = record(dataset, variant="shadow", served=False, request_id="r1", ts=T0)
     challenger = record(dataset, variant="challenger", ts=T0 + timedelta(hours=1))
     unlabelled = record(dataset, ts=T0 + timedelta(hours=2))
     elsewhere = record("some_other_dataset", ts=T0)
-    store.enqueue([champion, shadow, other, challenger, unlabelled, elsewhere])
+    store.enqueue([champion, shadow, other, other_shadow, orphan, challenger, unlabelled,
+                   elsewhere])
     assert store.flush()
     store.add_feedback(champion.prediction_id, 305_000.0, ts=T0 + timedelta(days=30))
     store.add_feedback(challenger.prediction_id, 400_000.0)
@@ -180,7 +188,10 @@ def test_labelled(store: PredictionLog, dataset: str) -> None:
     by_id = frame.set_index("prediction_id")
     assert set(by_id.index) == {champion.prediction_id, shadow.prediction_id,
                                 challenger.prediction_id}
-    assert by_id.loc[shadow.prediction_id, "actual_price"] == 305_000.0  # via its request
+    assert by_id.loc[shadow.prediction_id, "actual_price"] == 305_000.0  # via its parent
+    assert by_id.loc[shadow.prediction_id, "parent_prediction_id"] == champion.prediction_id
+    assert by_id.loc[shadow.prediction_id, "client_id"] == "c1"
+    assert by_id.loc[champion.prediction_id, "parent_prediction_id"] is None
     assert not by_id.loc[shadow.prediction_id, "served"]
     assert by_id.loc[shadow.prediction_id, "prediction"] == 290_000.0
     assert by_id.loc[champion.prediction_id, "client_id"] == "c1"

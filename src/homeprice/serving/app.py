@@ -18,6 +18,7 @@ from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.routes import admin, health
 from homeprice.serving.routes.predict import add_prediction_routes
+from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ def create_app(settings: Settings, *, log_store: PredictionLog | None = None,
     prediction_log = log_store or PredictionLog(settings.log_url,
                                                 batch_size=settings.serving.log_batch_size,
                                                 max_queue=settings.serving.log_queue_size)
+    router = TrafficRouter(settings.serving.traffic, store.datasets,
+                           lambda dataset: store.get(dataset, CHALLENGER) is not None)
+    shadow = ShadowPool()
+    metrics.shadow_backlog.set_function(lambda: shadow.pending)
     metrics.log_queue_depth.set_function(lambda: prediction_log.queue_depth)
     metrics.log_rows_written.set_function(lambda: prediction_log.rows_written)
     metrics.log_rows_dropped.set_function(lambda: prediction_log.rows_dropped)
@@ -71,14 +76,16 @@ def create_app(settings: Settings, *, log_store: PredictionLog | None = None,
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-            # Drain the prediction log before exit: zero lost rows on SIGTERM/SIGINT.
+            # Finish shadow scoring first (its rows go to the log), then drain the prediction
+            # log before exit: zero lost rows on SIGTERM/SIGINT.
+            await asyncio.to_thread(shadow.close)
             await asyncio.to_thread(prediction_log.close)
 
     app = FastAPI(title="homeprice", version="1", lifespan=lifespan,
                   description="House-price predictions with 90% intervals, explanations, "
                               "feedback and model administration.")
     app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,
-                                       metrics=metrics)
+                                       metrics=metrics, router=router, shadow=shadow)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.include_router(health.router)
     app.include_router(admin.router)

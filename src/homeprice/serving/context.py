@@ -1,4 +1,5 @@
-"""What every request handler needs: settings, loaded models, prediction log, metrics."""
+"""What every request handler needs: settings, loaded models, traffic router, prediction log,
+metrics."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from homeprice.config import Settings
 from homeprice.serving.logstore import PredictionLog
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
+from homeprice.serving.routing import ShadowPool, TrafficRouter
 
 
 @dataclass
@@ -21,6 +23,9 @@ class ServingContext:
     store: ModelStore
     log: PredictionLog
     metrics: ServingMetrics
+    router: TrafficRouter
+    # Shadow scoring runs here, never on the request path; drained before the log at shutdown.
+    shadow: ShadowPool
 
 
 async def get_context(request: Request) -> ServingContext:

@@ -69,8 +69,11 @@ prediction_logs = sa.Table(
     sa.Column("features", sa.Text(), nullable=False),
     sa.Column("client_id", sa.String(), nullable=True),
     sa.Column("latency_ms", sa.Float(), nullable=True),
+    # A shadow prediction's served prediction (whose feedback labels it); NULL for served rows.
+    sa.Column("parent_prediction_id", sa.String(64), nullable=True),
     sa.Index("ix_prediction_logs_dataset_ts", "dataset", "ts"),
     sa.Index("ix_prediction_logs_request_id", "request_id"),
+    sa.Index("ix_prediction_logs_parent_prediction_id", "parent_prediction_id"),
 )
 
 # No foreign key to prediction_logs: existence is checked in add_feedback, and pruning old
@@ -89,7 +92,7 @@ VERSION_TABLE = "homeprice_log_alembic_version"
 
 LABELLED_COLUMNS = ["prediction_id", "request_id", "ts", "dataset", "variant",
                     "model_version", "served", "prediction", "lower", "upper", "actual_price",
-                    "feedback_ts", "client_id"]
+                    "feedback_ts", "client_id", "parent_prediction_id"]
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 # How long add_feedback waits for its prediction's row when it is still queued.
@@ -120,6 +123,8 @@ class PredictionRecord:
     features: dict[str, Any]
     client_id: str | None = None
     latency_ms: float | None = None
+    # Shadow predictions: the prediction_id of the served prediction they shadow.
+    parent_prediction_id: str | None = None
 
 
 class UnknownPrediction(HomepriceError):
@@ -209,10 +214,12 @@ def _row(record: PredictionRecord) -> dict[str, Any]:
         "prediction": float(record.prediction),
         "lower": float(record.lower),
         "upper": float(record.upper),
-        # Sorted keys: identical features give identical text, which labelled() joins on.
+        # Sorted keys: identical features give identical text.
         "features": orjson.dumps(record.features, default=str, option=_JSON_OPTIONS).decode(),
         "client_id": None if record.client_id is None else str(record.client_id),
         "latency_ms": None if record.latency_ms is None else float(record.latency_ms),
+        "parent_prediction_id": (None if record.parent_prediction_id is None
+                                 else str(record.parent_prediction_id)),
     }
 
 
@@ -633,29 +640,26 @@ class PredictionLog:
         """Predictions of `dataset` with an actual price (made since `since`), oldest first.
 
         A shadow prediction has no feedback of its own (the client never saw its id); it takes
-        the actual price given for the served prediction of the same request and features.
+        the actual price given for its parent: the served prediction it shadowed.
         """
         p = prediction_logs
         own = feedback.alias("own_feedback")
-        served = prediction_logs.alias("served_prediction")
         label_columns = (feedback.c.actual_price, feedback.c.ts.label("feedback_ts"))
         columns = [p.c[name] for name in LABELLED_COLUMNS[:10]]
-        direct = (sa.select(*columns, *label_columns, p.c.client_id)
+        tail = (p.c.client_id, p.c.parent_prediction_id)
+        direct = (sa.select(*columns, *label_columns, *tail)
                   .select_from(p.join(feedback, feedback.c.prediction_id == p.c.prediction_id))
                   .where(p.c.dataset == dataset))
-        # Matching the features too keeps batch requests that share one request_id apart.
-        sibling = sa.and_(served.c.request_id == p.c.request_id, served.c.served == sa.true(),
-                          served.c.features == p.c.features)
-        via_request = (
-            sa.select(*columns, *label_columns, p.c.client_id)
-            .select_from(p.join(served, sibling)
-                         .join(feedback, feedback.c.prediction_id == served.c.prediction_id))
+        via_parent = (
+            sa.select(*columns, *label_columns, *tail)
+            .select_from(p.join(feedback,
+                                feedback.c.prediction_id == p.c.parent_prediction_id))
             .where(p.c.dataset == dataset, p.c.served == sa.false(),
                    ~sa.exists().where(own.c.prediction_id == p.c.prediction_id)))
         if since is not None:
             direct = direct.where(p.c.ts >= _utc(since))
-            via_request = via_request.where(p.c.ts >= _utc(since))
-        union = sa.union_all(direct, via_request).subquery()
+            via_parent = via_parent.where(p.c.ts >= _utc(since))
+        union = sa.union_all(direct, via_parent).subquery()
         query = sa.select(union).order_by(union.c.ts, union.c.prediction_id)
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()

@@ -19,6 +19,18 @@ class ServingMetrics:
                                  ["dataset", "endpoint"], buckets=LATENCY_BUCKETS, registry=r)
         self.predictions = Counter("homeprice_predictions_total", "Homes priced",
                                    ["dataset", "variant"], registry=r)
+        self.shadow_predictions = Counter("homeprice_shadow_predictions_total",
+                                          "Homes priced by the challenger in shadow (logged, "
+                                          "not returned)", ["dataset"], registry=r)
+        self.shadow_skipped = Counter("homeprice_shadow_skipped_total",
+                                      "Homes not shadow-priced: the shadow backlog was full",
+                                      ["dataset"], registry=r)
+        self.challenger_failures = Counter("homeprice_challenger_failures_total",
+                                           "Challenger predictions that raised (the champion "
+                                           "answered instead, or in shadow: nothing logged)",
+                                           ["dataset", "mode"], registry=r)
+        self.shadow_backlog = Gauge("homeprice_shadow_backlog",
+                                    "Shadow scoring jobs queued or running", registry=r)
         self.model_version = Gauge("homeprice_model_version", "Loaded model version",
                                    ["dataset", "alias"], registry=r)
         self.fast_path = Gauge("homeprice_model_fast_path",

@@ -219,3 +219,22 @@ class AdminReason(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class TrafficChange(BaseModel):
+    """A new traffic mode for a dataset (share: of clients answered by the challenger in split;
+    omitted: keep the current share)."""
+
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["off", "split", "shadow"]
+    share: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+
+
+class TrafficState(BaseModel):
+    """A dataset's traffic mode now."""
+
+    dataset: str
+    mode: Literal["off", "split", "shadow"]
+    share: float
+    challenger_loaded: bool = Field(description="split and shadow route to the champion alone "
+                                                "while no challenger is loaded")

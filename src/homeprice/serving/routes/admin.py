@@ -1,4 +1,4 @@
-"""POST /v1/admin/{dataset}/promote|rollback|reload, behind a bearer token."""
+"""POST /v1/admin/{dataset}/promote|rollback|reload|traffic, behind a bearer token."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from homeprice import registry, tracking
 from homeprice.errors import HomepriceError
 from homeprice.serving.context import ServingContext, error, get_context
-from homeprice.serving.schemas import AdminPromote, AdminReason
+from homeprice.serving.routing import CHALLENGER
+from homeprice.serving.schemas import AdminPromote, AdminReason, TrafficChange, TrafficState
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses={
     401: error("missing or wrong bearer token"), 403: error("admin endpoints disabled"),
@@ -82,3 +83,15 @@ async def reload(dataset: str, ctx: ServingContext = Depends(get_context)) -> di
     _known(ctx, dataset)
     changes = await run_in_threadpool(ctx.store.refresh)
     return {"reload": changes, "loaded": ctx.store.snapshot()[dataset]}
+
+
+@router.post("/{dataset}/traffic", dependencies=[Depends(require_admin)],
+             response_model=TrafficState)
+async def traffic(dataset: str, body: TrafficChange, ctx: ServingContext = Depends(get_context)
+                  ) -> TrafficState:
+    """Switch between champion only (off), a sticky split and shadow scoring, at once."""
+    _known(ctx, dataset)
+    setting = ctx.router.set(dataset, body.mode, body.share)
+    # Not persisted: a restart (or another worker process) starts from the configuration.
+    return TrafficState(dataset=dataset, mode=setting.mode, share=setting.share,
+                        challenger_loaded=ctx.store.get(dataset, CHALLENGER) is not None)

@@ -38,5 +38,8 @@ async def metrics(ctx: ServingContext = Depends(get_context)) -> Response:
 
 @router.get("/v1/models", tags=["models"])
 async def models(ctx: ServingContext = Depends(get_context)) -> dict[str, Any]:
-    """What is loaded per dataset: versions, aliases, metrics, loaded_at, fast path."""
-    return ctx.store.snapshot()
+    """What is loaded per dataset (versions, aliases, metrics, loaded_at, fast path) and its
+    traffic mode and share."""
+    traffic = ctx.router.snapshot()
+    return {dataset: {**entry, "traffic": traffic[dataset]}
+            for dataset, entry in ctx.store.snapshot().items()}

@@ -1,5 +1,6 @@
 """POST /v1/{dataset}/predict, /explain and /feedback."""
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from homeprice.serving.explain import explain
 from homeprice.serving.fastpath import FastPredictor, to_columns
 from homeprice.serving.logstore import DuplicateFeedback, PredictionRecord, UnknownPrediction
 from homeprice.serving.modelstore import LoadedModel
+from homeprice.serving.routing import CHALLENGER, SHADOW
 from homeprice.serving.schemas import (
     REQUEST_MODELS,
     Explanation,
@@ -26,6 +28,8 @@ from homeprice.serving.schemas import (
     PricePrediction,
     PricePredictions,
 )
+
+log = logging.getLogger(__name__)
 
 # Batches above this size are predicted in a worker thread, so the event loop stays free.
 _THREAD_THRESHOLD = 256
@@ -38,30 +42,85 @@ def _champion(ctx: ServingContext, dataset: str) -> LoadedModel:
     return loaded
 
 
+def _records(loaded: LoadedModel, variant: str, served: bool, request_id: str,
+             now: datetime, dataset: str, rows: list[dict[str, Any]],
+             prediction: tuple[Any, Any, Any], prediction_ids: list[str],
+             client_id: str | None, latency_ms: float,
+             parents: list[str] | None = None) -> list[PredictionRecord]:
+    """The log rows of one model's predictions for the items of one request."""
+    price, lower, upper = prediction
+    return [PredictionRecord(
+        prediction_id=prediction_ids[i], request_id=request_id, ts=now, dataset=dataset,
+        variant=variant, model_version=loaded.version, served=served,
+        prediction=float(price[i]), lower=float(lower[i]), upper=float(upper[i]),
+        features=features, client_id=client_id, latency_ms=latency_ms,
+        parent_prediction_id=None if parents is None else parents[i])
+        for i, features in enumerate(rows)]
+
+
+def _shadow_job(ctx: ServingContext, challenger: LoadedModel, dataset: str, request_id: str,
+                now: datetime, rows: list[dict[str, Any]], columns: dict[str, list],
+                parents: list[str], client_id: str | None) -> Callable[[], None]:
+    """Shadow scoring of one request by the challenger, to run off the request path."""
+    def job() -> None:
+        started = time.perf_counter()
+        try:
+            prediction = challenger.predictor.predict(columns)
+            latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
+            records = _records(challenger, SHADOW, False, request_id, now, dataset, rows,
+                               prediction, [uuid.uuid4().hex for _ in rows], client_id,
+                               latency_ms, parents)
+        except Exception as failure:  # noqa: BLE001 - a failing challenger is counted, no more
+            ctx.metrics.challenger_failures.labels(dataset, "shadow").inc()
+            log.warning("shadow scoring of %s by challenger v%s failed for request %s: %s",
+                        dataset, challenger.version, request_id, failure)
+            return
+        ctx.log.enqueue(records)
+        ctx.metrics.shadow_predictions.labels(dataset).inc(len(rows))
+    return job
+
+
 def _predict(ctx: ServingContext, dataset: str, items: list[ModelInput], client_id: str | None
              ) -> list[dict[str, Any]]:
-    """Price every item with the champion and queue the log rows (never written inline)."""
+    """Price every item with the routed model and queue the log rows (never written inline).
+
+    The whole request goes to one variant, so a client sees one model; in shadow mode the
+    challenger's predictions are scheduled in the background and never awaited.
+    """
     started = time.perf_counter()
-    loaded = _champion(ctx, dataset)
+    prediction_ids = [uuid.uuid4().hex for _ in items]
+    # Without X-Client-Id, the first prediction id is the key: a fresh draw per request.
+    route = ctx.router.route(dataset, client_id or prediction_ids[0])
+    champion = _champion(ctx, dataset)
+    challenger = ctx.store.get(dataset, CHALLENGER)  # one reference: a reload cannot tear it
     rows = [item.features() for item in items]
     columns = to_columns(rows, get_dataset(dataset).feature_columns)
-    price, lower, upper = loaded.predictor.predict(columns)
+    loaded = champion
+    if route.answer == CHALLENGER and challenger is not None:
+        try:
+            prediction = challenger.predictor.predict(columns)
+            loaded = challenger
+        except Exception as failure:  # noqa: BLE001 - the client still gets the champion's price
+            ctx.metrics.challenger_failures.labels(dataset, "split").inc()
+            log.warning("challenger v%s of %s failed; the champion answers: %s",
+                        challenger.version, dataset, failure)
+    if loaded is champion:
+        prediction = champion.predictor.predict(columns)
     request_id = uuid.uuid4().hex
     now = datetime.now(timezone.utc)
     latency_ms = (time.perf_counter() - started) * 1000 / len(items)
-    answers, records = [], []
-    for i, features in enumerate(rows):
-        prediction_id = uuid.uuid4().hex
-        answers.append({"price": float(price[i]), "lower": float(lower[i]),
-                        "upper": float(upper[i]), "model_version": loaded.version,
-                        "variant": loaded.alias, "prediction_id": prediction_id})
-        records.append(PredictionRecord(
-            prediction_id=prediction_id, request_id=request_id, ts=now, dataset=dataset,
-            variant=loaded.alias, model_version=loaded.version, served=True,
-            prediction=float(price[i]), lower=float(lower[i]), upper=float(upper[i]),
-            features=features, client_id=client_id, latency_ms=latency_ms))
-    ctx.log.enqueue(records)
+    price, lower, upper = prediction
+    answers = [{"price": float(price[i]), "lower": float(lower[i]), "upper": float(upper[i]),
+                "model_version": loaded.version, "variant": loaded.alias,
+                "prediction_id": prediction_ids[i]} for i in range(len(items))]
+    ctx.log.enqueue(_records(loaded, loaded.alias, True, request_id, now, dataset, rows,
+                             prediction, prediction_ids, client_id, latency_ms))
     ctx.metrics.predictions.labels(dataset, loaded.alias).inc(len(items))
+    if route.shadow and challenger is not None:
+        job = _shadow_job(ctx, challenger, dataset, request_id, now, rows, columns,
+                          prediction_ids, client_id)
+        if not ctx.shadow.submit(job):
+            ctx.metrics.shadow_skipped.labels(dataset).inc(len(items))
     return answers
 
 
