@@ -25,7 +25,10 @@ models_app = typer.Typer(help="Registered model versions, aliases and their hist
                          no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(pipeline_app, name="pipeline")
+ab_app = typer.Typer(help="Champion/challenger decisions from live errors.",
+                     no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(ab_app, name="ab")
 
 # Wide enough for the result tables when output is a file or a pipe (rich's default is 80).
 out = Console(width=None if sys.stdout.isatty() else 150)
@@ -341,6 +344,43 @@ def predict(
     result = predict_file(get_dataset(dataset), load_settings(), input, output, model)
     out.print(f"[green]predicted[/] {result.rows:,} rows with v{result.model_version} -> "
               f"{result.output}", highlight=False)
+
+
+@ab_app.command("evaluate")
+@reports_errors
+def ab_evaluate(
+    dataset: DatasetOption,
+    window: Annotated[str | None, typer.Option(help="Only labels from this recent window, "
+                                               "e.g. 24h (default: since the pair started).")
+                      ] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Move the aliases and notify.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
+) -> None:
+    """Live MAE/RMSE/MAPE/coverage per variant and an anytime-valid promote/rollback/keep."""
+    from homeprice.datasets import get_dataset
+    from homeprice.monitoring.live import decision_rows, evaluate_live, parse_window
+
+    decision = evaluate_live(get_dataset(dataset).name, load_settings(), parse_window(window),
+                             apply)
+    if as_json:
+        typer.echo(json.dumps(decision.to_dict(), indent=2, default=str))
+        return
+    table = Table(title=f"{dataset}: live errors ({decision.mode} mode; 95% anytime-valid CS)")
+    for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
+                   "coverage [CS]"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for r in decision_rows(decision):
+        table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
+                      f"{r['mae']:,.4g} [{r['mae_ci'][0]:,.4g}, {r['mae_ci'][1]:,.4g}]",
+                      f"{r['rmse']:,.4g}", f"{r['mape']:.1%}",
+                      f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
+                      f"{min(r['coverage_ci'][1], 1):.3f}]")
+    out.print(table)
+    colour = {"promote": "green", "rollback": "red"}.get(decision.action, "yellow")
+    applied = " (applied)" if decision.details.get("applied") else (
+        "" if decision.action == "keep" else " (not applied: add --apply)")
+    out.print(f"decision: [{colour}]{decision.action}[/]{applied}: {decision.reason}",
+              highlight=False)
 
 
 @app.command("serve")

@@ -148,6 +148,17 @@ class ServingSettings(BaseModel):
         return self.traffic.get(dataset) or TrafficSettings()
 
 
+class ABSettings(BaseModel):
+    """Live A/B decision thresholds (see monitoring/abtest.py)."""
+
+    min_feedback: int = Field(100, ge=2)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    # The confidence sequences are tightest around this many labels per variant.
+    t_star: int = Field(500, ge=10)
+    # Roll back when the champion's live MAE exceeds its offline MAE by more than this share.
+    degradation_tolerance: float = Field(0.2, ge=0)
+
+
 def config_file() -> Path | None:
     """The YAML file in force: $HOMEPRICE_CONFIG, ./config/homeprice.yaml, or the repository's."""
     explicit = os.environ.get("HOMEPRICE_CONFIG")
@@ -176,6 +187,9 @@ class Settings(BaseSettings):
     gate: GateSettings = GateSettings()
     tracking: TrackingSettings = TrackingSettings()
     serving: ServingSettings = ServingSettings()
+    ab: ABSettings = ABSettings()
+    # Where decisions and alerts are POSTed as JSON (HOMEPRICE_WEBHOOK_URL); unset = none.
+    webhook_url: str | None = None
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.
     log_db_url: str | None = None
     # Bearer token of the admin endpoints (HOMEPRICE_ADMIN_TOKEN); unset = admin disabled.

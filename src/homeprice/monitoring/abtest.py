@@ -98,6 +98,11 @@ def compare(mode: str, champion_abs_error: np.ndarray, challenger_abs_error: np.
                                    rules.t_star)
 
 
+def _n(value: float) -> str:
+    """A number for people: thousands separated, small values to four significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | None,
            difference: ConfidenceSequence | None, offline_mae: float | None,
            has_previous_champion: bool, rules: ABRules) -> tuple[str, str]:
@@ -108,9 +113,9 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
         limit = offline_mae * (1 + rules.degradation_tolerance)
         if champion.mae.lower > limit:
             if has_previous_champion:
-                return "rollback", (f"champion live MAE {champion.mae.mean:,.4g} (CS lower bound "
-                                    f"{champion.mae.lower:,.4g}) is above its offline MAE "
-                                    f"{offline_mae:,.4g} + {rules.degradation_tolerance:.0%}")
+                return "rollback", (f"champion live MAE {_n(champion.mae.mean)} (CS lower bound "
+                                    f"{_n(champion.mae.lower)}) is above its offline MAE "
+                                    f"{_n(offline_mae)} + {rules.degradation_tolerance:.0%}")
             degraded = "champion has degraded but there is no previous champion to roll back to"
         else:
             degraded = ""
@@ -124,11 +129,11 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
                             "labelled predictions")
     assert difference is not None
     if difference.lower > 0:
-        return "promote", (f"challenger MAE lower by {difference.mean:,.4g} (anytime-valid "
-                           f"{1 - rules.alpha:.0%} CS [{difference.lower:,.4g}, "
-                           f"{difference.upper:,.4g}], {mode})")
+        return "promote", (f"challenger MAE lower by {_n(difference.mean)} (anytime-valid "
+                           f"{1 - rules.alpha:.0%} CS [{_n(difference.lower)}, "
+                           f"{_n(difference.upper)}], {mode})")
     if difference.upper < 0:
-        return "keep", (f"challenger is worse: MAE higher by {-difference.mean:,.4g} "
-                        f"(CS [{difference.lower:,.4g}, {difference.upper:,.4g}])")
+        return "keep", (f"challenger is worse: MAE higher by {_n(-difference.mean)} "
+                        f"(CS [{_n(difference.lower)}, {_n(difference.upper)}])")
     return "keep", degraded or (f"no significant difference yet: CS of the MAE difference "
-                                f"[{difference.lower:,.4g}, {difference.upper:,.4g}] contains 0")
+                                f"[{_n(difference.lower)}, {_n(difference.upper)}] contains 0")

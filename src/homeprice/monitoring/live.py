@@ -1,0 +1,143 @@
+"""`ab evaluate`: live errors of the current champion/challenger pair -> decision -> action.
+
+Only rows of the current pair count, and only since the pair started (the later of the two
+alias moves in the audit trail): the anytime-valid sequence restarts whenever either model
+changes, instead of sliding over a window of mixed models.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from homeprice import registry, tracking
+from homeprice.config import Settings
+from homeprice.monitoring.abtest import ABDecision, ABRules, compare, decide, variant_stats
+from homeprice.monitoring.notify import notify
+from homeprice.serving.logstore import PredictionLog
+
+
+def rules_from(settings: Settings) -> ABRules:
+    """Decision thresholds from the config."""
+    ab = settings.ab
+    return ABRules(min_feedback=ab.min_feedback, alpha=ab.alpha, t_star=ab.t_star,
+                   degradation_tolerance=ab.degradation_tolerance)
+
+
+def _pair_start(entries: list[registry.AuditEntry], champion: str | None,
+                challenger: str | None) -> datetime | None:
+    """When the current pair began: the latest move that gave either alias its version."""
+    starts = [datetime.fromisoformat(e.at) for e in entries
+              if (e.alias == registry.CHAMPION and e.to_version == champion)
+              or (e.alias == registry.CHALLENGER and challenger and e.to_version == challenger)]
+    return max(starts) if starts else None
+
+
+def _stats(variant: str, version: str | None, rows: pd.DataFrame, rules: ABRules):
+    return variant_stats(variant, version, rows["actual_price"].to_numpy(float),
+                         rows["prediction"].to_numpy(float), rows["lower"].to_numpy(float),
+                         rows["upper"].to_numpy(float), rules)
+
+
+def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = None,
+                  apply: bool = False) -> ABDecision:
+    """Decide promote / rollback / keep for `dataset`; with `apply`, act and notify."""
+    rules = rules_from(settings)
+    client = tracking.configure(settings)
+    champion_v = registry.alias_version(client, dataset, registry.CHAMPION)
+    challenger_v = registry.alias_version(client, dataset, registry.CHALLENGER)
+    entries = registry.history(client, dataset)
+    since = _pair_start(entries, champion_v, challenger_v)
+    if window is not None:
+        cutoff = datetime.now(timezone.utc) - window
+        since = max(since, cutoff) if since else cutoff
+    log = PredictionLog(settings.log_url)
+    log.start()
+    try:
+        labelled = log.labelled(dataset, since)
+    finally:
+        log.close()
+
+    champion_rows = labelled[(labelled["variant"] == registry.CHAMPION)
+                             & (labelled["model_version"] == champion_v)]
+    shadow_rows = labelled[(labelled["variant"] == "shadow")
+                           & (labelled["model_version"] == challenger_v)]
+    split_rows = labelled[(labelled["variant"] == registry.CHALLENGER)
+                          & (labelled["model_version"] == challenger_v)]
+    mode = ("shadow" if len(shadow_rows) else "split" if len(split_rows)
+            else settings.serving.traffic_for(dataset).mode)
+    champion = _stats(registry.CHAMPION, champion_v, champion_rows, rules) if len(
+        champion_rows) else None
+    challenger, difference = None, None
+    if challenger_v is not None and mode == "shadow":
+        # Pair each shadow prediction with the served prediction it shadowed.
+        paired = shadow_rows.merge(champion_rows, left_on="parent_prediction_id",
+                                   right_on="prediction_id", suffixes=("", "_champion"))
+        challenger = _stats("shadow", challenger_v, shadow_rows, rules)
+        if len(paired):
+            difference = compare("shadow", np.abs(paired["prediction_champion"]
+                                                  - paired["actual_price"]),
+                                 np.abs(paired["prediction"] - paired["actual_price"]), rules)
+            challenger.labelled = min(challenger.labelled, len(paired))
+    elif challenger_v is not None and len(split_rows):
+        challenger = _stats(registry.CHALLENGER, challenger_v, split_rows, rules)
+        if champion is not None:
+            difference = compare("split", np.abs(champion_rows["prediction"]
+                                                 - champion_rows["actual_price"]),
+                                 np.abs(split_rows["prediction"] - split_rows["actual_price"]),
+                                 rules)
+    offline = registry.version_metrics(client, dataset, champion_v).get("mae") if champion_v \
+        else None
+    has_previous = len(registry.champion_lineage(entries)) >= 2
+    action, reason = decide(mode, champion, challenger, difference, offline, has_previous, rules)
+    decision = ABDecision(action=action, reason=reason, mode=mode, champion=champion,
+                          challenger=challenger, difference=difference,
+                          details={"dataset": dataset, "champion_version": champion_v,
+                                   "challenger_version": challenger_v,
+                                   "since": since.isoformat() if since else None,
+                                   "offline_mae": offline, "applied": False})
+    if apply and action in ("promote", "rollback"):
+        evidence = json.dumps({"reason": reason, "difference_mae": decision.to_dict()[
+            "difference_mae"]}, default=str)
+        if action == "promote":
+            assert challenger_v is not None
+            registry.promote(client, dataset, challenger_v, f"ab evaluate: {evidence}",
+                             who="ab-evaluate", action="ab-promote")
+        else:
+            registry.rollback(client, dataset, f"ab evaluate: {evidence}", who="ab-evaluate")
+        decision.details["applied"] = True
+        decision.details["notified"] = notify(settings, {"event": f"ab-{action}",
+                                                         **decision.to_dict()})
+    return decision
+
+
+def parse_window(text: str | None) -> timedelta | None:
+    """'24h', '30m', '7d' or '3600s' -> timedelta (None for no window)."""
+    if not text:
+        return None
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.replace(".", "", 1).isdigit():
+        from homeprice.errors import UserInputError
+
+        raise UserInputError(f"window {text!r} must be a number and a unit: s, m, h or d "
+                             "(e.g. 24h)")
+    return timedelta(**{units[unit]: float(number)})
+
+
+def decision_rows(decision: ABDecision) -> list[dict[str, Any]]:
+    """Per-variant rows for the CLI table."""
+    rows = []
+    for stats in (decision.champion, decision.challenger):
+        if stats is None:
+            continue
+        rows.append({"variant": stats.variant, "version": stats.model_version,
+                     "labelled": stats.labelled, "mae": stats.mae.mean,
+                     "mae_ci": (stats.mae.lower, stats.mae.upper), "rmse": stats.rmse,
+                     "mape": stats.mape, "coverage": stats.coverage.mean,
+                     "coverage_ci": (stats.coverage.lower, stats.coverage.upper)})
+    return rows
