@@ -29,6 +29,8 @@ ab_app = typer.Typer(help="Champion/challenger decisions from live errors.",
                      no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(ab_app, name="ab")
+monitor_app = typer.Typer(help="Drift monitoring of live requests.", no_args_is_help=True)
+app.add_typer(monitor_app, name="monitor")
 
 # Wide enough for the result tables when output is a file or a pipe (rich's default is 80).
 out = Console(width=None if sys.stdout.isatty() else 150)
@@ -381,6 +383,45 @@ def ab_evaluate(
         "" if decision.action == "keep" else " (not applied: add --apply)")
     out.print(f"decision: [{colour}]{decision.action}[/]{applied}: {decision.reason}",
               highlight=False)
+
+
+@monitor_app.command("drift")
+@reports_errors
+def monitor_drift(
+    dataset: DatasetOption,
+    window: Annotated[str | None, typer.Option(help="Requests of this recent window, e.g. 24h "
+                                               "(default: all logged).")] = None,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Run the pipeline when drift "
+                                          "passes the threshold.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Compare logged requests with the training reference (Evidently); alert on drift."""
+    from homeprice.datasets import get_dataset
+    from homeprice.monitoring.drift import check_drift
+    from homeprice.monitoring.live import parse_window
+
+    settings = load_settings()
+    result = check_drift(get_dataset(dataset).name, settings, parse_window(window))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        table = Table(title=f"{dataset}: drift of {result.rows_current:,} requests vs "
+                            f"{result.rows_reference:,} training rows (champion "
+                            f"v{result.model_version})")
+        for column in ("column", "method", "score", "threshold", "drifted"):
+            table.add_column(column)
+        for column, score in result.column_scores.items():
+            table.add_row(column, score["method"], f"{score['score']:.4g}",
+                          f"{score['threshold']:g}", "yes" if score["drifted"] else "")
+        out.print(table)
+        sampled = (f" (sampled from {result.sampled_from:,})" if result.sampled_from else "")
+        colour = "red" if result.alert else "green"
+        out.print(f"drift share [{colour}]{result.drift_share:.0%}[/] (alert at "
+                  f"{result.threshold:.0%}){sampled}; report {result.html}", highlight=False)
+    if result.alert and retrain:
+        from homeprice.pipeline import run_pipeline
+
+        run_pipeline(dataset, settings, "default")
 
 
 @app.command("serve")

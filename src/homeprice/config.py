@@ -159,6 +159,15 @@ class ABSettings(BaseModel):
     degradation_tolerance: float = Field(0.2, ge=0)
 
 
+class MonitoringSettings(BaseModel):
+    """Drift monitoring."""
+
+    # Alert when at least this share of the model inputs drifted (Evidently's per-column tests).
+    drift_share_threshold: float = Field(0.3, gt=0, le=1)
+    # Evidently is slow on large frames: the window is sampled down to this many requests.
+    max_rows: int = Field(5000, ge=50)
+
+
 def config_file() -> Path | None:
     """The YAML file in force: $HOMEPRICE_CONFIG, ./config/homeprice.yaml, or the repository's."""
     explicit = os.environ.get("HOMEPRICE_CONFIG")
@@ -188,6 +197,7 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     serving: ServingSettings = ServingSettings()
     ab: ABSettings = ABSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     # Where decisions and alerts are POSTed as JSON (HOMEPRICE_WEBHOOK_URL); unset = none.
     webhook_url: str | None = None
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.

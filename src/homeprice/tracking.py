@@ -27,6 +27,8 @@ _REPO = Path(__file__).resolve().parents[2]
 def configure(settings: Settings) -> MlflowClient:
     """Point MLflow (tracking and registry) at the configured store; return a client for it."""
     uri = settings.tracking_uri
+    # Artifact downloads draw progress bars on stderr: noise in CLI output and server logs.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # mlflow.set_tracking_uri() also exports MLFLOW_TRACKING_URI; put the user's value back so

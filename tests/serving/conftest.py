@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +46,26 @@ def client(serving_settings: Settings) -> Iterator[TestClient]:
     """A started app (models loaded, log running) over the private home."""
     with TestClient(create_app(serving_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A receiver on 127.0.0.1; HOMEPRICE_WEBHOOK_URL points at it."""
+    received: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HOMEPRICE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+    yield received
+    server.shutdown()
+    server.server_close()

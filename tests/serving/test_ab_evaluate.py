@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,29 +18,6 @@ from homeprice.serving.logstore import PredictionLog, PredictionRecord
 from tests.serving.test_reload import register_variant
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
-    """A receiver on 127.0.0.1; HOMEPRICE_WEBHOOK_URL points at it."""
-    received: list[dict] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HOMEPRICE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/")
-    yield received
-    server.shutdown()
-    server.server_close()
 
 
 def seed(settings: Settings, n: int, challenger_version: str, challenger_scale: float,

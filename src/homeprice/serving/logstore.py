@@ -673,8 +673,10 @@ class PredictionLog:
         return frame
 
     def recent_features(self, dataset: str, limit: int = 5000,
-                        variant: str | None = None) -> pd.DataFrame:
-        """The features of the latest `limit` requests, one column per feature, oldest first.
+                        variant: str | None = None, since: datetime | None = None
+                        ) -> pd.DataFrame:
+        """The features of the latest `limit` requests (since `since`), one column per feature,
+        oldest first.
 
         Without `variant`, only served predictions count, so a request with a shadow prediction
         is not counted twice.
@@ -682,6 +684,8 @@ class PredictionLog:
         if limit < 1:
             raise UserInputError(f"limit must be at least 1, got {limit}")
         query = sa.select(prediction_logs.c.features).where(prediction_logs.c.dataset == dataset)
+        if since is not None:
+            query = query.where(prediction_logs.c.ts >= _utc(since))
         if variant is None:
             query = query.where(prediction_logs.c.served == sa.true())
         else:

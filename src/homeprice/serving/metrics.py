@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -47,3 +50,27 @@ class ServingMetrics:
                                       "Prediction log rows written since start", registry=r)
         self.log_rows_dropped = Gauge("homeprice_log_rows_dropped",
                                       "Prediction log rows that could not be written", registry=r)
+
+        self.drift_share = Gauge("homeprice_drift_share",
+                                 "Share of model inputs drifted in the latest drift check",
+                                 ["dataset"], registry=r)
+        self.drift_column = Gauge("homeprice_drift_score",
+                                  "Latest drift score per input column (test statistic)",
+                                  ["dataset", "column"], registry=r)
+        self.drift_column_drifted = Gauge("homeprice_drift_detected",
+                                          "1 when the latest drift check flagged the column",
+                                          ["dataset", "column"], registry=r)
+
+def export_drift(metrics: "ServingMetrics", reports_dir: Path, datasets: list[str]) -> None:
+    """Copy the latest drift results (written by `homeprice monitor drift`) into the gauges."""
+    for dataset in datasets:
+        path = reports_dir / dataset / "drift-latest.json"
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        metrics.drift_share.labels(dataset).set(float(result.get("drift_share", 0.0)))
+        for column, score in result.get("column_scores", {}).items():
+            metrics.drift_column.labels(dataset, column).set(float(score.get("score", 0.0)))
+            metrics.drift_column_drifted.labels(dataset, column).set(
+                1.0 if score.get("drifted") else 0.0)

@@ -185,6 +185,10 @@ def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> di
         sample = split.test.head(200).assign(prediction=prediction[:200], lower=lower[:200],
                                              upper=upper[:200])
         tracking.log_frame(sample, "evaluation/test_sample.csv")
+        # Drift monitoring compares live requests with this sample of the training inputs.
+        tracking.log_parquet(split.train[list(dataset.feature_columns)].sample(
+            min(len(split.train), 5000), random_state=settings.split.seed),
+            "evaluation/reference_sample.parquet")
         # Serving checks its fast path and smoke-tests new versions on this sample.
         tracking.log_parquet(split.test[[*dataset.feature_columns, dataset.target]].head(200),
                              "evaluation/test_sample.parquet")

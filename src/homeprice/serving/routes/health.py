@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from homeprice.serving.metrics import export_drift
 from homeprice.serving.context import ServingContext, get_context, json_response
 
 router = APIRouter()
@@ -33,6 +34,7 @@ async def readyz(ctx: ServingContext = Depends(get_context)) -> Response:
 @router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
 async def metrics(ctx: ServingContext = Depends(get_context)) -> Response:
     """Prometheus metrics."""
+    export_drift(ctx.metrics, ctx.settings.reports_dir, ctx.store.datasets)
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

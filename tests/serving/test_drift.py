@@ -1,0 +1,77 @@
+"""Drift: a shifted sample alerts (report, gauges, webhook); an unshifted one does not."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from homeprice.cli import app
+from homeprice.config import Settings, load_settings
+from homeprice.datasets import get_dataset
+from homeprice.serving.app import create_app
+from homeprice.serving.logstore import PredictionLog, PredictionRecord
+from homeprice.training.runner import load_split
+
+runner = CliRunner()
+
+
+def log_requests(settings: Settings, rows: pd.DataFrame) -> None:
+    log = PredictionLog(settings.log_url)
+    log.start()
+    now = datetime.now(timezone.utc)
+    log.enqueue([PredictionRecord(
+        prediction_id=uuid.uuid4().hex, request_id=uuid.uuid4().hex, ts=now,
+        dataset="california", variant="champion", model_version="1", served=True,
+        prediction=1.0, lower=0.0, upper=2.0, features=row)
+        for row in rows.to_dict(orient="records")])
+    log.close()
+
+
+def _test_rows(settings: Settings) -> pd.DataFrame:
+    dataset = get_dataset("california")
+    split, _ = load_split(dataset, settings)
+    # A random sample: the file (and so each split) is ordered by region.
+    rows = split.test[list(dataset.feature_columns)].sample(600, random_state=1)
+    return rows.astype(object).where(rows.notna(), None)
+
+
+def test_unshifted_requests_do_not_alert(serving_settings: Settings, webhook: list) -> None:
+    log_requests(serving_settings, _test_rows(serving_settings))
+    result = runner.invoke(app, ["monitor", "drift", "-d", "california", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["alert"] is False and body["drift_share"] < 0.3
+    assert body["rows_current"] == 600 and webhook == []
+
+
+def test_shifted_requests_alert_with_report_gauges_and_webhook(serving_settings: Settings,
+                                                              webhook: list) -> None:
+    rows = _test_rows(serving_settings)
+    for column in ("median_income", "total_rooms", "population", "households"):
+        rows[column] = rows[column].astype(float) * 1.8
+    rows["housing_median_age"] = rows["housing_median_age"].astype(float) * 0.5
+    log_requests(serving_settings, rows)
+    result = runner.invoke(app, ["monitor", "drift", "-d", "california", "--window", "1h"])
+    assert result.exit_code == 0, result.output
+    assert "drift share" in result.output
+    latest = json.loads((serving_settings.reports_dir / "california" /
+                         "drift-latest.json").read_text())
+    assert latest["alert"] and latest["drift_share"] >= 0.3
+    assert "median_income" in latest["drifted_columns"]
+    assert latest["html"].endswith(".html") and json.loads(open(latest["json"]).read())
+    assert webhook and webhook[0]["event"] == "drift-alert"
+    with TestClient(create_app(load_settings())) as client:
+        metrics = client.get("/metrics").text
+    assert 'homeprice_drift_share{dataset="california"}' in metrics
+    assert 'homeprice_drift_detected{column="median_income",dataset="california"} 1.0' in metrics
+
+
+def test_too_few_requests_is_a_clear_error(serving_settings: Settings) -> None:
+    log_requests(serving_settings, _test_rows(serving_settings).head(5))
+    result = runner.invoke(app, ["monitor", "drift", "-d", "california"])
+    assert result.exit_code == 1 and "too few to test for drift" in result.output
