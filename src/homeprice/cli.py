@@ -424,6 +424,33 @@ def monitor_drift(
         run_pipeline(dataset, settings, "default")
 
 
+@app.command("simulate")
+@reports_errors
+def simulate_traffic(
+    dataset: DatasetOption,
+    url: Annotated[str, typer.Option(help="Base URL of a running `homeprice serve`.")
+                   ] = "http://127.0.0.1:8000",
+    requests: Annotated[int, typer.Option(min=1, help="Predictions to request.")] = 1000,
+    feedback_rate: Annotated[float, typer.Option(help="Share answered with the true price.")
+                             ] = 0.5,
+    drift: Annotated[list[str] | None, typer.Option(help="Shift a field, e.g. "
+                                                    "median_income:+30% (repeat).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 8,
+) -> None:
+    """Replay test-split homes against a server as several clients, with feedback and drift."""
+    from homeprice.datasets import get_dataset
+    from homeprice.monitoring.simulate import parse_drift, simulate
+
+    result = simulate(get_dataset(dataset).name, load_settings(), url, requests, feedback_rate,
+                      parse_drift(drift or []), seed, clients)
+    out.print(f"sent {result.sent:,}: answered {result.answered:,}, failed {result.failed:,}, "
+              f"feedback {result.feedback:,}; variants {dict(result.variants)}; versions "
+              f"{dict(result.versions)}", highlight=False)
+    if result.failed:
+        raise typer.Exit(1)
+
+
 @app.command("serve")
 @reports_errors
 def serve(

@@ -106,34 +106,41 @@ def _n(value: float) -> str:
 def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | None,
            difference: ConfidenceSequence | None, offline_mae: float | None,
            has_previous_champion: bool, rules: ABRules) -> tuple[str, str]:
-    """(action, reason) by the rule in this module's docstring."""
+    """(action, reason) by the rule in this module's docstring.
+
+    A challenger proven better on live data is promoted even when the champion has also
+    degraded: it is the model with live evidence, the previous champion has none.
+    """
     if champion is None or champion.labelled == 0:
         return "keep", "the champion has no labelled predictions yet"
+    degraded = ""
     if offline_mae is not None and champion.labelled >= rules.min_feedback:
-        limit = offline_mae * (1 + rules.degradation_tolerance)
-        if champion.mae.lower > limit:
-            if has_previous_champion:
-                return "rollback", (f"champion live MAE {_n(champion.mae.mean)} (CS lower bound "
-                                    f"{_n(champion.mae.lower)}) is above its offline MAE "
-                                    f"{_n(offline_mae)} + {rules.degradation_tolerance:.0%}")
-            degraded = "champion has degraded but there is no previous champion to roll back to"
-        else:
-            degraded = ""
-    else:
-        degraded = ""
+        if champion.mae.lower > offline_mae * (1 + rules.degradation_tolerance):
+            degraded = (f"champion live MAE {_n(champion.mae.mean)} (CS lower bound "
+                        f"{_n(champion.mae.lower)}) is above its offline MAE "
+                        f"{_n(offline_mae)} + {rules.degradation_tolerance:.0%}")
+    missing = ""
     if challenger is None or mode == "off":
-        return "keep", degraded or "no challenger is being evaluated"
-    for stats in (champion, challenger):
-        if stats.labelled < rules.min_feedback:
-            return "keep", (f"{stats.variant} has {stats.labelled} of {rules.min_feedback} "
-                            "labelled predictions")
-    assert difference is not None
-    if difference.lower > 0:
+        missing = "no challenger is being evaluated"
+    else:
+        for stats in (champion, challenger):
+            if stats.labelled < rules.min_feedback:
+                missing = (f"{stats.variant} has {stats.labelled} of {rules.min_feedback} "
+                           "labelled predictions")
+                break
+    if not missing and difference is not None and difference.lower > 0:
         return "promote", (f"challenger MAE lower by {_n(difference.mean)} (anytime-valid "
                            f"{1 - rules.alpha:.0%} CS [{_n(difference.lower)}, "
                            f"{_n(difference.upper)}], {mode})")
+    if degraded:
+        if has_previous_champion:
+            return "rollback", degraded
+        return "keep", f"{degraded}, but there is no previous champion to roll back to"
+    if missing:
+        return "keep", missing
+    assert difference is not None
     if difference.upper < 0:
         return "keep", (f"challenger is worse: MAE higher by {_n(-difference.mean)} "
                         f"(CS [{_n(difference.lower)}, {_n(difference.upper)}])")
-    return "keep", degraded or (f"no significant difference yet: CS of the MAE difference "
-                                f"[{_n(difference.lower)}, {_n(difference.upper)}] contains 0")
+    return "keep", (f"no significant difference yet: CS of the MAE difference "
+                    f"[{_n(difference.lower)}, {_n(difference.upper)}] contains 0")

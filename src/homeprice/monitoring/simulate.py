@@ -1,0 +1,128 @@
+"""A traffic simulator: replay test-split homes against a running server as several clients,
+send the true price back as feedback for a share of them, and optionally shift features.
+
+It is how a user (and the end-to-end tests) see the whole loop work: predictions are logged,
+feedback labels them, `ab evaluate` decides and `monitor drift` notices shifted inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from homeprice.config import Settings
+from homeprice.datasets import get_dataset
+from homeprice.errors import UserInputError
+from homeprice.training.runner import load_split
+
+
+@dataclass
+class SimulationResult:
+    """What the simulator sent and got back."""
+
+    sent: int = 0
+    answered: int = 0
+    failed: int = 0
+    feedback: int = 0
+    variants: Counter = field(default_factory=Counter)
+    versions: Counter = field(default_factory=Counter)
+
+
+def parse_drift(specs: list[str]) -> dict[str, float]:
+    """["median_income:+30%", "total_rooms:-10%"] -> {"median_income": 0.3, ...}."""
+    shifts = {}
+    for spec in specs:
+        column, _, amount = spec.partition(":")
+        try:
+            shifts[column.strip()] = float(amount.strip().rstrip("%")) / 100
+        except ValueError:
+            raise UserInputError(f"drift {spec!r} must look like median_income:+30%") from None
+    return shifts
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return value
+
+
+def requests_from_split(dataset_name: str, settings: Settings) -> tuple[list[dict], np.ndarray]:
+    """API request bodies and true prices for the test split's homes."""
+    dataset = get_dataset(dataset_name)
+    split, _ = load_split(dataset, settings)
+    test = split.test
+    bodies = []
+    for _, row in test.iterrows():
+        body = {c: _json_value(row[c]) for c in dataset.feature_columns}
+        if dataset_name == "bengaluru":
+            ready = body.pop("ready_to_move")
+            when = row.get("available_from")
+            body["availability"] = ("Ready To Move" if ready or pd.isna(when)
+                                    else pd.Timestamp(when).strftime("%y-%b"))
+            body["bedrooms"] = int(body["bedrooms"])
+            body = {k: v for k, v in body.items() if v is not None or k in ("society",)}
+        bodies.append(body)
+    return bodies, test[dataset.target].to_numpy(dtype=float)
+
+
+def simulate(dataset: str, settings: Settings, url: str, requests: int,
+             feedback_rate: float = 0.5, drift: dict[str, float] | None = None, seed: int = 0,
+             clients: int = 8) -> SimulationResult:
+    """Send `requests` predictions (and feedback for a share) from `clients` threads."""
+    if not 0 <= feedback_rate <= 1:
+        raise UserInputError(f"feedback rate must be between 0 and 1, got {feedback_rate}")
+    bodies, prices = requests_from_split(dataset, settings)
+    for column in drift or {}:
+        if column not in bodies[0]:
+            raise UserInputError(f"cannot drift {column!r}: not a numeric field of {dataset}")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(bodies), requests)
+    labels = rng.random(requests) < feedback_rate
+    result = SimulationResult()
+    lock = threading.Lock()
+    base = url.rstrip("/")
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=base, timeout=30,
+                          headers={"X-Client-Id": f"sim-{seed}-{k}"}) as http:
+            for i in range(k, requests, clients):
+                body = dict(bodies[picks[i]])
+                for column, shift in (drift or {}).items():
+                    if body.get(column) is not None:
+                        body[column] = float(body[column]) * (1 + shift)
+                try:
+                    response = http.post(f"/v1/{dataset}/predict", json=body)
+                except httpx.HTTPError:
+                    response = None
+                ok = response is not None and response.status_code == 200
+                answer = response.json() if ok else {}
+                fed = False
+                if ok and labels[i]:
+                    feedback = http.post(f"/v1/{dataset}/feedback", json={
+                        "prediction_id": answer["prediction_id"],
+                        "actual_price": float(prices[picks[i]])})
+                    fed = feedback.status_code == 200
+                with lock:
+                    result.sent += 1
+                    result.answered += ok
+                    result.failed += not ok
+                    result.feedback += fed
+                    if ok:
+                        result.variants[answer["variant"]] += 1
+                        result.versions[answer["model_version"]] += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return result

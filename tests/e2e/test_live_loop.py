@@ -1,0 +1,97 @@
+"""End to end with a real server: shadow traffic from the simulator, feedback, `ab evaluate
+--apply` promotes the better challenger, and the running server answers with it (hot reload).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from sklearn.dummy import DummyRegressor
+from typer.testing import CliRunner
+
+from homeprice import registry, tracking
+from homeprice.cli import app
+from homeprice.config import Settings, load_settings
+from tests.serving.conftest import CALIFORNIA
+from tests.serving.test_reload import register_variant
+from tests.serving.test_server_process import free_port
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def worse_champion(serving_settings: Settings) -> str:
+    """Make a constant-price model the champion and the real model (again) the challenger."""
+    good = registry.load_model("california", "1")
+    constant = copy.deepcopy(good)
+    width = len(good[0].get_feature_names_out())
+    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
+        np.zeros((2, width)), np.zeros(2))
+    worse = register_variant(serving_settings, constant)
+    registry.promote(tracking.configure(serving_settings), "california", worse, "e2e setup")
+    return register_variant(serving_settings, good)
+
+
+def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    env = dict(os.environ, HOMEPRICE_HOME=str(served_home),
+               HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__MODE="shadow",
+               HOMEPRICE_SERVING__RELOAD_INTERVAL_SECONDS="1")
+    server = subprocess.Popen([sys.executable, "-m", "homeprice.cli", "serve", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, "server exited"
+            time.sleep(0.2)
+        models = httpx.get(f"{base}/v1/models").json()["california"]
+        assert models["traffic"]["mode"] == "shadow"
+        assert models["challenger"]["version"] == worse_champion
+
+        simulated = runner.invoke(app, ["simulate", "-d", "california", "--url", base,
+                                        "--requests", "300", "--feedback-rate", "1",
+                                        "--clients", "4"])
+        assert simulated.exit_code == 0, simulated.output
+        assert "failed 0" in simulated.output and "feedback 300" in simulated.output
+        time.sleep(1.0)  # shadow scoring and the log writer run in the background
+
+        decision = runner.invoke(app, ["ab", "evaluate", "-d", "california", "--apply",
+                                       "--json"])
+        assert decision.exit_code == 0, decision.output
+        body = json.loads(decision.output)
+        assert body["action"] == "promote" and body["applied"], body["reason"]
+        assert body["mode"] == "shadow" and body["challenger"]["labelled"] >= 100
+
+        deadline = time.monotonic() + 30
+        answered = None
+        while time.monotonic() < deadline:
+            answered = httpx.post(f"{base}/v1/california/predict", json=CALIFORNIA).json()
+            if answered["model_version"] == worse_champion:
+                break
+            time.sleep(0.5)
+        assert answered and answered["model_version"] == worse_champion
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    client = tracking.configure(load_settings())
+    assert registry.alias_version(client, "california", "champion") == worse_champion
