@@ -32,7 +32,7 @@ from homeprice.serving.logstore import (
 )
 from tests.conftest import PG_ENV, fresh_pg_database
 
-HEAD = "0001"
+HEAD = "0002"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 LOGGER = "homeprice.serving.logstore"
 # Retry quickly: the outage tests last a fraction of a second.
@@ -454,3 +454,37 @@ def test_urls(tmp_path: Path) -> None:
     log = PredictionLog(f"sqlite:///{tmp_path / 'deep' / 'er' / 'p.db'}")
     assert log.ping() and (tmp_path / "deep" / "er").is_dir()
     log.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_log_created_by_revision_0001_is_upgraded(backend: str, tmp_path: Path) -> None:
+    """An existing log from before the shadow link gains the column on start()."""
+    if backend == "sqlite":
+        _upgrade_from_0001(f"sqlite:///{tmp_path / 'old.db'}")
+    else:
+        with fresh_pg_database("homeprice_log_upgrade") as url:
+            _upgrade_from_0001(url)
+
+
+def _upgrade_from_0001(url: str) -> None:
+    from alembic import command
+
+    from homeprice.serving.logstore import alembic_config
+
+    engine = sa.create_engine(store_url(url))
+    config = alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        assert "parent_prediction_id" not in {
+            c["name"] for c in sa.inspect(connection).get_columns("prediction_logs")}
+    engine.dispose()
+    log = PredictionLog(url, flush_interval=0.01)
+    log.start()
+    served = record("upgraded")
+    log.enqueue([served, record("upgraded", variant="shadow", served=False, parent=served)])
+    log.close()
+    reopened = PredictionLog(url)
+    reopened.start()
+    assert reopened.count("upgraded") == 2
+    reopened.close()

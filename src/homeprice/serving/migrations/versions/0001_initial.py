@@ -34,13 +34,10 @@ def upgrade() -> None:
         sa.Column("features", sa.Text(), nullable=False),
         sa.Column("client_id", sa.String(), nullable=True),
         sa.Column("latency_ms", sa.Float(), nullable=True),
-        sa.Column("parent_prediction_id", sa.String(64), nullable=True),
         sa.PrimaryKeyConstraint("prediction_id", name="pk_prediction_logs"),
     )
     op.create_index("ix_prediction_logs_dataset_ts", "prediction_logs", ["dataset", "ts"])
     op.create_index("ix_prediction_logs_request_id", "prediction_logs", ["request_id"])
-    op.create_index("ix_prediction_logs_parent_prediction_id", "prediction_logs",
-                    ["parent_prediction_id"])
     op.create_table(
         "feedback",
         sa.Column("prediction_id", sa.String(64), nullable=False),
@@ -53,7 +50,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the prediction log tables."""
     op.drop_table("feedback")
-    op.drop_index("ix_prediction_logs_parent_prediction_id", table_name="prediction_logs")
     op.drop_index("ix_prediction_logs_request_id", table_name="prediction_logs")
     op.drop_index("ix_prediction_logs_dataset_ts", table_name="prediction_logs")
     op.drop_table("prediction_logs")
