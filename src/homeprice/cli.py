@@ -371,10 +371,13 @@ def ab_evaluate(
     for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
                    "coverage [CS]"):
         table.add_column(column, justify="left" if column == "variant" else "right")
+    def num(value: float) -> str:
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
     for r in decision_rows(decision):
         table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
-                      f"{r['mae']:,.4g} [{r['mae_ci'][0]:,.4g}, {r['mae_ci'][1]:,.4g}]",
-                      f"{r['rmse']:,.4g}", f"{r['mape']:.1%}",
+                      f"{num(r['mae'])} [{num(r['mae_ci'][0])}, {num(r['mae_ci'][1])}]",
+                      num(r["rmse"]), f"{r['mape']:.1%}",
                       f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
                       f"{min(r['coverage_ci'][1], 1):.3f}]")
     out.print(table)
