@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +24,7 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
+from tests.conftest import fresh_pg_database
 from tests.serving.conftest import CALIFORNIA
 from tests.serving.test_reload import register_variant
 from tests.serving.test_server_process import free_port
@@ -42,15 +45,26 @@ def worse_champion(serving_settings: Settings) -> str:
     return register_variant(serving_settings, good)
 
 
-def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion: str,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+                ) -> Iterator[str]:
+    """The prediction log: SQLite in the home, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    with fresh_pg_database("homeprice_e2e") as url:
+        monkeypatch.setenv("HOMEPRICE_LOG_DB_URL", url)
+        yield url
+
+
+@contextlib.contextmanager
+def running_server(home: Path, **env: str) -> Iterator[str]:
+    """`homeprice serve` in a subprocess on a free port; SIGTERM on exit."""
     port = free_port()
-    env = dict(os.environ, HOMEPRICE_HOME=str(served_home),
-               HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__MODE="shadow",
-               HOMEPRICE_SERVING__RELOAD_INTERVAL_SECONDS="1")
-    server = subprocess.Popen([sys.executable, "-m", "homeprice.cli", "serve", "--port",
-                               str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "homeprice.cli", "serve", "--port", str(port)],
+        env=dict(os.environ, HOMEPRICE_HOME=str(home), HOMEPRICE_SERVING__RELOAD_INTERVAL_SECONDS
+                 ="1", **env), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -61,6 +75,19 @@ def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion
                 pass
             assert server.poll() is None, "server exited"
             time.sleep(0.2)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion: str,
+                                               log_backend: str) -> None:
+    with running_server(served_home, HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__MODE="shadow"
+                        ) as base:
         models = httpx.get(f"{base}/v1/models").json()["california"]
         assert models["traffic"]["mode"] == "shadow"
         assert models["challenger"]["version"] == worse_champion
@@ -87,11 +114,30 @@ def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion
                 break
             time.sleep(0.5)
         assert answered and answered["model_version"] == worse_champion
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
     client = tracking.configure(load_settings())
     assert registry.alias_version(client, "california", "champion") == worse_champion
+
+
+def test_worse_split_challenger_is_kept(served_home: Path, serving_settings: Settings) -> None:
+    """A constant-price challenger in split mode: traffic reaches it, the champion stays."""
+    good = registry.load_model("california", "1")
+    constant = copy.deepcopy(good)
+    width = len(good[0].get_feature_names_out())
+    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
+        np.zeros((2, width)), np.zeros(2))
+    worse = register_variant(serving_settings, constant)
+    with running_server(served_home, HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__MODE="split",
+                        HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__SHARE="0.5") as base:
+        simulated = runner.invoke(app, ["simulate", "-d", "california", "--url", base,
+                                        "--requests", "600", "--feedback-rate", "1",
+                                        "--clients", "16"])
+        assert simulated.exit_code == 0, simulated.output
+        assert "'challenger'" in simulated.output and "'champion'" in simulated.output
+        time.sleep(1.0)
+        decision = runner.invoke(app, ["ab", "evaluate", "-d", "california", "--apply",
+                                       "--json"])
+    body = json.loads(decision.output)
+    assert body["mode"] == "split" and body["action"] == "keep", body["reason"]
+    assert body["challenger"]["model_version"] == worse
+    client = tracking.configure(load_settings())
+    assert registry.alias_version(client, "california", "champion") == "1"
