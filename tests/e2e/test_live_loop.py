@@ -32,15 +32,20 @@ from tests.serving.test_server_process import free_port
 runner = CliRunner()
 
 
+def constant_price_copy(model: object) -> object:
+    """The model with its estimator replaced by a constant $200k: plausible, and much worse."""
+    constant = copy.deepcopy(model)
+    width = len(model[0].get_feature_names_out())
+    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
+        np.zeros((2, width)), np.zeros(2))
+    return constant
+
+
 @pytest.fixture
 def worse_champion(serving_settings: Settings) -> str:
     """Make a constant-price model the champion and the real model (again) the challenger."""
     good = registry.load_model("california", "1")
-    constant = copy.deepcopy(good)
-    width = len(good[0].get_feature_names_out())
-    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
-        np.zeros((2, width)), np.zeros(2))
-    worse = register_variant(serving_settings, constant)
+    worse = register_variant(serving_settings, constant_price_copy(good))
     registry.promote(tracking.configure(serving_settings), "california", worse, "e2e setup")
     return register_variant(serving_settings, good)
 
@@ -120,12 +125,8 @@ def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion
 
 def test_worse_split_challenger_is_kept(served_home: Path, serving_settings: Settings) -> None:
     """A constant-price challenger in split mode: traffic reaches it, the champion stays."""
-    good = registry.load_model("california", "1")
-    constant = copy.deepcopy(good)
-    width = len(good[0].get_feature_names_out())
-    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
-        np.zeros((2, width)), np.zeros(2))
-    worse = register_variant(serving_settings, constant)
+    worse = register_variant(serving_settings,
+                             constant_price_copy(registry.load_model("california", "1")))
     with running_server(served_home, HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__MODE="split",
                         HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__SHARE="0.5") as base:
         simulated = runner.invoke(app, ["simulate", "-d", "california", "--url", base,
