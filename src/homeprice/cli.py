@@ -360,6 +360,7 @@ def ab_evaluate(
 ) -> None:
     """Live MAE/RMSE/MAPE/coverage per variant and an anytime-valid promote/rollback/keep."""
     from homeprice.datasets import get_dataset
+    from homeprice.formatting import human_number as num
     from homeprice.monitoring.live import decision_rows, evaluate_live, parse_window
 
     decision = evaluate_live(get_dataset(dataset).name, load_settings(), parse_window(window),
@@ -371,9 +372,6 @@ def ab_evaluate(
     for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
                    "coverage [CS]"):
         table.add_column(column, justify="left" if column == "variant" else "right")
-    def num(value: float) -> str:
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
     for r in decision_rows(decision):
         table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
                       f"{num(r['mae'])} [{num(r['mae_ci'][0])}, {num(r['mae_ci'][1])}]",

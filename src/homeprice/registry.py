@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from homeprice.config import Settings
 from homeprice.errors import HomepriceError, UserInputError
+from homeprice.formatting import human_number
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -221,11 +222,6 @@ def rollback(client: MlflowClient, dataset: str, reason: str, *, who: str | None
 
 
 # -- gate -----------------------------------------------------------------------------------------
-def _num(value: float) -> str:
-    """A metric for people: thousands separated, small values to four significant digits."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
 def gate(dataset: str, challenger: dict[str, float], champion: dict[str, float] | None,
          champion_version: str | None, settings: Settings) -> GateDecision:
     """Absolute thresholds, then a margin over the champion measured on the same test rows."""
@@ -236,7 +232,7 @@ def gate(dataset: str, challenger: dict[str, float], champion: dict[str, float] 
         value = challenger[metric]
         ok = value <= limit if kind == "max" else value >= limit
         passed &= ok
-        reasons.append(f"{metric} {_num(value)} {'<=' if kind == 'max' else '>='} {_num(limit)}"
+        reasons.append(f"{metric} {human_number(value)} {'<=' if kind == 'max' else '>='} {human_number(limit)}"
                        + ("" if ok else " FAILED"))
     if champion is None:
         reasons.append("no champion yet")
@@ -244,8 +240,8 @@ def gate(dataset: str, challenger: dict[str, float], champion: dict[str, float] 
         needed = champion["rmse"] * (1 - settings.gate.min_improvement)
         ok = challenger["rmse"] <= needed
         passed &= ok
-        reasons.append(f"rmse {_num(challenger['rmse'])} vs champion v{champion_version} "
-                       f"{_num(champion['rmse'])} (needs <= {_num(needed)})"
+        reasons.append(f"rmse {human_number(challenger['rmse'])} vs champion v{champion_version} "
+                       f"{human_number(champion['rmse'])} (needs <= {human_number(needed)})"
                        + ("" if ok else " FAILED"))
     return GateDecision(promote=passed, reasons=reasons, challenger_metrics=challenger,
                         champion_metrics=champion, champion_version=champion_version)

@@ -90,19 +90,13 @@ def log_json(payload: Any, artifact_file: str) -> None:
     mlflow.log_dict(json.loads(json.dumps(payload, default=str)), artifact_file)
 
 
-def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
-    """Log a table as a CSV artifact."""
+def log_table(frame: pd.DataFrame, artifact_file: str) -> None:
+    """Log a table as a run artifact: Parquet (exact types) for .parquet, else CSV."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(artifact_file).name
-        frame.to_csv(path, index=False)
-        folder = str(Path(artifact_file).parent)
-        mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
-
-
-def log_parquet(frame: pd.DataFrame, artifact_file: str) -> None:
-    """Log a table as a Parquet artifact (keeps types and missing values exactly)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(artifact_file).name
-        frame.to_parquet(path, index=False)
+        if path.suffix == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
         folder = str(Path(artifact_file).parent)
         mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from homeprice import tracking
 from homeprice.config import Settings, load_settings
 from homeprice.serving.app import create_app
 
@@ -37,8 +38,10 @@ def served_home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture
 def serving_settings(served_home: Path) -> Settings:
-    """Settings of the private home."""
-    return load_settings()
+    """Settings of the private home, with MLflow pointed at it (its state is process-global)."""
+    settings = load_settings()
+    tracking.configure(settings)
+    return settings
 
 
 @pytest.fixture

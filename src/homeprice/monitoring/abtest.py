@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from homeprice.formatting import human_number
 from homeprice.monitoring.sequential import (
     ConfidenceSequence,
     confidence_sequence,
@@ -98,11 +99,6 @@ def compare(mode: str, champion_abs_error: np.ndarray, challenger_abs_error: np.
                                    rules.t_star)
 
 
-def _n(value: float) -> str:
-    """A number for people: thousands separated, small values to four significant digits."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
 def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | None,
            difference: ConfidenceSequence | None, offline_mae: float | None,
            has_previous_champion: bool, rules: ABRules) -> tuple[str, str]:
@@ -116,9 +112,9 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
     degraded = ""
     if offline_mae is not None and champion.labelled >= rules.min_feedback:
         if champion.mae.lower > offline_mae * (1 + rules.degradation_tolerance):
-            degraded = (f"champion live MAE {_n(champion.mae.mean)} (CS lower bound "
-                        f"{_n(champion.mae.lower)}) is above its offline MAE "
-                        f"{_n(offline_mae)} + {rules.degradation_tolerance:.0%}")
+            degraded = (f"champion live MAE {human_number(champion.mae.mean)} (CS lower bound "
+                        f"{human_number(champion.mae.lower)}) is above its offline MAE "
+                        f"{human_number(offline_mae)} + {rules.degradation_tolerance:.0%}")
     missing = ""
     if challenger is None or mode == "off":
         missing = "no challenger is being evaluated"
@@ -129,9 +125,9 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
                            "labelled predictions")
                 break
     if not missing and difference is not None and difference.lower > 0:
-        return "promote", (f"challenger MAE lower by {_n(difference.mean)} (anytime-valid "
-                           f"{1 - rules.alpha:.0%} CS [{_n(difference.lower)}, "
-                           f"{_n(difference.upper)}], {mode})")
+        return "promote", (f"challenger MAE lower by {human_number(difference.mean)} (anytime-valid "
+                           f"{1 - rules.alpha:.0%} CS [{human_number(difference.lower)}, "
+                           f"{human_number(difference.upper)}], {mode})")
     if degraded:
         if has_previous_champion:
             return "rollback", degraded
@@ -140,7 +136,7 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
         return "keep", missing
     assert difference is not None
     if difference.upper < 0:
-        return "keep", (f"challenger is worse: MAE higher by {_n(-difference.mean)} "
-                        f"(CS [{_n(difference.lower)}, {_n(difference.upper)}])")
+        return "keep", (f"challenger is worse: MAE higher by {human_number(-difference.mean)} "
+                        f"(CS [{human_number(difference.lower)}, {human_number(difference.upper)}])")
     return "keep", (f"no significant difference yet: CS of the MAE difference "
-                    f"[{_n(difference.lower)}, {_n(difference.upper)}] contains 0")
+                    f"[{human_number(difference.lower)}, {human_number(difference.upper)}] contains 0")

@@ -89,13 +89,14 @@ CANDIDATES: dict[str, Candidate] = {
 
 
 def build_pipeline(dataset: str, candidate: Candidate, params: Params, *, seed: int,
-                   n_jobs: int, log_target: bool, alpha: float = 0.1, interval_bins: int = 5
-                   ) -> Pipeline:
+                   n_jobs: int, log_target: bool, alpha: float = 0.1, interval_bins: int = 5,
+                   interval_score: str = "relative") -> Pipeline:
     """The served model: Pipeline(FeatureBuilder -> IntervalRegressor(estimator))."""
     estimator = candidate.build(params, seed, n_jobs)
     if log_target:
         estimator = TransformedTargetRegressor(regressor=estimator, func=np.log, inverse_func=np.exp)
     return Pipeline([
         ("features", feature_builder(dataset, random_state=seed)),
-        ("model", IntervalRegressor(estimator, alpha=alpha, n_bins=interval_bins)),
+        ("model", IntervalRegressor(estimator, alpha=alpha, n_bins=interval_bins,
+                                   score=interval_score)),
     ])

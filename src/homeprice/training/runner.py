@@ -26,6 +26,8 @@ from homeprice.errors import UserInputError
 from homeprice.training.candidates import CANDIDATES, build_pipeline
 from homeprice.training.evaluation import (
     evaluate,
+    interval_metrics,
+    point_metrics,
     predict_with_interval,
     residuals_by_segment,
     save_plots,
@@ -122,8 +124,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
             model = build_pipeline(dataset.name, candidate, tuned.best_params, seed=seed,
                                    n_jobs=n_jobs, log_target=log_target,
                                    alpha=settings.training.interval_alpha,
-                                   interval_bins=settings.training.interval_bins)
-            model.set_params(model__score=settings.training.interval_score)
+                                   interval_bins=settings.training.interval_bins,
+                                   interval_score=settings.training.interval_score)
             model.fit(X_train, y_train)
             model[-1].calibrate(model[:-1].transform(X_cal), y_cal.to_numpy())
             test_metrics = evaluate(model, dataset, split.test)
@@ -134,7 +136,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                 mlflow.log_metrics({"cv_rmse": tuned.cv_rmse, "cv_rmse_std": tuned.cv_rmse_std,
                                     "n_trials": tuned.n_trials,
                                     **{f"test_{k}": v for k, v in test_metrics.items()}})
-                tracking.log_frame(pd.DataFrame(tuned.trials), "tuning/trials.csv")
+                tracking.log_table(pd.DataFrame(tuned.trials), "tuning/trials.csv")
                 info = tracking.log_model(model, X_train)
             results.append(CandidateResult(
                 name=name, params=tuned.best_params, cv_rmse=tuned.cv_rmse,
@@ -146,7 +148,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
         mlflow.set_tags({"best_candidate": best.name, "best_run_id": best.run_id,
                          "best_model_uri": best.model_uri})
         mlflow.log_metrics({f"{r.name}_cv_rmse": r.cv_rmse for r in results})
-        tracking.log_frame(pd.DataFrame([{"candidate": r.name, "cv_rmse": r.cv_rmse,
+        tracking.log_table(pd.DataFrame([{"candidate": r.name, "cv_rmse": r.cv_rmse,
                                           "n_trials": r.n_trials,
                                           **{f"test_{k}": v for k, v in r.test.items()}}
                                          for r in results]), "candidates.csv")
@@ -173,7 +175,8 @@ def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> di
     model = mlflow.sklearn.load_model(parent.data.tags["best_model_uri"])
     X = split.test[list(dataset.feature_columns)]
     prediction, lower, upper = predict_with_interval(model, X)
-    metrics = evaluate(model, dataset, split.test)
+    actual = split.test[dataset.target].to_numpy(dtype=float)
+    metrics = point_metrics(actual, prediction) | interval_metrics(actual, lower, upper)
     champion_metrics, champion_version = _champion_on(dataset, split)
     segments = residuals_by_segment(dataset, split.test, prediction)
     with mlflow.start_run(run_id=parent_run_id):
@@ -181,16 +184,16 @@ def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> di
         if champion_metrics is not None:
             mlflow.log_metrics({f"champion_test_{k}": v for k, v in champion_metrics.items()})
             mlflow.set_tag("compared_with_champion", champion_version)
-        tracking.log_frame(segments, "evaluation/residuals_by_segment.csv")
+        tracking.log_table(segments, "evaluation/residuals_by_segment.csv")
         sample = split.test.head(200).assign(prediction=prediction[:200], lower=lower[:200],
                                              upper=upper[:200])
-        tracking.log_frame(sample, "evaluation/test_sample.csv")
+        tracking.log_table(sample, "evaluation/test_sample.csv")
         # Drift monitoring compares live requests with this sample of the training inputs.
-        tracking.log_parquet(split.train[list(dataset.feature_columns)].sample(
+        tracking.log_table(split.train[list(dataset.feature_columns)].sample(
             min(len(split.train), 5000), random_state=settings.split.seed),
             "evaluation/reference_sample.parquet")
         # Serving checks its fast path and smoke-tests new versions on this sample.
-        tracking.log_parquet(split.test[[*dataset.feature_columns, dataset.target]].head(200),
+        tracking.log_table(split.test[[*dataset.feature_columns, dataset.target]].head(200),
                              "evaluation/test_sample.parquet")
         with tempfile.TemporaryDirectory() as tmp:
             for path in save_plots(model, dataset, split.test, prediction, Path(tmp)):
