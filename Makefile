@@ -9,10 +9,11 @@ STAMP  := $(VENV)/.installed
 venv: $(STAMP)
 
 # Re-install only when the project metadata changes; uv makes a warm install take seconds.
+# The tests cover the Airflow DAGs and the UI, so their extras are installed too (not Spark).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -e ".[dev]"
+	$(BIN)/uv pip install --python $(BIN)/python -e ".[dev,airflow,ui]"
 	touch $(STAMP)
 
 quickstart: venv
