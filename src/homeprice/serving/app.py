@@ -9,14 +9,16 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from homeprice.config import Settings
 from homeprice.serving.context import ServingContext, json_response
 from homeprice.serving.logstore import PredictionLog
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
-from homeprice.serving.routes import admin, health
+from homeprice.serving.routes import admin, health, insights
 from homeprice.serving.routes.predict import add_prediction_routes
 from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
 
@@ -29,7 +31,28 @@ def _describe(error: dict) -> str:
     return f"{'.'.join(parts) or 'body'}: {error.get('msg', 'invalid')}"
 
 
+_ENDPOINTS = ("predict", "explain", "feedback")
+
+
+def _count_error(request: Request, status: int) -> None:
+    """Count a refused /v1/{dataset}/{endpoint} request, so an error rate can be computed
+    from /metrics (labels are bounded: unknown datasets and actions are pooled)."""
+    parts = request.url.path.strip("/").split("/")
+    if len(parts) != 3 or parts[0] != "v1":
+        return
+    ctx: ServingContext = request.app.state.context
+    dataset = parts[1] if parts[1] in ctx.store.datasets else "unknown"
+    endpoint = parts[2] if parts[2] in _ENDPOINTS else "unknown"
+    ctx.metrics.requests.labels(dataset, endpoint, "", str(status)).inc()
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    _count_error(request, exc.status_code)
+    return await http_exception_handler(request, exc)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    _count_error(request, 422)
     errors = exc.errors()
     detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
               for e in errors]
@@ -87,8 +110,10 @@ def create_app(settings: Settings, *, log_store: PredictionLog | None = None,
     app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,
                                        metrics=metrics, router=router, shadow=shadow)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(insights.router)
     add_prediction_routes(app, list(settings.serving.datasets))
     return app
 

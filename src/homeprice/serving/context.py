@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 
 from homeprice.config import Settings
 from homeprice.serving.logstore import PredictionLog
@@ -44,3 +44,10 @@ def error(description: str) -> dict:
             "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"detail": {"type": "string"}},
                 "required": ["detail"]}}}}
+
+
+def require_dataset(ctx: ServingContext, dataset: str) -> None:
+    """404 naming the served datasets when `dataset` is not one of them."""
+    if dataset not in ctx.store.datasets:
+        raise HTTPException(404, f"unknown dataset {dataset!r} "
+                                 f"(served: {', '.join(ctx.store.datasets)})")

@@ -696,6 +696,21 @@ class PredictionLog:
             texts = connection.execute(query).scalars().all()
         return pd.DataFrame.from_records([orjson.loads(text) for text in reversed(texts)])
 
+    def requests_since(self, dataset: str, since: datetime) -> pd.DataFrame:
+        """One row per served prediction of `dataset` since `since`: ts (UTC), request_id,
+        variant and latency_ms (the request's latency shared out over its items)."""
+        p = prediction_logs
+        query = (sa.select(p.c.ts, p.c.request_id, p.c.variant, p.c.latency_ms)
+                 .where(p.c.dataset == dataset, p.c.served == sa.true(), p.c.ts >= _utc(since))
+                 .order_by(p.c.ts))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        frame = pd.DataFrame.from_records([tuple(row) for row in rows],
+                                          columns=["ts", "request_id", "variant", "latency_ms"])
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        frame["latency_ms"] = frame["latency_ms"].astype(float)
+        return frame
+
     # -- counters ----------------------------------------------------------------------------
     @property
     def queue_depth(self) -> int:

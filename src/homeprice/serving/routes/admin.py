@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from homeprice import registry, tracking
 from homeprice.errors import HomepriceError
-from homeprice.serving.context import ServingContext, error, get_context
+from homeprice.serving.context import ServingContext, error, get_context, require_dataset
 from homeprice.serving.routing import CHALLENGER
 from homeprice.serving.schemas import AdminPromote, AdminReason, TrafficChange, TrafficState
 
@@ -35,12 +35,6 @@ def require_admin(ctx: ServingContext = Depends(get_context),
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-def _known(ctx: ServingContext, dataset: str) -> None:
-    if dataset not in ctx.store.datasets:
-        raise HTTPException(404, f"unknown dataset {dataset!r} "
-                                 f"(served: {', '.join(ctx.store.datasets)})")
-
-
 async def _move(ctx: ServingContext, dataset: str, action: Any) -> dict[str, Any]:
     """Run a registry change, then reload so this server answers with it at once."""
     def work() -> dict[str, Any]:
@@ -62,7 +56,7 @@ async def _move(ctx: ServingContext, dataset: str, action: Any) -> dict[str, Any
 async def promote(dataset: str, body: AdminPromote, ctx: ServingContext = Depends(get_context)
                   ) -> dict[str, Any]:
     """Make a version the champion (audit trail entry with the reason)."""
-    _known(ctx, dataset)
+    require_dataset(ctx, dataset)
     return await _move(ctx, dataset, lambda c: registry.promote(
         c, dataset, body.version, body.reason, who="api"))
 
@@ -72,7 +66,7 @@ async def promote(dataset: str, body: AdminPromote, ctx: ServingContext = Depend
 async def rollback(dataset: str, body: AdminReason, ctx: ServingContext = Depends(get_context)
                    ) -> dict[str, Any]:
     """Give the champion alias back to the previous champion."""
-    _known(ctx, dataset)
+    require_dataset(ctx, dataset)
     return await _move(ctx, dataset, lambda c: registry.rollback(c, dataset, body.reason,
                                                                  who="api"))
 
@@ -80,7 +74,7 @@ async def rollback(dataset: str, body: AdminReason, ctx: ServingContext = Depend
 @router.post("/{dataset}/reload", dependencies=[Depends(require_admin)])
 async def reload(dataset: str, ctx: ServingContext = Depends(get_context)) -> dict[str, Any]:
     """Look up the aliases now and hot-reload what changed."""
-    _known(ctx, dataset)
+    require_dataset(ctx, dataset)
     changes = await run_in_threadpool(ctx.store.refresh)
     return {"reload": changes, "loaded": ctx.store.snapshot()[dataset]}
 
@@ -90,7 +84,7 @@ async def reload(dataset: str, ctx: ServingContext = Depends(get_context)) -> di
 async def traffic(dataset: str, body: TrafficChange, ctx: ServingContext = Depends(get_context)
                   ) -> TrafficState:
     """Switch between champion only (off), a sticky split and shadow scoring, at once."""
-    _known(ctx, dataset)
+    require_dataset(ctx, dataset)
     setting = ctx.router.set(dataset, body.mode, body.share)
     # Not persisted: a restart (or another worker process) starts from the configuration.
     return TrafficState(dataset=dataset, mode=setting.mode, share=setting.share,

@@ -1,0 +1,168 @@
+"""GET /v1/insights/{dataset}/...: read-only views for people (the web UI, dashboards).
+
+Each endpoint reuses what the CLI already computes (registry listings and audit trail, the live
+A/B evaluation, the saved drift and data-quality reports), so the UI stays a pure HTTP client
+and never opens the registry, the lake or the prediction log itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from homeprice import registry, tracking
+from homeprice.monitoring.drift import latest_path
+from homeprice.monitoring.live import evaluate_live
+from homeprice.serving.context import (
+    ServingContext,
+    error,
+    get_context,
+    json_response,
+    require_dataset,
+)
+
+router = APIRouter(prefix="/v1/insights", tags=["insights"],
+                   responses={404: error("unknown dataset or nothing recorded yet")})
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A saved report, or None when it was never written (or is half-written garbage)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@router.get("/{dataset}/models")
+async def models(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+    """Registered versions (newest first, with aliases, metrics and gate outcome) and the audit
+    trail of alias moves (newest first)."""
+    require_dataset(ctx, dataset)
+
+    def read() -> dict[str, Any]:
+        client = tracking.configure(ctx.settings)
+        return {"versions": registry.list_versions(client, dataset),
+                "history": [asdict(e) for e in reversed(registry.history(client, dataset))]}
+
+    return json_response(await run_in_threadpool(read))
+
+
+@router.get("/{dataset}/ab")
+async def ab(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+    """Live error per variant with anytime-valid confidence intervals, what `ab evaluate`
+    would decide now (not applied), and the last decision it applied."""
+    require_dataset(ctx, dataset)
+
+    def read() -> dict[str, Any]:
+        # Rows still queued in this server would be missing from the evaluation.
+        ctx.log.flush(timeout=5)
+        decision = evaluate_live(dataset, ctx.settings)
+        history = registry.history(tracking.configure(ctx.settings), dataset)
+        applied = next((asdict(e) for e in reversed(history) if e.action.startswith("ab-")),
+                       None)
+        return {"decision": decision.to_dict(), "last_applied": applied,
+                "coverage_target": 1 - ctx.settings.training.interval_alpha}
+
+    # orjson writes NaN (no labels yet) as null, which the standard encoder refuses.
+    return json_response(await run_in_threadpool(read))
+
+
+def traffic_buckets(rows: pd.DataFrame, since: datetime, bucket_seconds: int
+                    ) -> list[dict[str, Any]]:
+    """Requests, homes priced and request latency (p50, p95) per time bucket; empty buckets
+    are kept so a quiet minute shows as zero instead of being skipped."""
+    per_request = rows.groupby("request_id").agg(
+        ts=("ts", "first"), items=("ts", "size"), latency_ms=("latency_ms", "first"))
+    # The log keeps each item's share of its request's latency.
+    per_request["latency_ms"] *= per_request["items"]
+    per_request["bucket"] = per_request["ts"].dt.floor(f"{bucket_seconds}s")
+    grouped = per_request.groupby("bucket").agg(
+        requests=("items", "size"), predictions=("items", "sum"),
+        latency_p50_ms=("latency_ms", "median"),
+        latency_p95_ms=("latency_ms", lambda s: s.quantile(0.95)))
+    start = pd.Timestamp(since).floor(f"{bucket_seconds}s")
+    index = pd.date_range(start, pd.Timestamp.now(tz="UTC"), freq=f"{bucket_seconds}s")
+    grouped = grouped.reindex(index.union(grouped.index))
+    grouped[["requests", "predictions"]] = grouped[["requests", "predictions"]].fillna(0)
+    grouped = grouped.astype(float).astype(object).where(grouped.notna(), None)
+    return [{"start": ts.isoformat(), **row} for ts, row in grouped.iterrows()]
+
+
+@router.get("/{dataset}/traffic")
+async def traffic(dataset: str, ctx: ServingContext = Depends(get_context),
+                  minutes: int = Query(60, ge=1, le=7 * 24 * 60),
+                  bucket_seconds: int = Query(60, ge=10, le=3600)) -> Response:
+    """Request rate and latency over the last `minutes`, from the prediction log (so it covers
+    every server process and survives restarts)."""
+    require_dataset(ctx, dataset)
+    since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+
+    def read() -> dict[str, Any]:
+        ctx.log.flush(timeout=5)
+        rows = ctx.log.requests_since(dataset, since)
+        return {"dataset": dataset, "since": since.isoformat(), "bucket_seconds": bucket_seconds,
+                "buckets": traffic_buckets(rows, since, bucket_seconds)}
+
+    return json_response(await run_in_threadpool(read))
+
+
+@router.get("/{dataset}/drift")
+async def drift(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+    """The latest drift check (`homeprice monitor drift`): share of drifted inputs and the
+    per-column scores."""
+    require_dataset(ctx, dataset)
+    result = _read_json(latest_path(ctx.settings, dataset))
+    if result is None:
+        raise HTTPException(404, f"no drift check of {dataset} yet: run `homeprice monitor "
+                                 f"drift --dataset {dataset}`")
+    return json_response(result)
+
+
+@router.get("/{dataset}/drift/report", response_class=FileResponse)
+async def drift_report(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+    """The latest drift check's HTML report (Evidently)."""
+    require_dataset(ctx, dataset)
+    result = _read_json(latest_path(ctx.settings, dataset)) or {}
+    html = Path(result.get("html") or "")
+    if not html.is_file():
+        raise HTTPException(404, f"no drift report of {dataset} on this server")
+    return FileResponse(html, media_type="text/html", filename=html.name)
+
+
+@router.get("/{dataset}/quality")
+async def quality(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+    """The latest data-quality report (missing, duplicates, outliers, violations) and the
+    latest cleaning report (rows dropped by reason)."""
+    require_dataset(ctx, dataset)
+    folder = ctx.settings.reports_dir / dataset
+    body = {"quality": _read_json(folder / "quality-latest.json"),
+            "cleaning": _read_json(folder / "clean-latest.json")}
+    if body["quality"] is None and body["cleaning"] is None:
+        raise HTTPException(404, f"no quality report of {dataset} yet: run `homeprice data "
+                                 f"validate --dataset {dataset}`")
+    return json_response(body)
+
+
+@router.get("/{dataset}/locations")
+async def locations(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+    """Locations the champion learned from (most listings first): any other is priced as a
+    rare location."""
+    require_dataset(ctx, dataset)
+    loaded = ctx.store.get(dataset, registry.CHAMPION)
+    if loaded is None:
+        raise HTTPException(503, f"no champion model of {dataset} is loaded yet")
+    counts = getattr(loaded.model[0], "location_counts_", None)
+    if counts is None:
+        raise HTTPException(404, f"{dataset} models have no named locations")
+    known = sorted(((name, int(n)) for name, n in counts.items() if name != "__missing__"),
+                   key=lambda item: (-item[1], item[0]))
+    return json_response({"dataset": dataset, "model_version": loaded.version,
+                          "locations": [{"location": name, "listings": n} for name, n in known]})
