@@ -168,6 +168,20 @@ class MonitoringSettings(BaseModel):
     max_rows: int = Field(5000, ge=50)
 
 
+class UiSettings(BaseModel):
+    """The web UI (`homeprice ui`): a client of the HTTP API."""
+
+    # The API the UI talks to (HOMEPRICE_UI__API_URL; `homeprice ui --api-url` sets it).
+    api_url: str = "http://127.0.0.1:8000"
+    # Loopback by default, like the API: open it to the network on purpose.
+    host: str = "127.0.0.1"
+    port: int = Field(8501, ge=1, le=65535)
+    # Seconds to wait for an answer; a batch chunk of 500 homes takes well under this.
+    timeout_seconds: float = Field(30.0, gt=0)
+    # Uploaded files are sent in chunks of this many rows (a progress step each).
+    batch_chunk_rows: int = Field(500, ge=1)
+
+
 def config_file() -> Path | None:
     """The YAML file in force: $HOMEPRICE_CONFIG, ./config/homeprice.yaml, or the repository's."""
     explicit = os.environ.get("HOMEPRICE_CONFIG")
@@ -198,6 +212,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = ServingSettings()
     ab: ABSettings = ABSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    ui: UiSettings = UiSettings()
     # Where decisions and alerts are POSTed as JSON (HOMEPRICE_WEBHOOK_URL); unset = none.
     webhook_url: str | None = None
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.

@@ -1,0 +1,93 @@
+"""Price a home: a form generated from the API's request model -> price, interval, explanation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from homeprice.datasets import get_dataset
+from homeprice.ui import charts, common, forms
+from homeprice.ui.client import ApiClient, ApiError, ApiUnreachable
+
+
+def _location_options(client: ApiClient, dataset: str) -> dict[str, list[str]]:
+    """Known locations as choices, when the dataset has named locations."""
+    try:
+        found = client.insight(dataset, "locations")
+    except ApiError:
+        return {}  # no named locations (or no champion yet): a free text field stays
+    return {"location": [entry["location"] for entry in found["locations"]]}
+
+
+def _map(home: dict[str, Any]) -> None:
+    """Where the block group is (pydeck; the base map is the browser's business)."""
+    point = pd.DataFrame([{"lat": home["latitude"], "lon": home["longitude"]}])
+    layer = pdk.Layer("ScatterplotLayer", point, get_position="[lon, lat]",
+                      get_radius=1500, get_fill_color=[214, 39, 40, 200], pickable=False)
+    view = pdk.ViewState(latitude=home["latitude"], longitude=home["longitude"], zoom=7)
+    st.pydeck_chart(pdk.Deck(layers=[layer], initial_view_state=view), height=320)
+
+
+def _show(dataset: str, result: dict[str, Any]) -> None:
+    """The price, its interval, the model that answered and what moved the price."""
+    unit = get_dataset(dataset).target_unit
+    prediction, explanation = result["prediction"], result["explanation"]
+    left, middle, right = st.columns(3)
+    left.metric("Price", charts.money(prediction["price"], unit))
+    middle.metric("90% interval", charts.money_range(prediction["lower"], prediction["upper"],
+                                                     unit))
+    right.metric("Model", f"v{prediction['model_version']} ({prediction['variant']})")
+    st.altair_chart(charts.interval(prediction["price"], prediction["lower"],
+                                    prediction["upper"], unit), width="stretch")
+    if explanation is None:
+        st.info(result["explain_error"], icon=":material/info:")
+    else:
+        st.subheader("What moved the price")
+        st.caption(f"Base value {charts.money(explanation['base_value'], unit)} plus the "
+                   f"contributions below ({explanation['method']}, champion "
+                   f"v{explanation['model_version']}).")
+        st.altair_chart(charts.contributions(explanation["contributions"]), width="stretch")
+    if "latitude" in result["home"] and "longitude" in result["home"]:
+        st.subheader("Where it is")
+        _map(result["home"])
+
+
+def _submit(client: ApiClient, dataset: str, home: dict[str, Any],
+            slots: dict[str, Any]) -> None:
+    """Price and explain `home`; errors go under their fields."""
+    try:
+        prediction = client.predict(dataset, home)
+    except ApiError as error:
+        st.session_state.pop(f"price-result-{dataset}", None)
+        unplaced = forms.show_field_errors(error.fields, slots)
+        st.error("The API refused this home: " + ("; ".join(unplaced) if unplaced
+                                                  else "see the fields marked above."))
+        return
+    except ApiUnreachable as error:
+        common.stop_with(error)
+    explanation, explain_error = None, None
+    try:
+        explanation = client.explain(dataset, home)
+    except ApiError as error:
+        explain_error = f"No explanation: {error.message}"
+    st.session_state[f"price-result-{dataset}"] = {
+        "home": home, "prediction": prediction, "explanation": explanation,
+        "explain_error": explain_error}
+
+
+client, dataset = common.page_start("Price a home", "One home, priced by the champion model "
+                                                    "with a 90% interval")
+specs = common.request_fields(client, dataset)
+options = _location_options(client, dataset)
+with st.form(f"price-form-{dataset}"):
+    values, slots = forms.render(specs, key=f"price-{dataset}", options=options)
+    submitted = st.form_submit_button("Price this home", type="primary",
+                                      icon=":material/sell:")
+if submitted:
+    _submit(client, dataset, forms.body(values), slots)
+result = st.session_state.get(f"price-result-{dataset}")
+if result is not None:
+    _show(dataset, result)
