@@ -19,6 +19,8 @@ def _location_options(client: ApiClient, dataset: str) -> dict[str, list[str]]:
         found = client.insight(dataset, "locations")
     except ApiError:
         return {}  # no named locations (or no champion yet): a free text field stays
+    except ApiUnreachable as error:
+        common.stop_with(error)
     return {"location": [entry["location"] for entry in found["locations"]]}
 
 
