@@ -15,7 +15,7 @@ def interval(price: float, lower: float, upper: float, unit: str) -> alt.LayerCh
                            "upper": upper}])
     axis = alt.X("lower:Q", title=unit, scale=alt.Scale(zero=False, nice=True))
     band = alt.Chart(frame).mark_bar(height=18, opacity=0.35, cornerRadius=4).encode(
-        x=axis, x2="upper:Q", y=alt.Y("label:N", title=None),
+        x=axis, x2="upper:Q", y=alt.Y("label:N", title=None, axis=None),
         tooltip=[alt.Tooltip("lower:Q", format=",.2f"), alt.Tooltip("upper:Q", format=",.2f")])
     point = alt.Chart(frame).mark_point(filled=True, size=160, color="#d62728").encode(
         x="price:Q", y="label:N", tooltip=[alt.Tooltip("price:Q", format=",.2f")])

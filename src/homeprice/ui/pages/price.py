@@ -37,7 +37,7 @@ def _show(dataset: str, result: dict[str, Any]) -> None:
     """The price, its interval, the model that answered and what moved the price."""
     unit = get_dataset(dataset).target_unit
     prediction, explanation = result["prediction"], result["explanation"]
-    left, middle, right = st.columns(3)
+    left, middle, right = st.columns([1, 1.6, 1])  # the interval needs the room
     left.metric("Price", charts.money(prediction["price"], unit))
     middle.metric("90% interval", charts.money_range(prediction["lower"], prediction["upper"],
                                                      unit))
