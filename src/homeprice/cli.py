@@ -241,6 +241,8 @@ def _print_next_steps(settings: Any, names: list[str]) -> None:
               "--output priced.csv", highlight=False)
     out.print("  serve:  .venv/bin/homeprice serve        (API docs at "
               f"http://{host}:{port}/docs)", highlight=False)
+    out.print(f"  web UI: .venv/bin/homeprice ui           (http://{settings.ui.host}:"
+              f"{settings.ui.port}, with the server running)", highlight=False)
     out.print(f"  try:    curl -s -X POST http://{host}:{port}/v1/{dataset}/predict "
               f"-H 'Content-Type: application/json' -d '{example[dataset]}'", highlight=False,
               soft_wrap=True)
@@ -485,6 +487,36 @@ def serve(
         os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
         uvicorn.run("homeprice.serving.app:app_from_environment", factory=True,
                     workers=serving.workers, **options)
+
+
+@app.command("ui")
+@reports_errors
+def ui(
+    api_url: Annotated[str | None, typer.Option("--api-url", help="The homeprice API the UI "
+                                                "talks to (default from config: ui.api_url).")
+                       ] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port of the web UI "
+                                             "(default from config: ui.port).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface of the web UI (default from "
+                                                  "config: ui.host).")] = None,
+) -> None:
+    """Open the web UI (Streamlit): price homes, batch files, models, monitoring, data."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    if find_spec("streamlit") is None:
+        raise UserInputError("the web UI needs Streamlit: pip install 'homeprice[ui]'")
+    settings = load_settings().ui
+    url, port, host = api_url or settings.api_url, port or settings.port, host or settings.host
+    app_path = Path(__file__).parent / "ui" / "app.py"
+    err.print(f"web UI on http://{host}:{port} (API: {url}); Ctrl+C stops it", highlight=False)
+    # The UI reads its API URL from the environment, like every other setting. Streamlit
+    # replaces this process, so signals (Ctrl+C, SIGTERM) reach it directly.
+    env = {**os.environ, "HOMEPRICE_UI__API_URL": url}
+    os.execve(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app_path),
+                               "--server.port", str(port), "--server.address", host,
+                               "--server.headless", "true",
+                               "--browser.gatherUsageStats", "false"], env)
 
 
 def main() -> None:
