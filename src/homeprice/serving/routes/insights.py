@@ -126,7 +126,8 @@ async def drift(dataset: str, ctx: ServingContext = Depends(get_context)) -> Res
     return json_response(result)
 
 
-@router.get("/{dataset}/drift/report", response_class=FileResponse)
+@router.get("/{dataset}/drift/report", response_class=FileResponse, responses={
+    200: {"description": "the HTML report", "content": {"text/html": {}}}})
 async def drift_report(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
     """The latest drift check's HTML report (Evidently)."""
     require_dataset(ctx, dataset)
@@ -151,7 +152,7 @@ async def quality(dataset: str, ctx: ServingContext = Depends(get_context)) -> R
     return json_response(body)
 
 
-@router.get("/{dataset}/locations")
+@router.get("/{dataset}/locations", responses={503: error("no champion loaded yet")})
 async def locations(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
     """Locations the champion learned from (most listings first): any other is priced as a
     rare location."""
