@@ -21,7 +21,7 @@ import pandas as pd
 from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
-from homeprice.errors import HomepriceError
+from homeprice.errors import HomepriceError, NotEnoughDataError
 from homeprice.monitoring.notify import notify
 from homeprice.serving.logstore import PredictionLog
 
@@ -87,7 +87,7 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
     client = tracking.configure(settings)
     version = registry.alias_version(client, dataset.name, registry.CHAMPION)
     if version is None:
-        raise HomepriceError(f"{dataset.name} has no champion: nothing to monitor yet")
+        raise NotEnoughDataError(f"{dataset.name} has no champion: nothing to monitor yet")
     reference = reference_sample(settings, dataset.name, version)
     since = datetime.now(timezone.utc) - window if window else None
     log = PredictionLog(settings.log_url)
@@ -97,7 +97,7 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
     finally:
         log.close()
     if len(current) < 30:
-        raise HomepriceError(f"only {len(current)} logged {dataset.name} requests in the window: "
+        raise NotEnoughDataError(f"only {len(current)} logged {dataset.name} requests in the window: "
                              "too few to test for drift (need 30)")
     sampled_from = None
     limit = settings.monitoring.max_rows

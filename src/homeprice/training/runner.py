@@ -20,7 +20,7 @@ import pandas as pd
 from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
-from homeprice.data.splitting import Split, split_dataset
+from homeprice.data.splitting import Split, materialise_split
 from homeprice.datasets import Dataset
 from homeprice.errors import UserInputError
 from homeprice.training.candidates import CANDIDATES, build_pipeline
@@ -71,11 +71,11 @@ def load_split(dataset: Dataset, settings: Settings, clean_version: str | None =
     """The deterministic split of a clean version (the latest by default) and its lineage."""
     lake = Lake(settings.lake_root)
     entry = lake.clean_entry(dataset.name, clean_version)
-    data = lake.read_clean(dataset.name, entry["version"])
+    split, split_entry = materialise_split(lake, dataset, entry["version"], settings.split)
     lineage = {"clean_version": entry["version"], "clean_path": entry["path"],
-               "data_sha256": entry["raw_sha256"],
+               "data_sha256": entry["raw_sha256"], "split_key": split_entry["key"],
                "raw_path": lake.url_of(lake.raw_path(dataset.name, entry["raw_sha256"]))}
-    return split_dataset(data, dataset, settings.split), lineage
+    return split, lineage
 
 
 def _budget(settings: Settings, name: str):  # noqa: ANN202 - BudgetSettings
