@@ -246,6 +246,86 @@ def _print_next_steps(settings: Any, names: list[str]) -> None:
               soft_wrap=True)
 
 
+@pipeline_app.command("step")
+@reports_errors
+def pipeline_step(
+    step: Annotated[str, typer.Argument(help="fetch, validate, clean, split, train, evaluate, "
+                                        "register or gate")],
+    dataset: DatasetOption,
+    after: Annotated[str | None, typer.Option(
+        "--after", help="JSON file the previous step wrote (its ids are this step's inputs).")
+                     ] = None,
+    budget: Annotated[str, typer.Option(help="Tuning budget (train only).")] = "default",
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="Write the step's result here as JSON (default: print it).")
+                      ] = None,
+) -> None:
+    """Run one pipeline step, for orchestrators such as DVC (ids in, ids out, as JSON)."""
+    from homeprice.datasets import get_dataset
+    from homeprice.steps import step_arguments
+
+    name = get_dataset(dataset).name
+    previous = _read_json_file(after) if after else {}
+    result = step_arguments(step, name, previous, budget)(load_settings())
+    _write_json_output(result, output)
+
+
+def _read_json_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise UserInputError(f"{path}: no such file (run the previous step first)") from None
+    except json.JSONDecodeError as error:
+        raise UserInputError(f"{path}: not JSON ({error})") from None
+
+
+def _write_json_output(result: dict[str, Any], output: str | None) -> None:
+    """Print JSON, or write it to a file atomically (a half-written file would fool DVC)."""
+    text = json.dumps(result, indent=2, default=str, sort_keys=True)
+    if output is None:
+        typer.echo(text)
+        return
+    from pathlib import Path
+
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp")
+    temp.write_text(text + "\n")
+    temp.replace(target)
+
+
+@app.command("reproduce")
+@reports_errors
+def reproduce_run(
+    run_id: Annotated[str, typer.Option("--run-id", help="MLflow run id of a pipeline run.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")
+                       ] = False,
+) -> None:
+    """Retrain a logged run from its data sha256, config and seed; compare old and new metrics."""
+    from homeprice.formatting import human_number as num
+    from homeprice.reproduce import TOLERANCE, reproduce
+
+    result = reproduce(run_id, load_settings())
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        table = Table(title=f"{result.dataset}: run {result.run_id} reproduced as "
+                            f"{result.new_run_id} (data {result.data_sha256[:12]})")
+        for column in ("candidate", "metric", "logged", "reproduced", "difference", "equal"):
+            table.add_column(column)
+        for c in result.comparisons:
+            table.add_row(c.candidate, c.metric, num(c.old), num(c.new), f"{c.new - c.old:.3g}",
+                          "yes" if c.equal else "[red]no[/]")
+        out.print(table)
+        for note in result.notes:
+            out.print(f"note: {note}", highlight=False)
+    if not result.reproduced:
+        raise HomepriceError(f"run {result.run_id} did not reproduce within {TOLERANCE:g}")
+    if not as_json:
+        out.print(f"reproduced: every metric equal within {TOLERANCE:g}", highlight=False)
+
+
 @models_app.command("list")
 @reports_errors
 def models_list(dataset: DatasetOption) -> None:

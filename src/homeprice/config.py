@@ -67,7 +67,8 @@ class BudgetSettings(BaseModel):
     """How much tuning a budget buys, per candidate."""
 
     trials: int = Field(ge=1)
-    timeout_seconds: float = Field(gt=0)
+    # None: no time limit. Reproduction uses it to replay exactly the logged number of trials.
+    timeout_seconds: float | None = Field(gt=0)
     cv_folds: int = Field(ge=2)
 
 

@@ -92,3 +92,29 @@ def get_step(name: str) -> Step:
         return STEPS[name]
     except KeyError:
         raise UserInputError(f"unknown step {name!r} (steps: {', '.join(STEPS)})") from None
+
+
+def step_arguments(step: str, dataset: str, previous: dict[str, Any], budget: str
+                   ) -> Callable[[Settings], dict[str, Any]]:
+    """Bind a step to its inputs, taken from the result of the step before it.
+
+    This is how file-based orchestrators (DVC) chain steps: each stage writes its result as
+    JSON and the next one reads the ids it needs from that file.
+    """
+    inputs: dict[str, tuple[str, ...]] = {
+        "fetch": (), "validate": ("sha256",), "clean": ("sha256",), "split": ("version",),
+        "train": ("clean_version",), "evaluate": ("run_id",), "register": ("run_id",),
+        "gate": ("version", "run_id"),
+    }
+    function = get_step(step)
+    missing = [key for key in inputs[step] if key not in previous]
+    if missing:
+        raise UserInputError(f"step {step} needs {', '.join(missing)} from the previous "
+                             "step's result (pass it with --after FILE)")
+    if previous.get("dataset", dataset) != dataset:
+        raise UserInputError(f"the previous step's result is for {previous['dataset']}, "
+                             f"not {dataset}")
+    args = [previous[key] for key in inputs[step]]
+    if step == "train":
+        args.append(budget)
+    return lambda settings: function(settings, dataset, *args)

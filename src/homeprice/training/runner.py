@@ -87,8 +87,15 @@ def _budget(settings: Settings, name: str):  # noqa: ANN202 - BudgetSettings
 
 
 def train(dataset: Dataset, settings: Settings, budget: str = "default",
-          clean_version: str | None = None, progress: Any = None) -> TrainingOutcome:
-    """Tune every candidate, fit and calibrate it, log one child run each under a parent run."""
+          clean_version: str | None = None, progress: Any = None,
+          trials: dict[str, int] | None = None, tags: dict[str, str] | None = None,
+          ) -> TrainingOutcome:
+    """Tune every candidate, fit and calibrate it, log one child run each under a parent run.
+
+    `trials` replays a fixed number of tuning trials per candidate with no time limit (a
+    time limit makes the trial count, and so the model, depend on the machine's speed).
+    `tags` are added to the parent run.
+    """
     started = time.perf_counter()
     budget_settings = _budget(settings, budget)
     for name in settings.training.candidates:
@@ -107,7 +114,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
     experiment = tracking.experiment_id(client, dataset.name, settings)
     with mlflow.start_run(experiment_id=experiment, run_name=f"{dataset.name}-{budget}") as parent:
         mlflow.set_tags({"dataset": dataset.name, "budget": budget, "kind": "pipeline",
-                         "git_commit": tracking.git_commit(), "seed": str(seed), **lineage})
+                         "git_commit": tracking.git_commit(), "seed": str(seed), **lineage,
+                         **(tags or {})})
         mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
                            "cv_folds": budget_settings.cv_folds, "trials": budget_settings.trials,
                            **{f"rows_{k}": v for k, v in split.sizes().items()}})
@@ -119,7 +127,9 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                 progress(dataset.name, f"tuning {name}")
             candidate = CANDIDATES[name]
             t0 = time.perf_counter()
-            tuned = tune(dataset.name, candidate, X_train, y_train, budget_settings, seed=seed,
+            candidate_budget = budget_settings if trials is None else budget_settings.model_copy(
+                update={"trials": trials[name], "timeout_seconds": None})
+            tuned = tune(dataset.name, candidate, X_train, y_train, candidate_budget, seed=seed,
                          n_jobs=n_jobs, log_target=log_target)
             model = build_pipeline(dataset.name, candidate, tuned.best_params, seed=seed,
                                    n_jobs=n_jobs, log_target=log_target,
