@@ -463,10 +463,8 @@ def serve(
                        ] = None,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn), hot-reloading promoted models."""
-    import uvicorn
-
     from homeprice.datasets import get_dataset
-    from homeprice.serving.app import create_app
+    from homeprice.serving.server import serve as run_server
 
     settings = load_settings()
     serving = settings.serving.model_copy(update={
@@ -475,16 +473,8 @@ def serve(
                           }.items() if v is not None})
     settings = settings.model_copy(update={"serving": serving})
     err.print(f"serving {', '.join(serving.datasets)} on http://{serving.host}:{serving.port} "
-              f"(docs at /docs)", highlight=False)
-    options = dict(host=serving.host, port=serving.port, loop="uvloop", http="httptools",
-                   log_level="warning", access_log=False, timeout_graceful_shutdown=30)
-    if serving.workers == 1:
-        uvicorn.run(create_app(settings), **options)
-    else:
-        # Several processes need an import string; each builds its app from the environment.
-        os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
-        uvicorn.run("homeprice.serving.app:app_from_environment", factory=True,
-                    workers=serving.workers, **options)
+              f"with {serving.workers} worker(s) (docs at /docs)", highlight=False)
+    run_server(settings)
 
 
 def main() -> None:

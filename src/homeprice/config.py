@@ -142,6 +142,10 @@ class ServingSettings(BaseModel):
     # POST /v1/admin/{dataset}/traffic changes it while the server runs.
     traffic: dict[str, TrafficSettings] = {"california": TrafficSettings(),
                                            "bengaluru": TrafficSettings()}
+    # State shared by the worker processes of one server run (run-time traffic changes, metric
+    # files). `homeprice serve --workers N` (N > 1) creates it and removes it at exit; unset: one
+    # process, nothing to share.
+    run_dir: Path | None = None
 
     def traffic_for(self, dataset: str) -> TrafficSettings:
         """The start-up traffic setting of `dataset`."""
