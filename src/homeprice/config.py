@@ -170,6 +170,8 @@ class MonitoringSettings(BaseModel):
     drift_share_threshold: float = Field(0.3, gt=0, le=1)
     # Evidently is slow on large frames: the window is sampled down to this many requests.
     max_rows: int = Field(5000, ge=50)
+    # Tuning budget of `monitor drift --retrain` (a name under training.budgets).
+    retrain_budget: str = "default"
 
 
 def config_file() -> Path | None:
