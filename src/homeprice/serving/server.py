@@ -47,6 +47,13 @@ def serve(settings: Settings) -> None:
 
         uvicorn.run(create_app(settings), **options)
         return
+    from homeprice.serving.logstore import PredictionLog
+
+    prediction_log = PredictionLog(settings.log_url)
+    try:
+        prediction_log.prepare()
+    finally:
+        prediction_log.close()
     with shared_run_folder() as run_dir:
         # Several processes need an import string; each builds its app from the environment,
         # which the spawned workers inherit.
