@@ -163,7 +163,15 @@ def _money(value: float, unit: str) -> str:
     return f"${value:,.0f}" if unit == "USD" else f"{value:,.1f}"
 
 
-def _render_training(runs: list[Any]) -> None:
+def _known_budget(settings: Any, budget: str) -> str:
+    """`budget`, when it names one of the configured tuning budgets."""
+    if budget not in settings.training.budgets:
+        raise UserInputError(f"unknown budget {budget!r} "
+                             f"(known: {', '.join(settings.training.budgets)})")
+    return budget
+
+
+def _render_training(runs: list[Any], console: Console = out) -> None:
     """Candidates, CV RMSE, test metrics, intervals and the gate decision per dataset."""
     from homeprice.datasets import get_dataset
 
@@ -184,12 +192,12 @@ def _render_training(runs: list[Any]) -> None:
                           _money(t["rmse"], unit), _money(t["mae"], unit), f"{t['r2']:.3f}",
                           f"{t['mape']:.1%}", f"{t['interval_coverage']:.3f}",
                           _money(t["interval_mean_width"], unit))
-        out.print(table)
+        console.print(table)
         decision = outcome.gate
         colour = "green" if decision and decision.promote else "yellow"
-        out.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset} as challenger; "
-                  f"gate: [{colour}]{decision.summary() if decision else 'not run'}[/]",
-                  highlight=False)
+        console.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset} as "
+                      f"challenger; gate: [{colour}]"
+                      f"{decision.summary() if decision else 'not run'}[/]", highlight=False)
 
 
 @pipeline_app.command("run")
@@ -208,9 +216,7 @@ def pipeline_run(
 
     settings = load_settings()
     names = resolve_datasets(dataset)
-    if budget not in settings.training.budgets:
-        raise UserInputError(f"unknown budget {budget!r} "
-                             f"(known: {', '.join(settings.training.budgets)})")
+    _known_budget(settings, budget)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=out, transient=True) as progress:
         task = progress.add_task("starting", total=None)
@@ -474,6 +480,9 @@ def monitor_drift(
                                                "(default: all logged).")] = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Run the pipeline when drift "
                                           "passes the threshold.")] = False,
+    budget: Annotated[str | None, typer.Option(help="Tuning budget of --retrain: fast, default "
+                                               "or thorough (default: "
+                                               "monitoring.retrain_budget).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Compare logged requests with the training reference (Evidently); alert on drift."""
@@ -482,7 +491,10 @@ def monitor_drift(
     from homeprice.monitoring.live import parse_window
 
     settings = load_settings()
-    result = check_drift(get_dataset(dataset).name, settings, parse_window(window))
+    name = get_dataset(dataset).name
+    # Checked before the drift check: a typo must not cost a drift report and then fail.
+    retrain_budget = _known_budget(settings, budget or settings.monitoring.retrain_budget)
+    result = check_drift(name, settings, parse_window(window))
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -502,7 +514,11 @@ def monitor_drift(
     if result.alert and retrain:
         from homeprice.pipeline import run_pipeline
 
-        run_pipeline(dataset, settings, "default")
+        # With --json, stdout stays one JSON document: progress and tables go to stderr.
+        console = err if as_json else out
+        console.print(f"drift above the threshold: retraining {name} ({retrain_budget} budget)",
+                      highlight=False)
+        _render_training(run_pipeline(name, settings, retrain_budget), console)
 
 
 @app.command("simulate")
@@ -543,10 +559,8 @@ def serve(
                        ] = None,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn), hot-reloading promoted models."""
-    import uvicorn
-
     from homeprice.datasets import get_dataset
-    from homeprice.serving.app import create_app
+    from homeprice.serving.server import serve as run_server
 
     settings = load_settings()
     serving = settings.serving.model_copy(update={
@@ -555,16 +569,8 @@ def serve(
                           }.items() if v is not None})
     settings = settings.model_copy(update={"serving": serving})
     err.print(f"serving {', '.join(serving.datasets)} on http://{serving.host}:{serving.port} "
-              f"(docs at /docs)", highlight=False)
-    options = dict(host=serving.host, port=serving.port, loop="uvloop", http="httptools",
-                   log_level="warning", access_log=False, timeout_graceful_shutdown=30)
-    if serving.workers == 1:
-        uvicorn.run(create_app(settings), **options)
-    else:
-        # Several processes need an import string; each builds its app from the environment.
-        os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
-        uvicorn.run("homeprice.serving.app:app_from_environment", factory=True,
-                    workers=serving.workers, **options)
+              f"with {serving.workers} worker(s) (docs at /docs)", highlight=False)
+    run_server(settings)
 
 
 def main() -> None:

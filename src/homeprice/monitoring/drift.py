@@ -24,6 +24,7 @@ from homeprice.datasets import get_dataset
 from homeprice.errors import HomepriceError, NotEnoughDataError
 from homeprice.monitoring.notify import notify
 from homeprice.serving.logstore import PredictionLog
+from homeprice.serving.metrics import drift_latest_path
 
 REFERENCE_ARTIFACTS = ("evaluation/reference_sample.parquet", "evaluation/test_sample.parquet")
 
@@ -54,7 +55,7 @@ class DriftResult:
 
 def latest_path(settings: Settings, dataset: str) -> Path:
     """Where the latest drift result of a dataset is kept (read by servers for gauges)."""
-    return settings.reports_dir / dataset / "drift-latest.json"
+    return drift_latest_path(settings.reports_dir, dataset)
 
 
 def reference_sample(settings: Settings, dataset: str, version: str) -> pd.DataFrame:
