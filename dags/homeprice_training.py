@@ -34,6 +34,7 @@ from homeprice.orchestration.airflow_support import (
     RAW_DATA_ALIAS,
     TRAINING_DAG_ID,
     datasets_from_events,
+    is_asset_triggered,
     log_quality_report,
     raw_asset,
 )
@@ -74,8 +75,7 @@ def homeprice_training() -> None:
     def select_datasets() -> list[str]:
         """The `dataset` param, or the datasets whose raw data another producer announced."""
         context = get_current_context()
-        run = context["dag_run"]
-        if str(getattr(run, "run_type", "")).endswith("asset_triggered"):
+        if is_asset_triggered(context["dag_run"]):
             names = datasets_from_events(context["triggering_asset_events"], TRAINING_DAG_ID)
             if not names:
                 raise AirflowSkipException("triggered only by this DAG's own fetch: the run "

@@ -71,6 +71,17 @@ def test_own_asset_events_do_not_retrigger_training() -> None:
                                 "homeprice_training") == []
 
 
+def test_asset_triggered_runs_are_recognised() -> None:
+    from airflow.sdk.api.datamodels._generated import DagRunType
+
+    from homeprice.orchestration.airflow_support import is_asset_triggered
+
+    assert is_asset_triggered(SimpleNamespace(run_type=DagRunType.ASSET_TRIGGERED))
+    assert is_asset_triggered(SimpleNamespace(run_type="asset_triggered"))
+    assert not is_asset_triggered(SimpleNamespace(run_type=DagRunType.MANUAL))
+    assert not is_asset_triggered(SimpleNamespace(run_type=DagRunType.SCHEDULED))
+
+
 def _states(run: Any) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 

@@ -56,6 +56,12 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
+def is_asset_triggered(dag_run: Any) -> bool:
+    """Whether a DAG run was started by asset events (run_type is an enum or its value)."""
+    run_type = getattr(dag_run, "run_type", None)
+    return str(getattr(run_type, "value", run_type)) == "asset_triggered"
+
+
 def datasets_from_events(events: Mapping[Any, Iterable[Any]], own_dag_id: str) -> list[str]:
     """Datasets whose raw data changed, from a run's triggering asset events.
 
