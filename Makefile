@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv quickstart test lint clean
+.PHONY: venv quickstart test airflow lint clean
+
+AIRFLOW_PORT ?= 8080
 
 venv: $(STAMP)
 
@@ -21,6 +23,10 @@ quickstart: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# Airflow 3 standalone with homeprice's DAGs on a free port (from AIRFLOW_PORT); prints the login.
+airflow: venv
+	AIRFLOW_PORT=$(AIRFLOW_PORT) bash ops/airflow-standalone.sh
 
 clean:
 	rm -rf $(VENV) .homeprice .pytest_cache

@@ -163,7 +163,15 @@ def _money(value: float, unit: str) -> str:
     return f"${value:,.0f}" if unit == "USD" else f"{value:,.1f}"
 
 
-def _render_training(runs: list[Any]) -> None:
+def _known_budget(settings: Any, budget: str) -> str:
+    """`budget`, when it names one of the configured tuning budgets."""
+    if budget not in settings.training.budgets:
+        raise UserInputError(f"unknown budget {budget!r} "
+                             f"(known: {', '.join(settings.training.budgets)})")
+    return budget
+
+
+def _render_training(runs: list[Any], console: Console = out) -> None:
     """Candidates, CV RMSE, test metrics, intervals and the gate decision per dataset."""
     from homeprice.datasets import get_dataset
 
@@ -184,12 +192,12 @@ def _render_training(runs: list[Any]) -> None:
                           _money(t["rmse"], unit), _money(t["mae"], unit), f"{t['r2']:.3f}",
                           f"{t['mape']:.1%}", f"{t['interval_coverage']:.3f}",
                           _money(t["interval_mean_width"], unit))
-        out.print(table)
+        console.print(table)
         decision = outcome.gate
         colour = "green" if decision and decision.promote else "yellow"
-        out.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset} as challenger; "
-                  f"gate: [{colour}]{decision.summary() if decision else 'not run'}[/]",
-                  highlight=False)
+        console.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset} as "
+                      f"challenger; gate: [{colour}]"
+                      f"{decision.summary() if decision else 'not run'}[/]", highlight=False)
 
 
 @pipeline_app.command("run")
@@ -208,9 +216,7 @@ def pipeline_run(
 
     settings = load_settings()
     names = resolve_datasets(dataset)
-    if budget not in settings.training.budgets:
-        raise UserInputError(f"unknown budget {budget!r} "
-                             f"(known: {', '.join(settings.training.budgets)})")
+    _known_budget(settings, budget)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=out, transient=True) as progress:
         task = progress.add_task("starting", total=None)
@@ -246,6 +252,86 @@ def _print_next_steps(settings: Any, names: list[str]) -> None:
     out.print(f"  try:    curl -s -X POST http://{host}:{port}/v1/{dataset}/predict "
               f"-H 'Content-Type: application/json' -d '{example[dataset]}'", highlight=False,
               soft_wrap=True)
+
+
+@pipeline_app.command("step")
+@reports_errors
+def pipeline_step(
+    step: Annotated[str, typer.Argument(help="fetch, validate, clean, split, train, evaluate, "
+                                        "register or gate")],
+    dataset: DatasetOption,
+    after: Annotated[str | None, typer.Option(
+        "--after", help="JSON file the previous step wrote (its ids are this step's inputs).")
+                     ] = None,
+    budget: Annotated[str, typer.Option(help="Tuning budget (train only).")] = "default",
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="Write the step's result here as JSON (default: print it).")
+                      ] = None,
+) -> None:
+    """Run one pipeline step, for orchestrators such as DVC (ids in, ids out, as JSON)."""
+    from homeprice.datasets import get_dataset
+    from homeprice.steps import step_arguments
+
+    name = get_dataset(dataset).name
+    previous = _read_json_file(after) if after else {}
+    result = step_arguments(step, name, previous, budget)(load_settings())
+    _write_json_output(result, output)
+
+
+def _read_json_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise UserInputError(f"{path}: no such file (run the previous step first)") from None
+    except json.JSONDecodeError as error:
+        raise UserInputError(f"{path}: not JSON ({error})") from None
+
+
+def _write_json_output(result: dict[str, Any], output: str | None) -> None:
+    """Print JSON, or write it to a file atomically (a half-written file would fool DVC)."""
+    text = json.dumps(result, indent=2, default=str, sort_keys=True)
+    if output is None:
+        typer.echo(text)
+        return
+    from pathlib import Path
+
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp")
+    temp.write_text(text + "\n")
+    temp.replace(target)
+
+
+@app.command("reproduce")
+@reports_errors
+def reproduce_run(
+    run_id: Annotated[str, typer.Option("--run-id", help="MLflow run id of a pipeline run.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")
+                       ] = False,
+) -> None:
+    """Retrain a logged run from its data sha256, config and seed; compare old and new metrics."""
+    from homeprice.formatting import human_number as num
+    from homeprice.reproduce import TOLERANCE, reproduce
+
+    result = reproduce(run_id, load_settings())
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        table = Table(title=f"{result.dataset}: run {result.run_id} reproduced as "
+                            f"{result.new_run_id} (data {result.data_sha256[:12]})")
+        for column in ("candidate", "metric", "logged", "reproduced", "difference", "equal"):
+            table.add_column(column)
+        for c in result.comparisons:
+            table.add_row(c.candidate, c.metric, num(c.old), num(c.new), f"{c.new - c.old:.3g}",
+                          "yes" if c.equal else "[red]no[/]")
+        out.print(table)
+        for note in result.notes:
+            out.print(f"note: {note}", highlight=False)
+    if not result.reproduced:
+        raise HomepriceError(f"run {result.run_id} did not reproduce within {TOLERANCE:g}")
+    if not as_json:
+        out.print(f"reproduced: every metric equal within {TOLERANCE:g}", highlight=False)
 
 
 @models_app.command("list")
@@ -396,6 +482,9 @@ def monitor_drift(
                                                "(default: all logged).")] = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Run the pipeline when drift "
                                           "passes the threshold.")] = False,
+    budget: Annotated[str | None, typer.Option(help="Tuning budget of --retrain: fast, default "
+                                               "or thorough (default: "
+                                               "monitoring.retrain_budget).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Compare logged requests with the training reference (Evidently); alert on drift."""
@@ -404,7 +493,10 @@ def monitor_drift(
     from homeprice.monitoring.live import parse_window
 
     settings = load_settings()
-    result = check_drift(get_dataset(dataset).name, settings, parse_window(window))
+    name = get_dataset(dataset).name
+    # Checked before the drift check: a typo must not cost a drift report and then fail.
+    retrain_budget = _known_budget(settings, budget or settings.monitoring.retrain_budget)
+    result = check_drift(name, settings, parse_window(window))
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -424,7 +516,11 @@ def monitor_drift(
     if result.alert and retrain:
         from homeprice.pipeline import run_pipeline
 
-        run_pipeline(dataset, settings, "default")
+        # With --json, stdout stays one JSON document: progress and tables go to stderr.
+        console = err if as_json else out
+        console.print(f"drift above the threshold: retraining {name} ({retrain_budget} budget)",
+                      highlight=False)
+        _render_training(run_pipeline(name, settings, retrain_budget), console)
 
 
 @app.command("simulate")
@@ -465,10 +561,8 @@ def serve(
                        ] = None,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn), hot-reloading promoted models."""
-    import uvicorn
-
     from homeprice.datasets import get_dataset
-    from homeprice.serving.app import create_app
+    from homeprice.serving.server import serve as run_server
 
     settings = load_settings()
     serving = settings.serving.model_copy(update={
@@ -477,16 +571,8 @@ def serve(
                           }.items() if v is not None})
     settings = settings.model_copy(update={"serving": serving})
     err.print(f"serving {', '.join(serving.datasets)} on http://{serving.host}:{serving.port} "
-              f"(docs at /docs)", highlight=False)
-    options = dict(host=serving.host, port=serving.port, loop="uvloop", http="httptools",
-                   log_level="warning", access_log=False, timeout_graceful_shutdown=30)
-    if serving.workers == 1:
-        uvicorn.run(create_app(settings), **options)
-    else:
-        # Several processes need an import string; each builds its app from the environment.
-        os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
-        uvicorn.run("homeprice.serving.app:app_from_environment", factory=True,
-                    workers=serving.workers, **options)
+              f"with {serving.workers} worker(s) (docs at /docs)", highlight=False)
+    run_server(settings)
 
 
 @app.command("ui")

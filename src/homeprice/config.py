@@ -67,7 +67,8 @@ class BudgetSettings(BaseModel):
     """How much tuning a budget buys, per candidate."""
 
     trials: int = Field(ge=1)
-    timeout_seconds: float = Field(gt=0)
+    # None: no time limit. Reproduction uses it to replay exactly the logged number of trials.
+    timeout_seconds: float | None = Field(gt=0)
     cv_folds: int = Field(ge=2)
 
 
@@ -142,6 +143,10 @@ class ServingSettings(BaseModel):
     # POST /v1/admin/{dataset}/traffic changes it while the server runs.
     traffic: dict[str, TrafficSettings] = {"california": TrafficSettings(),
                                            "bengaluru": TrafficSettings()}
+    # State shared by the worker processes of one server run (run-time traffic changes, metric
+    # files). `homeprice serve --workers N` (N > 1) creates it and removes it at exit; unset: one
+    # process, nothing to share.
+    run_dir: Path | None = None
 
     def traffic_for(self, dataset: str) -> TrafficSettings:
         """The start-up traffic setting of `dataset`."""
@@ -166,6 +171,8 @@ class MonitoringSettings(BaseModel):
     drift_share_threshold: float = Field(0.3, gt=0, le=1)
     # Evidently is slow on large frames: the window is sampled down to this many requests.
     max_rows: int = Field(5000, ge=50)
+    # Tuning budget of `monitor drift --retrain` (a name under training.budgets).
+    retrain_budget: str = "default"
 
 
 class UiSettings(BaseModel):

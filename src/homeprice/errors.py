@@ -31,5 +31,12 @@ class DataValidationError(UserInputError):
         self.report = report
 
 
+class NotEnoughDataError(HomepriceError):
+    """There is too little data yet for a check (no champion, too few logged requests).
+
+    Scheduled jobs treat it as "nothing to do yet", not as a failure.
+    """
+
+
 class LakeError(HomepriceError):
     """Something expected in the lake is missing or inconsistent."""

@@ -14,6 +14,7 @@ from homeprice.data.cleaning import CleanSummary, clean, validate_raw
 from homeprice.data.ingest import FetchResult, fetch
 from homeprice.data.validation import QualityReport
 from homeprice.datasets import DATASETS, get_dataset
+from homeprice import steps
 from homeprice.training import runner
 
 ProgressHook = Callable[[str, str], None]
@@ -59,6 +60,9 @@ def run_training_steps(run: DatasetRun, settings: Settings, budget: str,
     dataset = get_dataset(run.dataset)
     notify = progress or (lambda _d, _s: None)
     clean_version = run.cleaned.version if run.cleaned else None
+    if clean_version is not None:
+        notify(run.dataset, "split")
+        steps.split_step(settings, run.dataset, clean_version)
     notify(run.dataset, "train")
     run.training = runner.train(dataset, settings, budget, clean_version, progress=notify)
     notify(run.dataset, "evaluate")

@@ -4,15 +4,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,10 +18,9 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
-from tests.conftest import fresh_pg_database
+from tests.e2e.conftest import running_server
 from tests.serving.conftest import CALIFORNIA
 from tests.serving.test_reload import register_variant
-from tests.serving.test_server_process import free_port
 
 runner = CliRunner()
 
@@ -48,45 +41,6 @@ def worse_champion(serving_settings: Settings) -> str:
     worse = register_variant(serving_settings, constant_price_copy(good))
     registry.promote(tracking.configure(serving_settings), "california", worse, "e2e setup")
     return register_variant(serving_settings, good)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def log_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-                ) -> Iterator[str]:
-    """The prediction log: SQLite in the home, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield "sqlite"
-        return
-    with fresh_pg_database("homeprice_e2e") as url:
-        monkeypatch.setenv("HOMEPRICE_LOG_DB_URL", url)
-        yield url
-
-
-@contextlib.contextmanager
-def running_server(home: Path, **env: str) -> Iterator[str]:
-    """`homeprice serve` in a subprocess on a free port; SIGTERM on exit."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "homeprice.cli", "serve", "--port", str(port)],
-        env=dict(os.environ, HOMEPRICE_HOME=str(home), HOMEPRICE_SERVING__RELOAD_INTERVAL_SECONDS
-                 ="1", **env), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, "server exited"
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion: str,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
 from homeprice.datasets import get_dataset
@@ -40,6 +43,15 @@ def _test_rows(settings: Settings) -> pd.DataFrame:
     return rows.astype(object).where(rows.notna(), None)
 
 
+def _shifted_rows(settings: Settings) -> pd.DataFrame:
+    """Test rows with five inputs shifted: well above the 30% drift-share threshold."""
+    rows = _test_rows(settings)
+    for column in ("median_income", "total_rooms", "population", "households"):
+        rows[column] = rows[column].astype(float) * 1.8
+    rows["housing_median_age"] = rows["housing_median_age"].astype(float) * 0.5
+    return rows
+
+
 def test_unshifted_requests_do_not_alert(serving_settings: Settings, webhook: list) -> None:
     log_requests(serving_settings, _test_rows(serving_settings))
     result = runner.invoke(app, ["monitor", "drift", "-d", "california", "--json"])
@@ -51,11 +63,7 @@ def test_unshifted_requests_do_not_alert(serving_settings: Settings, webhook: li
 
 def test_shifted_requests_alert_with_report_gauges_and_webhook(serving_settings: Settings,
                                                               webhook: list) -> None:
-    rows = _test_rows(serving_settings)
-    for column in ("median_income", "total_rooms", "population", "households"):
-        rows[column] = rows[column].astype(float) * 1.8
-    rows["housing_median_age"] = rows["housing_median_age"].astype(float) * 0.5
-    log_requests(serving_settings, rows)
+    log_requests(serving_settings, _shifted_rows(serving_settings))
     result = runner.invoke(app, ["monitor", "drift", "-d", "california", "--window", "1h"])
     assert result.exit_code == 0, result.output
     assert "drift share" in result.output
@@ -75,3 +83,27 @@ def test_too_few_requests_is_a_clear_error(serving_settings: Settings) -> None:
     log_requests(serving_settings, _test_rows(serving_settings).head(5))
     result = runner.invoke(app, ["monitor", "drift", "-d", "california"])
     assert result.exit_code == 1 and "too few to test for drift" in result.output
+
+
+def test_retrain_runs_the_pipeline_when_drift_alerts(serving_settings: Settings,
+                                                     real_data_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+    log_requests(serving_settings, _shifted_rows(serving_settings))
+    client = tracking.configure(serving_settings)
+    before = {v["version"] for v in registry.list_versions(client, "california")}
+    result = runner.invoke(app, ["monitor", "drift", "-d", "california", "--retrain",
+                                 "--budget", "fast"])
+    assert result.exit_code == 0, result.output
+    assert "retraining california (fast budget)" in result.output
+    new = [v for v in registry.list_versions(client, "california") if v["version"] not in before]
+    assert len(new) == 1
+    assert f"registered v{new[0]['version']} of homeprice-california" in result.output
+    # Registered as the challenger; the gate may also have made it the champion.
+    assert {"challenger", "champion"} & set(new[0]["aliases"])
+
+
+def test_retrain_with_an_unknown_budget_is_a_clear_error(serving_settings: Settings) -> None:
+    result = runner.invoke(app, ["monitor", "drift", "-d", "california", "--retrain",
+                                 "--budget", "huge"])
+    assert result.exit_code != 0 and "unknown budget 'huge'" in result.output

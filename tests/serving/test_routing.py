@@ -18,6 +18,7 @@ from homeprice.config import Settings, TrafficSettings
 from homeprice.serving.app import create_app
 from homeprice.serving.logstore import PredictionLog
 from homeprice.serving.routing import CHALLENGER, CHAMPION, TrafficRouter, assign
+from homeprice.serving.trafficstore import TrafficStore
 from tests.serving.conftest import CALIFORNIA
 from tests.serving.test_reload import register_variant
 
@@ -83,6 +84,37 @@ def test_share_bounds_and_growing_share_only_moves_champion_clients() -> None:
     at_20 = {i for i in ids if assign(i, 0.2) == CHALLENGER}
     at_50 = {i for i in ids if assign(i, 0.5) == CHALLENGER}
     assert at_20 < at_50
+
+
+def test_routers_sharing_a_store_converge_on_sync(tmp_path: Path) -> None:
+    """Two workers' routers: a change made in one reaches the other at its next sync."""
+    start = {"california": TrafficSettings(mode="off", share=0.2)}
+    seen: list[tuple[str, str]] = []
+    first, second = (TrafficRouter(start, ["california"], lambda d: True,
+                                   store=TrafficStore(tmp_path),
+                                   on_change=lambda d, s: seen.append((d, s.mode)))
+                     for _ in range(2))
+    second.sync()  # nothing saved yet: the configuration holds
+    assert second.setting("california").mode == "off"
+    first.set("california", "split", 0.5)
+    assert second.setting("california").mode == "off"
+    second.sync()
+    assert second.setting("california") == TrafficSettings(mode="split", share=0.5)
+    # The later change wins, whichever router made it.
+    second.set("california", "shadow")
+    first.sync()
+    assert first.snapshot() == second.snapshot() == {
+        "california": {"mode": "shadow", "share": 0.5}}
+    assert seen == [("california", "off"), ("california", "off"), ("california", "split"),
+                    ("california", "split"), ("california", "shadow"), ("california", "shadow")]
+
+
+def test_an_unreadable_shared_setting_is_ignored(tmp_path: Path) -> None:
+    store = TrafficStore(tmp_path)
+    (store.folder / "california.json").write_text('{"mode": "sideways"}')
+    router = TrafficRouter({}, ["california"], lambda d: True, store=store)
+    router.sync()
+    assert router.setting("california") == TrafficSettings()
 
 
 def test_router_modes_and_missing_challenger() -> None:

@@ -49,14 +49,18 @@ def _write_report(settings: Settings, dataset: str, name: str, report: dict[str,
 
 
 def validate_raw(
-    dataset: Dataset, settings: Settings, input_path: str | None = None
+    dataset: Dataset, settings: Settings, input_path: str | None = None,
+    raw_sha256: str | None = None,
 ) -> tuple[QualityReport, Path]:
-    """Validate a file (or the latest raw table) and write its quality report; raise if critical."""
+    """Validate a file, or a raw table (the latest by default), and write its quality report.
+
+    Critical findings raise DataValidationError, which carries the report.
+    """
     if input_path is not None:
         raw, label, key = read_table(input_path), input_path, None
     else:
         lake = Lake(settings.lake_root)
-        entry = lake.raw_entry(dataset.name)
+        entry = lake.raw_entry(dataset.name, raw_sha256)
         raw, label, key = lake.read_raw(dataset.name, entry["sha256"]), entry["path"], entry["sha256"]
     report = validate(raw, dataset, settings, source=label)
     payload = report.to_dict() | {"raw_sha256": key}

@@ -24,6 +24,13 @@ class FetchResult:
     path: str
     source: str
     manifest_entry: dict[str, Any]
+    # True when these bytes were not in the lake before: orchestrators announce new data on it.
+    new: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, without the manifest entry (it is in the lake)."""
+        return {"dataset": self.dataset, "sha256": self.sha256, "rows": self.rows,
+                "path": self.path, "source": self.source, "new": self.new}
 
 
 def fetch(
@@ -43,6 +50,7 @@ def fetch(
         if frame.empty:
             raise DataValidationError(f"{source}: the file has no data rows")
         lake = Lake(settings.lake_root)
+        new = local.sha256 not in lake.raw_manifest(dataset.name).get("entries", {})
         entry = lake.write_raw(dataset.name, local.sha256, frame, source)
     return FetchResult(dataset=dataset.name, sha256=local.sha256, rows=len(frame),
-                       path=entry["path"], source=source, manifest_entry=entry)
+                       path=entry["path"], source=source, manifest_entry=entry, new=new)

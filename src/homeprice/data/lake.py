@@ -6,6 +6,9 @@ Layout under the lake root:
   clean/<dataset>/<version>.parquet  cleaned model inputs; version derives from raw sha256 + rules
   clean/<dataset>/<version>.json     the cleaning report (rows in, dropped by reason, rows out)
   clean/<dataset>/manifest.json      every clean version and the latest
+  split/<dataset>/<key>/<part>.parquet  train / calibration / test of a clean version; the key
+                                     derives from the clean version and the split settings
+  split/<dataset>/<key>/split.json   what the split was made from and its sizes
 Every file is written to a temporary name and moved into place, so readers never see half a file.
 """
 
@@ -155,3 +158,37 @@ class Lake:
         """A clean table."""
         with self.fs.open(self.clean_path(dataset, version), "rb") as handle:
             return pd.read_parquet(handle)
+
+    # -- split zone ------------------------------------------------------------------------
+    SPLIT_PARTS = ("train", "calibration", "test")
+
+    def split_path(self, dataset: str, key: str, part: str) -> str:
+        """Path of one part of a materialised split."""
+        return self._path("split", dataset, key, f"{part}.parquet")
+
+    def split_entry(self, dataset: str, key: str) -> dict[str, Any] | None:
+        """The record of a materialised split (None when it was not written)."""
+        entry = self._read_json(self._path("split", dataset, key, "split.json"))
+        if not entry or not all(self.fs.exists(self.split_path(dataset, key, part))
+                                for part in self.SPLIT_PARTS):
+            return None
+        return entry
+
+    def write_split(self, dataset: str, key: str, parts: dict[str, pd.DataFrame],
+                    record: dict[str, Any]) -> dict[str, Any]:
+        """Store a split's parts, then its record (written last: it marks the split complete)."""
+        for part in self.SPLIT_PARTS:
+            self._write_parquet(self.split_path(dataset, key, part), parts[part])
+        entry = record | {"key": key, "created_at": _now(),
+                          "paths": {part: self.url_of(self.split_path(dataset, key, part))
+                                    for part in self.SPLIT_PARTS}}
+        self._write_json(self._path("split", dataset, key, "split.json"), entry)
+        return entry
+
+    def read_split(self, dataset: str, key: str) -> dict[str, pd.DataFrame]:
+        """The parts of a materialised split."""
+        parts = {}
+        for part in self.SPLIT_PARTS:
+            with self.fs.open(self.split_path(dataset, key, part), "rb") as handle:
+                parts[part] = pd.read_parquet(handle)
+        return parts

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from homeprice.config import SplitSettings
+from homeprice.data.lake import Lake
 from homeprice.datasets import Dataset
 
 
@@ -54,3 +58,29 @@ def split_dataset(data: pd.DataFrame, dataset: Dataset, settings: SplitSettings)
         calibration=data.loc[sorted(calibration)].reset_index(drop=True),
         test=data.loc[sorted(test)].reset_index(drop=True),
     )
+
+
+def split_key(clean_version: str, settings: SplitSettings) -> str:
+    """Lake key of the split of a clean version under these split settings."""
+    digest = hashlib.sha256(json.dumps(settings.model_dump(), sort_keys=True).encode())
+    return f"{clean_version}-{digest.hexdigest()[:12]}"
+
+
+def materialise_split(lake: Lake, dataset: Dataset, clean_version: str,
+                      settings: SplitSettings) -> tuple[Split, dict[str, Any]]:
+    """The split of a clean version, written to the lake once and read back afterwards.
+
+    Training, evaluation and reproduction all read the same stored rows, so a later change of
+    scikit-learn's splitting code cannot silently move rows between train and test.
+    """
+    key = split_key(clean_version, settings)
+    entry = lake.split_entry(dataset.name, key)
+    if entry is None:
+        split = split_dataset(lake.read_clean(dataset.name, clean_version), dataset, settings)
+        entry = lake.write_split(dataset.name, key, {"train": split.train,
+                                                     "calibration": split.calibration,
+                                                     "test": split.test},
+                                 {"dataset": dataset.name, "clean_version": clean_version,
+                                  "settings": settings.model_dump(), "sizes": split.sizes()})
+    # Always the stored rows, so the first run sees exactly what later runs will.
+    return Split(**lake.read_split(dataset.name, key)), entry

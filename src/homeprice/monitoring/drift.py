@@ -21,9 +21,10 @@ import pandas as pd
 from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
-from homeprice.errors import HomepriceError
+from homeprice.errors import HomepriceError, NotEnoughDataError
 from homeprice.monitoring.notify import notify
 from homeprice.serving.logstore import PredictionLog
+from homeprice.serving.metrics import drift_latest_path
 
 REFERENCE_ARTIFACTS = ("evaluation/reference_sample.parquet", "evaluation/test_sample.parquet")
 
@@ -54,7 +55,7 @@ class DriftResult:
 
 def latest_path(settings: Settings, dataset: str) -> Path:
     """Where the latest drift result of a dataset is kept (read by servers for gauges)."""
-    return settings.reports_dir / dataset / "drift-latest.json"
+    return drift_latest_path(settings.reports_dir, dataset)
 
 
 def reference_sample(settings: Settings, dataset: str, version: str) -> pd.DataFrame:
@@ -87,7 +88,7 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
     client = tracking.configure(settings)
     version = registry.alias_version(client, dataset.name, registry.CHAMPION)
     if version is None:
-        raise HomepriceError(f"{dataset.name} has no champion: nothing to monitor yet")
+        raise NotEnoughDataError(f"{dataset.name} has no champion: nothing to monitor yet")
     reference = reference_sample(settings, dataset.name, version)
     since = datetime.now(timezone.utc) - window if window else None
     log = PredictionLog(settings.log_url)
@@ -97,7 +98,7 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
     finally:
         log.close()
     if len(current) < 30:
-        raise HomepriceError(f"only {len(current)} logged {dataset.name} requests in the window: "
+        raise NotEnoughDataError(f"only {len(current)} logged {dataset.name} requests in the window: "
                              "too few to test for drift (need 30)")
     sampled_from = None
     limit = settings.monitoring.max_rows

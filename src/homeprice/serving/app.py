@@ -21,6 +21,7 @@ from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.routes import admin, health, insights
 from homeprice.serving.routes.predict import add_prediction_routes
 from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
+from homeprice.serving.trafficstore import TrafficStore
 
 log = logging.getLogger(__name__)
 
@@ -60,49 +61,77 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
                           "message": "; ".join(_describe(e) for e in errors)}, 422)
 
 
-async def _poll(store: ModelStore, interval: float) -> None:
-    """Hot reload: look up the aliases every `interval` seconds, off the event loop."""
+async def _poll(store: ModelStore, router: TrafficRouter, interval: float) -> None:
+    """Every `interval` seconds, off the event loop: take the traffic settings other workers
+    changed, then hot-reload the models whose aliases moved."""
     while True:
         await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(router.sync)
+        except Exception:  # noqa: BLE001 - the poller must survive a broken shared folder
+            log.exception("traffic sync failed")
         try:
             await asyncio.to_thread(store.refresh)
         except Exception:  # noqa: BLE001 - the poller must survive registry outages
             log.exception("model refresh failed")
 
 
+async def _sample(metrics: ServingMetrics, interval: float = 1.0) -> None:
+    """Multiprocess mode: copy queue depths and row counts into the shared metric files, so a
+    scrape answered by another worker sees this one's values at most `interval` old."""
+    while True:
+        metrics.sample()
+        await asyncio.sleep(interval)
+
+
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings, *, log_store: PredictionLog | None = None,
                load_models: bool = True) -> FastAPI:
     """A serving app for `settings`; it loads the champions and challengers at start-up."""
-    metrics = ServingMetrics()
+    metrics = ServingMetrics(settings.reports_dir, settings.serving.datasets)
     store = ModelStore(settings, metrics)
     prediction_log = log_store or PredictionLog(settings.log_url,
                                                 batch_size=settings.serving.log_batch_size,
                                                 max_queue=settings.serving.log_queue_size)
+    run_dir = settings.serving.run_dir
     router = TrafficRouter(settings.serving.traffic, store.datasets,
-                           lambda dataset: store.get(dataset, CHALLENGER) is not None)
+                           lambda dataset: store.get(dataset, CHALLENGER) is not None,
+                           store=TrafficStore(run_dir) if run_dir else None,
+                           on_change=metrics.record_traffic)
     shadow = ShadowPool()
-    metrics.shadow_backlog.set_function(lambda: shadow.pending)
-    metrics.log_queue_depth.set_function(lambda: prediction_log.queue_depth)
-    metrics.log_rows_written.set_function(lambda: prediction_log.rows_written)
-    metrics.log_rows_dropped.set_function(lambda: prediction_log.rows_dropped)
+    metrics.watch(metrics.shadow_backlog, lambda: shadow.pending)
+    metrics.watch(metrics.log_queue_depth, lambda: prediction_log.queue_depth)
+    metrics.watch(metrics.log_rows_written, lambda: prediction_log.rows_written)
+    metrics.watch(metrics.log_rows_dropped, lambda: prediction_log.rows_dropped)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(prediction_log.start)
+        # A worker started (or restarted) after a run-time change routes like the others.
+        await asyncio.to_thread(router.sync)
         if load_models:
             for change in await asyncio.to_thread(store.refresh):
                 log.info("%s", change)
-        poller = asyncio.create_task(_poll(store, settings.serving.reload_interval_seconds))
+        tasks = [asyncio.create_task(_poll(store, router,
+                                           settings.serving.reload_interval_seconds))]
+        if metrics.multiprocess:
+            tasks.append(asyncio.create_task(_sample(metrics)))
         try:
             yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in tasks:
+                await _cancel(task)
             # Finish shadow scoring first (its rows go to the log), then drain the prediction
             # log before exit: zero lost rows on SIGTERM/SIGINT.
             await asyncio.to_thread(shadow.close)
             await asyncio.to_thread(prediction_log.close)
+            metrics.sample()
+            metrics.close()
 
     app = FastAPI(title="homeprice", version="1", lifespan=lifespan,
                   description="House-price predictions with 90% intervals, explanations, "

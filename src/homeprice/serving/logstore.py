@@ -333,6 +333,16 @@ class PredictionLog:
             atexit.register(self.close)
             log.info("prediction log writing to %s", self.url)
 
+    def prepare(self) -> None:
+        """Bring the schema to the latest migration without starting the writer.
+
+        `homeprice serve --workers N` calls this once before the workers start: their own
+        start() then finds the schema current, instead of N processes migrating a new database
+        at once (the in-process migration lock cannot order processes).
+        """
+        with self._start_lock:
+            self._migrate()
+
     def _migrate(self) -> None:
         """Run Alembic `upgrade head` on the store's own engine (so SQLite pragmas apply)."""
         config = alembic_config(self._url)

@@ -1,19 +1,99 @@
-"""Prometheus metrics of one serving app (its own registry, so several apps can coexist)."""
+"""Prometheus metrics of one serving app.
+
+With one server process every metric lives in the app's own registry (several apps can
+coexist, as in tests). With several worker processes (`homeprice serve --workers N`, which
+sets PROMETHEUS_MULTIPROC_DIR before the workers start) prometheus_client writes every value to
+per-process files in that folder, and a scrape answered by any worker merges all of them: the
+counters are totals of the whole server, not of the worker that happened to answer.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from homeprice.config import TrafficSettings
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+TRAFFIC_MODES = ("off", "split", "shadow")
+
+
+def multiprocess_enabled() -> bool:
+    """Whether prometheus_client writes values to shared files (decided by it at import)."""
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+def drift_latest_path(reports_dir: Path, dataset: str) -> Path:
+    """Where `homeprice monitor drift` keeps a dataset's latest result (read at each scrape)."""
+    return reports_dir / dataset / "drift-latest.json"
+
+
+class DriftCollector(Collector):
+    """The latest drift results as gauges, read from the files at scrape time.
+
+    The drift check runs in another process (`homeprice monitor drift`), so a running server
+    shows its new result at the next scrape. A file is parsed again only when it changed.
+    """
+
+    def __init__(self, reports_dir: Path, datasets: Iterable[str]) -> None:
+        self._reports_dir = reports_dir
+        self._datasets = list(datasets)
+        self._cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+    def _latest(self, dataset: str) -> dict[str, Any] | None:
+        path = drift_latest_path(self._reports_dir, dataset)
+        try:
+            stat = path.stat()
+            # The check replaces the file (new inode), so this key changes with every result.
+            key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            cached = self._cache.get(dataset)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        self._cache[dataset] = (key, result)
+        return result
+
+    def describe(self) -> list:
+        # Nothing to check for duplicates, and no file read when the collector is registered.
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        share = GaugeMetricFamily("homeprice_drift_share",
+                                  "Share of model inputs drifted in the latest drift check",
+                                  labels=["dataset"])
+        score = GaugeMetricFamily("homeprice_drift_score",
+                                  "Latest drift score per input column (test statistic)",
+                                  labels=["dataset", "column"])
+        detected = GaugeMetricFamily("homeprice_drift_detected",
+                                     "1 when the latest drift check flagged the column",
+                                     labels=["dataset", "column"])
+        for dataset in self._datasets:
+            result = self._latest(dataset)
+            if result is None:
+                continue
+            share.add_metric([dataset], float(result.get("drift_share", 0.0)))
+            for column, column_score in result.get("column_scores", {}).items():
+                score.add_metric([dataset, column], float(column_score.get("score", 0.0)))
+                detected.add_metric([dataset, column],
+                                    1.0 if column_score.get("drifted") else 0.0)
+        yield from (share, score, detected)
 
 
 class ServingMetrics:
-    """Request, model, reload and prediction-log metrics."""
+    """Request, model, traffic, reload, prediction-log and drift metrics."""
 
-    def __init__(self) -> None:
+    def __init__(self, reports_dir: Path, datasets: Iterable[str]) -> None:
+        self.multiprocess = multiprocess_enabled()
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter("homeprice_requests_total", "HTTP requests answered",
@@ -32,45 +112,79 @@ class ServingMetrics:
                                            "Challenger predictions that raised (the champion "
                                            "answered instead, or in shadow: nothing logged)",
                                            ["dataset", "mode"], registry=r)
-        self.shadow_backlog = Gauge("homeprice_shadow_backlog",
-                                    "Shadow scoring jobs queued or running", registry=r)
-        self.model_version = Gauge("homeprice_model_version", "Loaded model version",
-                                   ["dataset", "alias"], registry=r)
-        self.fast_path = Gauge("homeprice_model_fast_path",
-                               "1 when the loaded model serves through the fast path",
-                               ["dataset", "alias"], registry=r)
         self.fast_path_refused = Counter("homeprice_fast_path_refused_total",
                                          "Models whose fast path disagreed with the pipeline",
                                          ["dataset"], registry=r)
         self.reloads = Counter("homeprice_model_reloads_total", "Model loads by outcome",
                                ["dataset", "alias", "outcome"], registry=r)
+        # Multiprocess modes (ignored with one process): queues add up over the live workers;
+        # rows written add up over every worker of the run; what each worker has loaded and
+        # routes is shown per worker (a pid label), so a worker lagging behind is visible.
+        self.shadow_backlog = Gauge("homeprice_shadow_backlog",
+                                    "Shadow scoring jobs queued or running", registry=r,
+                                    multiprocess_mode="livesum")
         self.log_queue_depth = Gauge("homeprice_log_queue_depth",
-                                     "Prediction log rows waiting to be written", registry=r)
+                                     "Prediction log rows waiting to be written", registry=r,
+                                     multiprocess_mode="livesum")
         self.log_rows_written = Gauge("homeprice_log_rows_written",
-                                      "Prediction log rows written since start", registry=r)
+                                      "Prediction log rows written since start", registry=r,
+                                      multiprocess_mode="sum")
         self.log_rows_dropped = Gauge("homeprice_log_rows_dropped",
-                                      "Prediction log rows that could not be written", registry=r)
+                                      "Prediction log rows that could not be written",
+                                      registry=r, multiprocess_mode="sum")
+        self.model_version = Gauge("homeprice_model_version", "Loaded model version",
+                                   ["dataset", "alias"], registry=r, multiprocess_mode="liveall")
+        self.fast_path = Gauge("homeprice_model_fast_path",
+                               "1 when the loaded model serves through the fast path",
+                               ["dataset", "alias"], registry=r, multiprocess_mode="liveall")
+        self.traffic_mode = Gauge("homeprice_traffic_mode",
+                                  "1 for the champion/challenger traffic mode in force",
+                                  ["dataset", "mode"], registry=r, multiprocess_mode="liveall")
+        self.traffic_share = Gauge("homeprice_traffic_share",
+                                   "Share of clients the challenger answers in split mode",
+                                   ["dataset"], registry=r, multiprocess_mode="liveall")
+        self._sampled: list[tuple[Gauge, Callable[[], float]]] = []
+        drift = DriftCollector(reports_dir, datasets)
+        if self.multiprocess:
+            from prometheus_client import multiprocess
 
-        self.drift_share = Gauge("homeprice_drift_share",
-                                 "Share of model inputs drifted in the latest drift check",
-                                 ["dataset"], registry=r)
-        self.drift_column = Gauge("homeprice_drift_score",
-                                  "Latest drift score per input column (test statistic)",
-                                  ["dataset", "column"], registry=r)
-        self.drift_column_drifted = Gauge("homeprice_drift_detected",
-                                          "1 when the latest drift check flagged the column",
-                                          ["dataset", "column"], registry=r)
+            # Scrapes merge every worker's files; metrics registered above would be duplicates.
+            self._scrape_registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self._scrape_registry)
+        else:
+            self._scrape_registry = r
+        self._scrape_registry.register(drift)
 
-def export_drift(metrics: "ServingMetrics", reports_dir: Path, datasets: list[str]) -> None:
-    """Copy the latest drift results (written by `homeprice monitor drift`) into the gauges."""
-    for dataset in datasets:
-        path = reports_dir / dataset / "drift-latest.json"
-        try:
-            result = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        metrics.drift_share.labels(dataset).set(float(result.get("drift_share", 0.0)))
-        for column, score in result.get("column_scores", {}).items():
-            metrics.drift_column.labels(dataset, column).set(float(score.get("score", 0.0)))
-            metrics.drift_column_drifted.labels(dataset, column).set(
-                1.0 if score.get("drifted") else 0.0)
+    def watch(self, gauge: Gauge, read: Callable[[], float]) -> None:
+        """Report `read()` as the gauge's value.
+
+        One process: read at each scrape. Several: set_function cannot reach the shared files,
+        so the value is copied by `sample()` (every second and at each scrape).
+        """
+        if self.multiprocess:
+            self._sampled.append((gauge, read))
+        else:
+            gauge.set_function(read)
+
+    def sample(self) -> None:
+        """Copy the watched values into their gauges (multiprocess mode only)."""
+        for gauge, read in self._sampled:
+            gauge.set(read())
+
+    def record_traffic(self, dataset: str, setting: TrafficSettings) -> None:
+        """The traffic mode and share now in force for `dataset`."""
+        for mode in TRAFFIC_MODES:
+            self.traffic_mode.labels(dataset, mode).set(1.0 if setting.mode == mode else 0.0)
+        self.traffic_share.labels(dataset).set(setting.share if setting.mode == "split" else 0.0)
+
+    def exposition(self) -> bytes:
+        """The text a scrape of /metrics answers: the whole server's metrics."""
+        self.sample()
+        return generate_latest(self._scrape_registry)
+
+    def close(self) -> None:
+        """At worker exit: drop this process's live gauges from the shared files."""
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())

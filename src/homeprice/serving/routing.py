@@ -18,6 +18,7 @@ from typing import Literal
 
 from homeprice import registry
 from homeprice.config import TrafficMode, TrafficSettings
+from homeprice.serving.trafficstore import TrafficStore
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,23 @@ class Route:
 
 
 class TrafficRouter:
-    """The traffic mode of each dataset: set from the settings, changeable at run time."""
+    """The traffic mode of each dataset: set from the settings, changeable at run time.
+
+    With a `store` (several worker processes), a change is saved there and `sync()` takes the
+    changes other workers saved; `on_change` hears every setting taken (metrics).
+    """
 
     def __init__(self, traffic: Mapping[str, TrafficSettings], datasets: Iterable[str],
-                 has_challenger: Callable[[str], bool]) -> None:
+                 has_challenger: Callable[[str], bool], store: TrafficStore | None = None,
+                 on_change: Callable[[str, TrafficSettings], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._settings = {d: (traffic.get(d) or TrafficSettings()).model_copy()
                           for d in datasets}
         self._has_challenger = has_challenger
+        self._store = store
+        self._on_change = on_change or (lambda dataset, setting: None)
+        for dataset, setting in self._settings.items():
+            self._on_change(dataset, setting)
 
     def setting(self, dataset: str) -> TrafficSettings:
         """The current setting of `dataset` (KeyError for a dataset not served)."""
@@ -66,9 +76,28 @@ class TrafficRouter:
             current = self._settings[dataset]
             # Validated like the configuration (share in [0, 1], a known mode).
             new = TrafficSettings(mode=mode, share=current.share if share is None else share)
-            self._settings[dataset] = new  # replaced, never mutated: readers keep a whole one
-        log.info("traffic of %s: %s -> %s", dataset, _describe(current), _describe(new))
+            if self._store is not None:
+                # Under the lock: two changes in this worker reach the store in their order.
+                self._store.save(dataset, new)
+            self._take(dataset, current, new)
         return new
+
+    def sync(self) -> None:
+        """Take the settings other workers saved to the store (on every reload poll)."""
+        if self._store is None:
+            return
+        for dataset in list(self._settings):
+            shared = self._store.load(dataset)
+            with self._lock:
+                current = self._settings[dataset]
+                if shared is not None and shared != current:
+                    self._take(dataset, current, shared)
+
+    def _take(self, dataset: str, current: TrafficSettings, new: TrafficSettings) -> None:
+        # Called under the lock.
+        self._settings[dataset] = new  # replaced, never mutated: readers keep a whole one
+        self._on_change(dataset, new)
+        log.info("traffic of %s: %s -> %s", dataset, _describe(current), _describe(new))
 
     def snapshot(self) -> dict[str, dict[str, object]]:
         """Every dataset's mode and share, for GET /v1/models."""

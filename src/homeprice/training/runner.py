@@ -20,7 +20,7 @@ import pandas as pd
 from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
-from homeprice.data.splitting import Split, split_dataset
+from homeprice.data.splitting import Split, materialise_split
 from homeprice.datasets import Dataset
 from homeprice.errors import UserInputError
 from homeprice.training.candidates import CANDIDATES, build_pipeline
@@ -71,11 +71,11 @@ def load_split(dataset: Dataset, settings: Settings, clean_version: str | None =
     """The deterministic split of a clean version (the latest by default) and its lineage."""
     lake = Lake(settings.lake_root)
     entry = lake.clean_entry(dataset.name, clean_version)
-    data = lake.read_clean(dataset.name, entry["version"])
+    split, split_entry = materialise_split(lake, dataset, entry["version"], settings.split)
     lineage = {"clean_version": entry["version"], "clean_path": entry["path"],
-               "data_sha256": entry["raw_sha256"],
+               "data_sha256": entry["raw_sha256"], "split_key": split_entry["key"],
                "raw_path": lake.url_of(lake.raw_path(dataset.name, entry["raw_sha256"]))}
-    return split_dataset(data, dataset, settings.split), lineage
+    return split, lineage
 
 
 def _budget(settings: Settings, name: str):  # noqa: ANN202 - BudgetSettings
@@ -87,8 +87,15 @@ def _budget(settings: Settings, name: str):  # noqa: ANN202 - BudgetSettings
 
 
 def train(dataset: Dataset, settings: Settings, budget: str = "default",
-          clean_version: str | None = None, progress: Any = None) -> TrainingOutcome:
-    """Tune every candidate, fit and calibrate it, log one child run each under a parent run."""
+          clean_version: str | None = None, progress: Any = None,
+          trials: dict[str, int] | None = None, tags: dict[str, str] | None = None,
+          ) -> TrainingOutcome:
+    """Tune every candidate, fit and calibrate it, log one child run each under a parent run.
+
+    `trials` replays a fixed number of tuning trials per candidate with no time limit (a
+    time limit makes the trial count, and so the model, depend on the machine's speed).
+    `tags` are added to the parent run.
+    """
     started = time.perf_counter()
     budget_settings = _budget(settings, budget)
     for name in settings.training.candidates:
@@ -107,7 +114,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
     experiment = tracking.experiment_id(client, dataset.name, settings)
     with mlflow.start_run(experiment_id=experiment, run_name=f"{dataset.name}-{budget}") as parent:
         mlflow.set_tags({"dataset": dataset.name, "budget": budget, "kind": "pipeline",
-                         "git_commit": tracking.git_commit(), "seed": str(seed), **lineage})
+                         "git_commit": tracking.git_commit(), "seed": str(seed), **lineage,
+                         **(tags or {})})
         mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
                            "cv_folds": budget_settings.cv_folds, "trials": budget_settings.trials,
                            **{f"rows_{k}": v for k, v in split.sizes().items()}})
@@ -119,7 +127,9 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                 progress(dataset.name, f"tuning {name}")
             candidate = CANDIDATES[name]
             t0 = time.perf_counter()
-            tuned = tune(dataset.name, candidate, X_train, y_train, budget_settings, seed=seed,
+            candidate_budget = budget_settings if trials is None else budget_settings.model_copy(
+                update={"trials": trials[name], "timeout_seconds": None})
+            tuned = tune(dataset.name, candidate, X_train, y_train, candidate_budget, seed=seed,
                          n_jobs=n_jobs, log_target=log_target)
             model = build_pipeline(dataset.name, candidate, tuned.best_params, seed=seed,
                                    n_jobs=n_jobs, log_target=log_target,

@@ -86,6 +86,7 @@ async def traffic(dataset: str, body: TrafficChange, ctx: ServingContext = Depen
     """Switch between champion only (off), a sticky split and shadow scoring, at once."""
     require_dataset(ctx, dataset)
     setting = ctx.router.set(dataset, body.mode, body.share)
-    # Not persisted: a restart (or another worker process) starts from the configuration.
+    # With several workers the change is shared through the run folder and every worker takes
+    # it on its next reload poll; a restarted server starts from the configuration.
     return TrafficState(dataset=dataset, mode=setting.mode, share=setting.share,
                         challenger_loaded=ctx.store.get(dataset, CHALLENGER) is not None)

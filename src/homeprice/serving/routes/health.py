@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import PlainTextResponse
 from fastapi.concurrency import run_in_threadpool
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from homeprice.serving.metrics import export_drift
 from homeprice.serving.context import ServingContext, get_context, json_response
 
 router = APIRouter()
@@ -33,9 +32,11 @@ async def readyz(ctx: ServingContext = Depends(get_context)) -> Response:
 
 @router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
 async def metrics(ctx: ServingContext = Depends(get_context)) -> Response:
-    """Prometheus metrics."""
-    export_drift(ctx.metrics, ctx.settings.reports_dir, ctx.store.datasets)
-    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics of the whole server (every worker process), with the latest drift
+    check's results."""
+    # Off the event loop: with several workers this reads every worker's metric files.
+    body = await run_in_threadpool(ctx.metrics.exposition)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/models", tags=["models"])

@@ -1,0 +1,1 @@
+"""Glue for orchestrators (Airflow); the logic lives in homeprice.steps and monitoring."""

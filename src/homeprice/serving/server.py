@@ -1,0 +1,63 @@
+"""Running the app under uvicorn: one process, or several workers sharing one run folder."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from homeprice.config import Settings
+from homeprice.serving.metrics import MULTIPROC_ENV
+
+
+@contextlib.contextmanager
+def shared_run_folder() -> Iterator[Path]:
+    """A fresh folder for the workers of one server run, removed at exit.
+
+    Prometheus metric files go to $PROMETHEUS_MULTIPROC_DIR when the operator set it (emptied
+    first: files of an earlier run would be counted again), else to `metrics/` inside.
+    """
+    run_dir = Path(tempfile.mkdtemp(prefix="homeprice-serve-"))
+    try:
+        metrics_dir = Path(os.environ.get(MULTIPROC_ENV) or run_dir / "metrics")
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
+        os.environ[MULTIPROC_ENV] = str(metrics_dir)
+        yield run_dir
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def serve(settings: Settings) -> None:
+    """Serve `settings.serving` until SIGTERM/SIGINT."""
+    import uvicorn
+
+    serving = settings.serving
+    options: dict[str, Any] = dict(host=serving.host, port=serving.port, loop="uvloop",
+                                   http="httptools", log_level="warning", access_log=False,
+                                   timeout_graceful_shutdown=30)
+    if serving.workers == 1:
+        from homeprice.serving.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    from homeprice.serving.logstore import PredictionLog
+
+    prediction_log = PredictionLog(settings.log_url)
+    try:
+        prediction_log.prepare()
+    finally:
+        prediction_log.close()
+    with shared_run_folder() as run_dir:
+        # Several processes need an import string; each builds its app from the environment,
+        # which the spawned workers inherit.
+        os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
+        os.environ["HOMEPRICE_SERVING__RUN_DIR"] = str(run_dir)
+        uvicorn.run("homeprice.serving.app:app_from_environment", factory=True,
+                    workers=serving.workers, **options)

@@ -1,0 +1,60 @@
+"""`homeprice serve --workers 2`: /metrics totals cover every worker, and a run-time traffic
+change made through one worker reaches all of them."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import running_server, sample, scrape, wait_for
+from tests.serving.conftest import CALIFORNIA
+
+TOKEN = "e2e-admin-token"
+PREDICTIONS = 120
+
+
+def _worker_pids(metrics: dict) -> set[str]:
+    """The workers that have a champion loaded (a pid label per live worker)."""
+    return {dict(labels)["pid"] for name, labels in metrics
+            if name == "homeprice_model_version" and dict(labels).get("alias") == "champion"}
+
+
+def _modes_by_worker(metrics: dict) -> dict[str, str]:
+    return {dict(labels)["pid"]: dict(labels)["mode"] for (name, labels), value in metrics.items()
+            if name == "homeprice_traffic_mode" and value == 1.0}
+
+
+def _predict(base: str) -> int:
+    # A new connection per request, so the kernel hands requests to either worker.
+    return httpx.post(f"{base}/v1/california/predict", json=CALIFORNIA, timeout=30).status_code
+
+
+def test_two_workers_share_metrics_and_traffic_changes(served_home: Path) -> None:
+    with running_server(served_home, "--workers", "2", "--datasets", "california",
+                        HOMEPRICE_ADMIN_TOKEN=TOKEN) as base:
+        wait_for(lambda: len(_worker_pids(scrape(base))) == 2, "both workers to load models")
+
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(lambda _: _predict(base), range(PREDICTIONS)))
+        assert statuses == [200] * PREDICTIONS
+        # Every scrape, whichever worker answers it, counts the predictions of both.
+        for _ in range(10):
+            assert sample(scrape(base), "homeprice_predictions_total", dataset="california",
+                          variant="champion") == PREDICTIONS
+
+        assert set(_modes_by_worker(scrape(base)).values()) == {"off"}
+        changed = httpx.post(f"{base}/v1/admin/california/traffic",
+                             json={"mode": "split", "share": 0.5},
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+        assert changed.status_code == 200, changed.text
+        # Reload poll every second: allow many polls on a busy machine.
+        wait_for(lambda: set(_modes_by_worker(scrape(base)).values()) == {"split"}
+                 and len(_modes_by_worker(scrape(base))) == 2, "both workers in split mode")
+        answers = [httpx.get(f"{base}/v1/models", timeout=10).json()["california"]["traffic"]
+                   for _ in range(20)]
+        assert answers == [{"mode": "split", "share": 0.5}] * 20
+        shares = {dict(labels)["pid"]: value for (name, labels), value in scrape(base).items()
+                  if name == "homeprice_traffic_share"}
+        assert len(shares) == 2 and set(shares.values()) == {0.5}
