@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from homeprice.ui import batching, common
+from homeprice.ui import batching, page_setup
 from homeprice.ui.client import ApiError, ApiUnreachable
 
-client, dataset = common.page_start("Batch pricing", "A CSV file in the dataset's source "
+client, dataset = page_setup.page_start("Batch pricing", "A CSV file in the dataset's source "
                                                      "format, priced through the API")
-specs = common.request_fields(client, dataset)
-settings = common.ui_settings()
+specs = page_setup.request_fields(client, dataset)
+settings = page_setup.ui_settings()
 st.caption("Columns: " + ", ".join(f"**{s.name}**" if s.required else s.name for s in specs)
            + " (bold: required; other columns, such as the actual price, are kept as they are).")
 upload = st.file_uploader("CSV file", type=["csv"], key=f"batch-upload-{dataset}")
@@ -33,7 +33,7 @@ if upload is not None:
         st.error(f"{upload.name}: {error}")
         st.stop()
     except (ApiError, ApiUnreachable) as error:
-        common.stop_with(error)
+        page_setup.stop_with(error)
     st.success(f"Priced {len(outcome.priced):,} of {len(frame):,} rows; "
                f"{len(outcome.rejected):,} rejected.")
     if outcome.ignored_columns:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from homeprice.ui import common
+from homeprice.ui import page_setup
 
 
 def _counts(mapping: dict[str, Any], name: str, count: str = "count") -> pd.Series:
@@ -62,8 +62,9 @@ def _cleaning(report: dict[str, Any]) -> None:
         st.caption("Notes: " + ", ".join(f"{k} = {v}" for k, v in report["notes"].items()))
 
 
-client, dataset = common.page_start("Data quality", "The latest validation and cleaning reports")
-found = common.optional(client.insight, dataset, "quality")
+client, dataset = page_setup.page_start("Data quality",
+                                        "The latest validation and cleaning reports")
+found = page_setup.optional(client.insight, dataset, "quality")
 if found is not None:
     if found["quality"]:
         _quality(found["quality"])

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from homeprice.ui import common
+from homeprice.ui import page_setup
 from homeprice.ui.client import ApiClient, ApiError, ApiUnreachable
 
 _NOTICE = "models-notice"
@@ -60,7 +60,7 @@ def _act(action: Any, reason: str, token: str) -> None:
         st.error(f"{meaning.get(error.status, 'refused')}: {error.message}")
         return
     except ApiUnreachable as error:
-        common.stop_with(error)
+        page_setup.stop_with(error)
     audit = answer["audit"]
     # Draw the page again so the tables show the move; the notice survives the rerun.
     st.session_state[_NOTICE] = (f"{audit['action']}: champion v{audit['from_version']} → "
@@ -68,11 +68,11 @@ def _act(action: Any, reason: str, token: str) -> None:
     st.rerun()
 
 
-client, dataset = common.page_start("Models", "Registered versions, aliases and the audit "
+client, dataset = page_setup.page_start("Models", "Registered versions, aliases and the audit "
                                               "history")
 if _NOTICE in st.session_state:
     st.success(st.session_state.pop(_NOTICE), icon=":material/check_circle:")
-found = common.call(client.insight, dataset, "models")
+found = page_setup.call(client.insight, dataset, "models")
 if not found["versions"]:
     st.info(f"No registered {dataset} versions yet: run `homeprice pipeline run`.")
     st.stop()

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from homeprice.formatting import human_number
-from homeprice.ui import charts, common, scrape
+from homeprice.ui import charts, page_setup, scrape
 from homeprice.ui.client import ApiClient
 
 WINDOWS = {"15 minutes": (15, 30), "1 hour": (60, 60), "6 hours": (360, 600),
@@ -24,7 +24,7 @@ def _traffic(client: ApiClient, dataset: str) -> None:
     window = st.segmented_control("Window", list(WINDOWS), default="1 hour",
                                   key=f"monitoring-window-{dataset}") or "1 hour"
     minutes, bucket = WINDOWS[window]
-    found = common.call(client.insight, dataset, "traffic", minutes=minutes,
+    found = page_setup.call(client.insight, dataset, "traffic", minutes=minutes,
                         bucket_seconds=bucket)
     frame = pd.DataFrame(found["buckets"])
     if frame.empty or not frame["requests"].sum():
@@ -44,7 +44,7 @@ def _traffic(client: ApiClient, dataset: str) -> None:
 def _errors(client: ApiClient, dataset: str) -> None:
     """Refused requests, from the /metrics counters sampled on every refresh."""
     st.subheader("Errors")
-    now = scrape.sample(common.call(client.metrics_text), dataset, datetime.now(timezone.utc))
+    now = scrape.sample(page_setup.call(client.metrics_text), dataset, datetime.now(timezone.utc))
     key = f"monitoring-scrapes-{client.base_url}-{dataset}"
     history = scrape.append(st.session_state.get(key, []), now)
     st.session_state[key] = history
@@ -74,7 +74,7 @@ def _stats_frame(decision: dict[str, Any], metric: str) -> pd.DataFrame:
 def _live(client: ApiClient, dataset: str) -> None:
     """Live MAE and coverage per variant, and the A/B decision."""
     st.subheader("Live error and the A/B decision")
-    found = common.call(client.insight, dataset, "ab")
+    found = page_setup.call(client.insight, dataset, "ab")
     decision = found["decision"]
     st.info(f"**{decision['action']}** ({decision['mode']} mode): {decision['reason']}",
             icon=":material/balance:")
@@ -103,7 +103,7 @@ def _live(client: ApiClient, dataset: str) -> None:
 def _drift(client: ApiClient, dataset: str) -> None:
     """The latest drift check: share of drifted inputs and per-column scores."""
     st.subheader("Drift")
-    result = common.optional(client.insight, dataset, "drift")
+    result = page_setup.optional(client.insight, dataset, "drift")
     if result is None:
         return
     share, threshold = result["drift_share"], result["threshold"]
@@ -123,14 +123,14 @@ def _drift(client: ApiClient, dataset: str) -> None:
                                                          range=["#d62728", "#1f77b4"])),
             tooltip=["column", "method", "score", "threshold", "drifted"]), width="stretch")
     st.caption(f"Checked at {result['created_at']}.")
-    report = common.optional(client.drift_report_html, dataset)
+    report = page_setup.optional(client.drift_report_html, dataset)
     if report is not None:
         st.download_button("Download the drift report (HTML)", report,
                            file_name=f"drift-{dataset}.html", mime="text/html",
                            icon=":material/download:")
 
 
-client, dataset = common.page_start("Monitoring", "Traffic, errors, live A/B and drift")
+client, dataset = page_setup.page_start("Monitoring", "Traffic, errors, live A/B and drift")
 auto = st.toggle("Auto-refresh every 15 s", key="monitoring-auto")
 
 

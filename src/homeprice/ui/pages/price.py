@@ -9,7 +9,7 @@ import pydeck as pdk
 import streamlit as st
 
 from homeprice.datasets import get_dataset
-from homeprice.ui import charts, common, forms
+from homeprice.ui import charts, forms, page_setup
 from homeprice.ui.client import ApiClient, ApiError, ApiUnreachable
 
 
@@ -20,7 +20,7 @@ def _location_options(client: ApiClient, dataset: str) -> dict[str, list[str]]:
     except ApiError:
         return {}  # no named locations (or no champion yet): a free text field stays
     except ApiUnreachable as error:
-        common.stop_with(error)
+        page_setup.stop_with(error)
     return {"location": [entry["location"] for entry in found["locations"]]}
 
 
@@ -69,7 +69,7 @@ def _submit(client: ApiClient, dataset: str, home: dict[str, Any],
                                                   else "see the fields marked above."))
         return
     except ApiUnreachable as error:
-        common.stop_with(error)
+        page_setup.stop_with(error)
     explanation, explain_error = None, None
     try:
         explanation = client.explain(dataset, home)
@@ -80,9 +80,9 @@ def _submit(client: ApiClient, dataset: str, home: dict[str, Any],
         "explain_error": explain_error}
 
 
-client, dataset = common.page_start("Price a home", "One home, priced by the champion model "
+client, dataset = page_setup.page_start("Price a home", "One home, priced by the champion model "
                                                     "with a 90% interval")
-specs = common.request_fields(client, dataset)
+specs = page_setup.request_fields(client, dataset)
 options = _location_options(client, dataset)
 with st.form(f"price-form-{dataset}"):
     values, slots = forms.render(specs, key=f"price-{dataset}", options=options)
