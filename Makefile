@@ -22,7 +22,7 @@ quickstart: venv
 	$(BIN)/homeprice pipeline run --dataset all --budget default
 
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # Airflow 3 standalone with homeprice's DAGs on a free port (from AIRFLOW_PORT); prints the login.
 airflow: venv
