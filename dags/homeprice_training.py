@@ -44,12 +44,17 @@ from homeprice.orchestration.airflow_support import (
 log = logging.getLogger(__name__)
 
 
-def run_step(name: str, *args: str) -> dict[str, Any]:
-    """One homeprice step, with the settings of this worker's environment (HOMEPRICE_*)."""
-    from homeprice.config import load_settings
-    from homeprice.steps import get_step
+def run_step(name: str, previous: dict[str, Any]) -> dict[str, Any]:
+    """One homeprice step on the previous step's result, with this worker's HOMEPRICE_* settings.
 
-    return get_step(name)(load_settings(), *args)
+    `homeprice.steps.step_arguments` knows which ids each step takes from its predecessor, the
+    same binding `homeprice pipeline step --after` uses for DVC.
+    """
+    from homeprice.config import load_settings
+    from homeprice.steps import step_arguments
+
+    budget = get_current_context()["params"]["budget"]
+    return step_arguments(name, previous["dataset"], previous, budget)(load_settings())
 
 
 @dag(
@@ -86,7 +91,7 @@ def homeprice_training() -> None:
 
     @task(outlets=[RAW_DATA_ALIAS])
     def fetch(dataset: str) -> dict[str, Any]:
-        result = run_step("fetch", dataset)
+        result = run_step("fetch", {"dataset": dataset})
         if result["new"]:
             # Announce the new raw data (other DAGs may be scheduled on it).
             outlet_events = get_current_context()["outlet_events"]
@@ -97,36 +102,34 @@ def homeprice_training() -> None:
     @task
     def validate(fetched: dict[str, Any]) -> dict[str, Any]:
         try:
-            return run_step("validate", fetched["dataset"], fetched["sha256"])
+            return run_step("validate", fetched)
         except DataValidationError as error:
             log_quality_report(error.report)
             raise
 
     @task
     def clean(validated: dict[str, Any]) -> dict[str, Any]:
-        return run_step("clean", validated["dataset"], validated["sha256"])
+        return run_step("clean", validated)
 
     @task
     def split(cleaned: dict[str, Any]) -> dict[str, Any]:
-        return run_step("split", cleaned["dataset"], cleaned["version"])
+        return run_step("split", cleaned)
 
     @task
     def train(split_done: dict[str, Any]) -> dict[str, Any]:
-        budget = get_current_context()["params"]["budget"]
-        return run_step("train", split_done["dataset"], split_done["clean_version"], budget)
+        return run_step("train", split_done)
 
     @task
     def evaluate(trained: dict[str, Any]) -> dict[str, Any]:
-        return run_step("evaluate", trained["dataset"], trained["run_id"])
+        return run_step("evaluate", trained)
 
     @task
     def register(evaluated: dict[str, Any]) -> dict[str, Any]:
-        return run_step("register", evaluated["dataset"], evaluated["run_id"])
+        return run_step("register", evaluated)
 
     @task
     def gate(registered: dict[str, Any]) -> dict[str, Any]:
-        decision = run_step("gate", registered["dataset"], registered["version"],
-                            registered["run_id"])
+        decision = run_step("gate", registered)
         log.info("%s v%s: %s", decision["dataset"], decision["version"],
                  "promoted" if decision["promoted"] else "kept as challenger")
         return decision

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from homeprice import registry, tracking
+from homeprice.atomic import replacing
 from homeprice.config import Settings
 from homeprice.data.sources import read_table
 from homeprice.data.validation import build_report
@@ -76,17 +75,9 @@ def predict_file(dataset: Dataset, settings: Settings, input_path: str, output_p
         result[column] = predicted[column].round(2 if dataset.target_unit == "USD" else 4)
     result["model_version"] = version
     output = Path(output_path)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename: readers never see half a file, failures leave none.
-    handle, temp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with replacing(output) as temp:
         if output.suffix == ".parquet":
             result.to_parquet(temp, index=False)
         else:
             result.to_csv(temp, index=False)
-        os.replace(temp, output)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
     return BatchResult(rows=len(result), output=output, model_version=version)

@@ -296,11 +296,9 @@ def _write_json_output(result: dict[str, Any], output: str | None) -> None:
         return
     from pathlib import Path
 
-    target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp")
-    temp.write_text(text + "\n")
-    temp.replace(target)
+    from homeprice.atomic import write_text
+
+    write_text(Path(output), text + "\n")
 
 
 @app.command("reproduce")

@@ -15,7 +15,7 @@ from homeprice.config import Settings
 from homeprice.data.cleaning import clean, validate_raw
 from homeprice.data.ingest import fetch
 from homeprice.data.lake import Lake
-from homeprice.data.splitting import materialise_split
+from homeprice.data.splitting import store_split
 from homeprice.datasets import get_dataset
 from homeprice.errors import UserInputError
 from homeprice.training import runner
@@ -43,8 +43,8 @@ def clean_step(settings: Settings, dataset: str, sha256: str) -> dict[str, Any]:
 
 def split_step(settings: Settings, dataset: str, clean_version: str) -> dict[str, Any]:
     """Clean version -> train / calibration / test in the lake (written once)."""
-    _, entry = materialise_split(Lake(settings.lake_root), get_dataset(dataset), clean_version,
-                                 settings.split)
+    entry = store_split(Lake(settings.lake_root), get_dataset(dataset), clean_version,
+                        settings.split)
     return {"dataset": dataset, "clean_version": clean_version, "split_key": entry["key"],
             "sizes": entry["sizes"], "paths": entry["paths"]}
 
@@ -86,6 +86,14 @@ STEPS: dict[str, Step] = {
 }
 
 
+# The ids each step takes from the result of the step before it (plus the budget for train).
+INPUTS: dict[str, tuple[str, ...]] = {
+    "fetch": (), "validate": ("sha256",), "clean": ("sha256",), "split": ("version",),
+    "train": ("clean_version",), "evaluate": ("run_id",), "register": ("run_id",),
+    "gate": ("version", "run_id"),
+}
+
+
 def get_step(name: str) -> Step:
     """A step by name, or a clear error listing the steps."""
     try:
@@ -98,23 +106,18 @@ def step_arguments(step: str, dataset: str, previous: dict[str, Any], budget: st
                    ) -> Callable[[Settings], dict[str, Any]]:
     """Bind a step to its inputs, taken from the result of the step before it.
 
-    This is how file-based orchestrators (DVC) chain steps: each stage writes its result as
-    JSON and the next one reads the ids it needs from that file.
+    Every orchestrator chains steps this way: the DVC stages through the JSON files
+    `homeprice pipeline step --after` reads, the Airflow tasks through XCom.
     """
-    inputs: dict[str, tuple[str, ...]] = {
-        "fetch": (), "validate": ("sha256",), "clean": ("sha256",), "split": ("version",),
-        "train": ("clean_version",), "evaluate": ("run_id",), "register": ("run_id",),
-        "gate": ("version", "run_id"),
-    }
     function = get_step(step)
-    missing = [key for key in inputs[step] if key not in previous]
+    missing = [key for key in INPUTS[step] if key not in previous]
     if missing:
         raise UserInputError(f"step {step} needs {', '.join(missing)} from the previous "
                              "step's result (pass it with --after FILE)")
     if previous.get("dataset", dataset) != dataset:
         raise UserInputError(f"the previous step's result is for {previous['dataset']}, "
                              f"not {dataset}")
-    args = [previous[key] for key in inputs[step]]
+    args = [previous[key] for key in INPUTS[step]]
     if step == "train":
         args.append(budget)
     return lambda settings: function(settings, dataset, *args)

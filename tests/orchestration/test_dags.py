@@ -142,3 +142,15 @@ def test_live_evaluation_dag_promotes_and_notifies(dagbag: Any, serving_settings
     assert registry.alias_version(client, "california", registry.CHAMPION) == better
     assert any(m.get("event") == "ab-promote" and m.get("dataset") == "california"
                for m in webhook), webhook
+
+
+def test_bad_input_fails_at_once_and_other_errors_retry() -> None:
+    from airflow.sdk import RetryAction
+
+    from homeprice.errors import DataValidationError, LakeError, SourceError
+    from homeprice.orchestration.airflow_support import RETRY_POLICY
+
+    for error in (DataValidationError("missing column"), SourceError("no such file")):
+        assert RETRY_POLICY.evaluate(error, 1, 3).action == RetryAction.FAIL
+    for error in (LakeError("bucket unreachable"), ConnectionError("refused")):
+        assert RETRY_POLICY.evaluate(error, 1, 3).action == RetryAction.DEFAULT

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from homeprice.atomic import write_text
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.data.sources import read_table
@@ -39,12 +40,8 @@ class CleanSummary:
 
 
 def _write_report(settings: Settings, dataset: str, name: str, report: dict[str, Any]) -> Path:
-    folder = settings.reports_dir / dataset
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    temp = path.with_suffix(".tmp")
-    temp.write_text(json.dumps(report, indent=2, default=str))
-    temp.replace(path)
+    path = settings.reports_dir / dataset / name
+    write_text(path, json.dumps(report, indent=2, default=str))
     return path
 
 

@@ -66,9 +66,9 @@ def split_key(clean_version: str, settings: SplitSettings) -> str:
     return f"{clean_version}-{digest.hexdigest()[:12]}"
 
 
-def materialise_split(lake: Lake, dataset: Dataset, clean_version: str,
-                      settings: SplitSettings) -> tuple[Split, dict[str, Any]]:
-    """The split of a clean version, written to the lake once and read back afterwards.
+def store_split(lake: Lake, dataset: Dataset, clean_version: str, settings: SplitSettings
+                ) -> dict[str, Any]:
+    """Write the split of a clean version to the lake unless it is there; its record.
 
     Training, evaluation and reproduction all read the same stored rows, so a later change of
     scikit-learn's splitting code cannot silently move rows between train and test.
@@ -82,5 +82,12 @@ def materialise_split(lake: Lake, dataset: Dataset, clean_version: str,
                                                      "test": split.test},
                                  {"dataset": dataset.name, "clean_version": clean_version,
                                   "settings": settings.model_dump(), "sizes": split.sizes()})
+    return entry
+
+
+def materialise_split(lake: Lake, dataset: Dataset, clean_version: str,
+                      settings: SplitSettings) -> tuple[Split, dict[str, Any]]:
+    """The stored split of a clean version (written first when missing) and its record."""
+    entry = store_split(lake, dataset, clean_version, settings)
     # Always the stored rows, so the first run sees exactly what later runs will.
-    return Split(**lake.read_split(dataset.name, key)), entry
+    return Split(**lake.read_split(dataset.name, entry["key"])), entry

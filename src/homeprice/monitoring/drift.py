@@ -19,6 +19,7 @@ import mlflow
 import pandas as pd
 
 from homeprice import registry, tracking
+from homeprice.atomic import write_text
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import HomepriceError, NotEnoughDataError
@@ -147,8 +148,5 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
         html=str(html), json=str(raw_json))
     if result.alert:
         result.notified = notify(settings, {"event": "drift-alert", **result.to_dict()})
-    latest = latest_path(settings, dataset.name)
-    temp = latest.with_suffix(".tmp")
-    temp.write_text(json.dumps(result.to_dict(), indent=2))
-    temp.replace(latest)
+    write_text(latest_path(settings, dataset.name), json.dumps(result.to_dict(), indent=2))
     return result

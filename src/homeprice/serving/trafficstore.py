@@ -13,12 +13,11 @@ server starts from the configuration again, as a single-process server always ha
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from homeprice.atomic import write_text
 from homeprice.config import TrafficSettings
 
 log = logging.getLogger(__name__)
@@ -36,14 +35,7 @@ class TrafficStore:
 
     def save(self, dataset: str, setting: TrafficSettings) -> None:
         """Make `setting` the shared setting of `dataset`."""
-        fd, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{dataset}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(setting.model_dump_json())
-            os.replace(temp, self._path(dataset))
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_text(self._path(dataset), setting.model_dump_json())
 
     def load(self, dataset: str) -> TrafficSettings | None:
         """The shared setting of `dataset`; None when none was saved (or it is unreadable)."""
