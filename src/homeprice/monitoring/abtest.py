@@ -21,7 +21,6 @@ from homeprice.monitoring.sequential import (
     ConfidenceSequence,
     confidence_sequence,
     difference_of_sequences,
-    paired_differences,
 )
 
 
@@ -93,8 +92,10 @@ def compare(mode: str, champion_abs_error: np.ndarray, challenger_abs_error: np.
             rules: ABRules) -> ConfidenceSequence:
     """Anytime-valid CS of MAE(champion) - MAE(challenger): paired in shadow mode."""
     if mode == "shadow":
-        return confidence_sequence(paired_differences(champion_abs_error, challenger_abs_error),
-                                   rules.alpha, rules.t_star)
+        # Per request: positive when the challenger was closer.
+        differences = np.asarray(champion_abs_error, float) - np.asarray(challenger_abs_error,
+                                                                           float)
+        return confidence_sequence(differences, rules.alpha, rules.t_star)
     return difference_of_sequences(champion_abs_error, challenger_abs_error, rules.alpha,
                                    rules.t_star)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.exceptions import MlflowException
 import pandas as pd
 
 from homeprice import registry, tracking
@@ -27,7 +28,7 @@ from homeprice.monitoring.notify import notify
 from homeprice.serving.logstore import PredictionLog
 from homeprice.serving.metrics import drift_latest_path
 
-REFERENCE_ARTIFACTS = ("evaluation/reference_sample.parquet", "evaluation/test_sample.parquet")
+REFERENCE_ARTIFACT = "evaluation/reference_sample.parquet"
 
 
 @dataclass
@@ -67,15 +68,14 @@ def reference_sample(settings: Settings, dataset: str, version: str) -> pd.DataF
     if not run_id:
         raise HomepriceError(f"{dataset} v{version} has no pipeline run with a reference sample")
     with tempfile.TemporaryDirectory() as tmp:
-        for artifact in REFERENCE_ARTIFACTS:
-            try:
-                path = mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=artifact, dst_path=tmp,
-                    tracking_uri=settings.tracking_uri)
-            except Exception:  # noqa: BLE001 - older runs only have the test sample
-                continue
-            return pd.read_parquet(path)
-    raise HomepriceError(f"{dataset} v{version}: no reference sample stored with its run")
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=tmp,
+                tracking_uri=settings.tracking_uri)
+        except (MlflowException, OSError) as error:
+            raise HomepriceError(f"{dataset} v{version}: cannot read the reference sample "
+                                 f"{REFERENCE_ARTIFACT} of run {run_id}: {error}") from None
+        return pd.read_parquet(path)
 
 
 def check_drift(dataset_name: str, settings: Settings, window: timedelta | None = None

@@ -8,6 +8,7 @@ changes, instead of sliding over a window of mixed models.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -43,9 +44,21 @@ def _stats(variant: str, version: str | None, rows: pd.DataFrame, rules: ABRules
                          rows["upper"].to_numpy(float), rules)
 
 
+def last_applied(entries: list[registry.AuditEntry]) -> dict[str, Any] | None:
+    """The newest champion move `ab evaluate --apply` made (a promotion or a rollback).
+
+    A promotion also writes an entry that clears the challenger alias; that one is not it.
+    """
+    return next((asdict(e) for e in reversed(entries)
+                 if e.actor == "ab-evaluate" and e.alias == registry.CHAMPION), None)
+
+
 def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = None,
-                  apply: bool = False) -> ABDecision:
-    """Decide promote / rollback / keep for `dataset`; with `apply`, act and notify."""
+                  apply: bool = False, log: PredictionLog | None = None) -> ABDecision:
+    """Decide promote / rollback / keep for `dataset`; with `apply`, act and notify.
+
+    A server passes its open prediction log; otherwise one is opened for this call.
+    """
     rules = rules_from(settings)
     client = tracking.configure(settings)
     champion_v = registry.alias_version(client, dataset, registry.CHAMPION)
@@ -55,12 +68,15 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
     if window is not None:
         cutoff = datetime.now(timezone.utc) - window
         since = max(since, cutoff) if since else cutoff
-    log = PredictionLog(settings.log_url)
-    log.start()
-    try:
+    if log is not None:
         labelled = log.labelled(dataset, since)
-    finally:
-        log.close()
+    else:
+        own = PredictionLog(settings.log_url)
+        own.start()
+        try:
+            labelled = own.labelled(dataset, since)
+        finally:
+            own.close()
 
     champion_rows = labelled[(labelled["variant"] == registry.CHAMPION)
                              & (labelled["model_version"] == champion_v)]
@@ -99,7 +115,8 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
                           details={"dataset": dataset, "champion_version": champion_v,
                                    "challenger_version": challenger_v,
                                    "since": since.isoformat() if since else None,
-                                   "offline_mae": offline, "applied": False})
+                                   "offline_mae": offline, "applied": False,
+                                   "last_applied": last_applied(entries)})
     if apply and action in ("promote", "rollback"):
         evidence = json.dumps({"reason": reason, "difference_mae": decision.to_dict()[
             "difference_mae"]}, default=str)

@@ -34,10 +34,6 @@ class ConfidenceSequence:
     lower: float
     upper: float
 
-    def excludes(self, value: float) -> bool:
-        """True when `value` is outside the interval (a sequential test rejects it)."""
-        return value < self.lower or value > self.upper
-
 
 def rho_for(t_star: int, alpha: float) -> float:
     """Mixture parameter that minimises the boundary's width at t_star samples (unit variance)."""
@@ -78,11 +74,6 @@ def running_confidence_sequence(values: np.ndarray, alpha: float = 0.05, t_star:
         variance = np.where(t > 1, (csum2 - t * mean**2) / np.maximum(t - 1, 1), np.inf)
         half = np.where(t > 1, boundary(t, np.maximum(variance, 0.0), alpha, t_star), np.inf)
     return mean, mean - half, mean + half
-
-
-def paired_differences(champion_error: np.ndarray, challenger_error: np.ndarray) -> np.ndarray:
-    """Per-request |champion error| - |challenger error| (positive: challenger better)."""
-    return np.abs(np.asarray(champion_error, float)) - np.abs(np.asarray(challenger_error, float))
 
 
 def difference_of_sequences(first: np.ndarray, second: np.ndarray, alpha: float = 0.05,

@@ -90,14 +90,12 @@ async def _cancel(task: asyncio.Task) -> None:
         await task
 
 
-def create_app(settings: Settings, *, log_store: PredictionLog | None = None,
-               load_models: bool = True) -> FastAPI:
+def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     """A serving app for `settings`; it loads the champions and challengers at start-up."""
     metrics = ServingMetrics(settings.reports_dir, settings.serving.datasets)
     store = ModelStore(settings, metrics)
-    prediction_log = log_store or PredictionLog(settings.log_url,
-                                                batch_size=settings.serving.log_batch_size,
-                                                max_queue=settings.serving.log_queue_size)
+    prediction_log = PredictionLog(settings.log_url, batch_size=settings.serving.log_batch_size,
+                                   max_queue=settings.serving.log_queue_size)
     run_dir = settings.serving.run_dir
     router = TrafficRouter(settings.serving.traffic, store.datasets,
                            lambda dataset: store.get(dataset, CHALLENGER) is not None,

@@ -90,12 +90,12 @@ class FastPredictor:
         return self.interval.interval_for(self.point(self.matrix(columns)))
 
 
-def max_relative_difference(fast: FastPredictor, model: Pipeline, sample: pd.DataFrame,
-                            feature_columns: Sequence[str]) -> float:
-    """Largest relative disagreement between the fast path and the pipeline on `sample`."""
-    X = sample[list(feature_columns)]
-    expected = model[-1].predict_interval(model[:-1].transform(X))
-    columns = {c: X[c].tolist() for c in feature_columns}
+def max_relative_difference(fast: FastPredictor,
+                            expected: tuple[np.ndarray, np.ndarray, np.ndarray],
+                            sample: pd.DataFrame, feature_columns: Sequence[str]) -> float:
+    """Largest relative disagreement on `sample` between the fast path and `expected`, the
+    pipeline's (prediction, lower, upper) there."""
+    columns = {c: sample[c].tolist() for c in feature_columns}
     got = fast.predict(columns)
     worst = 0.0
     for e, g in zip(expected, got):

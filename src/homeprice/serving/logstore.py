@@ -425,8 +425,6 @@ class PredictionLog:
     # -- writing -----------------------------------------------------------------------------
     def enqueue(self, records: Sequence[PredictionRecord]) -> None:
         """Queue records for writing; waits briefly when the queue is full, never raises."""
-        if isinstance(records, PredictionRecord):
-            records = (records,)
         deadline = time.monotonic() + self._enqueue_timeout
         taken = 0
         with self._lock:

@@ -71,8 +71,13 @@ def _test_sample(client: MlflowClient, dataset: str, version: str, tracking_uri:
         return pd.read_parquet(Path(path))
 
 
-def smoke_test(dataset_name: str, model: Any, sample: pd.DataFrame) -> None:
-    """Finite predictions within a plausible range, with intervals around them."""
+def smoke_test(dataset_name: str, model: Any, sample: pd.DataFrame
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Finite predictions within a plausible range, with intervals around them.
+
+    Returns the pipeline's (prediction, lower, upper) on the sample, which the fast path is
+    then checked against.
+    """
     dataset = get_dataset(dataset_name)
     X = sample[list(dataset.feature_columns)]
     try:
@@ -89,6 +94,7 @@ def smoke_test(dataset_name: str, model: Any, sample: pd.DataFrame) -> None:
                               f"{prediction.min():.4g} .. {prediction.max():.4g}")
     if not ((lower <= prediction) & (prediction <= upper)).all():
         raise SmokeTestFailed("intervals do not contain their predictions")
+    return prediction, lower, upper
 
 
 class ModelStore:
@@ -132,23 +138,23 @@ class ModelStore:
     def _load(self, client: MlflowClient, dataset: str, alias: str, version: str) -> LoadedModel:
         model = registry.load_model(dataset, version)
         sample = _test_sample(client, dataset, version, self.settings.tracking_uri)
-        smoke_test(dataset, model, sample)
+        expected = smoke_test(dataset, model, sample)
         feature_columns = get_dataset(dataset).feature_columns
         predictor: FastPredictor | PipelinePredictor
         difference: float | None
         try:
             fast = FastPredictor(model)
-            difference = max_relative_difference(fast, model, sample, feature_columns)
+            difference = max_relative_difference(fast, expected, sample, feature_columns)
         except Exception as error:  # noqa: BLE001 - any failure: serve the pipeline instead
             log.warning("%s v%s: fast path failed to compile (%s); serving the pipeline",
                         dataset, version, error)
             fast, difference = None, None
-        if fast is not None and difference is not None and (
-                difference <= self.settings.serving.fast_path_tolerance):
+        if fast is not None and difference <= self.settings.serving.fast_path_tolerance:
             predictor = fast
         else:
-            log.warning("%s v%s: fast path disagrees with the pipeline (max relative difference "
-                        "%s); serving the pipeline", dataset, version, difference)
+            if fast is not None:
+                log.warning("%s v%s: fast path disagrees with the pipeline (max relative "
+                            "difference %s); serving the pipeline", dataset, version, difference)
             self.metrics.fast_path_refused.labels(dataset).inc()
             predictor = PipelinePredictor(model, feature_columns)
         return LoadedModel(dataset=dataset, alias=alias, version=version, model=model,

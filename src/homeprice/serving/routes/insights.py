@@ -64,11 +64,9 @@ async def ab(dataset: str, ctx: ServingContext = Depends(get_context)) -> Respon
     def read() -> dict[str, Any]:
         # Rows still queued in this server would be missing from the evaluation.
         ctx.log.flush(timeout=5)
-        decision = evaluate_live(dataset, ctx.settings)
-        history = registry.history(tracking.configure(ctx.settings), dataset)
-        applied = next((asdict(e) for e in reversed(history) if e.action.startswith("ab-")),
-                       None)
-        return {"decision": decision.to_dict(), "last_applied": applied,
+        decision = evaluate_live(dataset, ctx.settings, log=ctx.log)
+        return {"decision": decision.to_dict(),
+                "last_applied": decision.details["last_applied"],
                 "coverage_target": 1 - ctx.settings.training.interval_alpha}
 
     # orjson writes NaN (no labels yet) as null, which the standard encoder refuses.

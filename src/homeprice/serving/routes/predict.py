@@ -154,10 +154,12 @@ def _make_explain(dataset: str, single_type: type[ModelInput]) -> Callable[..., 
     def explain_one(body: single_type = Body(...),  # type: ignore[valid-type]
                     ctx: ServingContext = Depends(get_context)) -> Explanation:
         loaded = _champion(ctx, dataset)
-        fast = loaded.predictor if isinstance(loaded.predictor, FastPredictor) else FastPredictor(
-            loaded.model)
         columns = to_columns([body.features()], get_dataset(dataset).feature_columns)
         try:
+            # A model served through its pipeline is compiled here; one that cannot be is a
+            # 501 like any other model explain does not support.
+            fast = loaded.predictor if isinstance(loaded.predictor, FastPredictor) else (
+                FastPredictor(loaded.model))
             result = explain(fast, columns)
         except Exception as error:  # noqa: BLE001 - unsupported model types answer clearly
             raise HTTPException(501, f"cannot explain this model: {error}") from None
