@@ -51,6 +51,8 @@ def running_server(home: Path, *args: str, **env: str) -> Iterator[str]:
                 pass
             assert server.poll() is None, "server exited"
             time.sleep(0.2)
+        else:
+            pytest.fail(f"homeprice serve on {base} was not ready after 60 s")
         yield base
     finally:
         server.send_signal(signal.SIGTERM)

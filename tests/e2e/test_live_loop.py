@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
-from tests.e2e.conftest import running_server
+from tests.e2e.conftest import running_server, sample, scrape, wait_for
 from tests.serving.conftest import CALIFORNIA
 from tests.serving.test_reload import register_variant
 
@@ -56,7 +56,9 @@ def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion
                                         "--clients", "4"])
         assert simulated.exit_code == 0, simulated.output
         assert "failed 0" in simulated.output and "feedback 300" in simulated.output
-        time.sleep(1.0)  # shadow scoring and the log writer run in the background
+        # Shadow scoring and the log writer run in the background: wait for every row.
+        wait_for(lambda: sample(scrape(base), "homeprice_log_rows_written") == 600,
+                 "300 served and 300 shadow rows in the log")
 
         decision = runner.invoke(app, ["ab", "evaluate", "-d", "california", "--apply",
                                        "--json"])
@@ -88,11 +90,15 @@ def test_worse_split_challenger_is_kept(served_home: Path, serving_settings: Set
                                         "--clients", "16"])
         assert simulated.exit_code == 0, simulated.output
         assert "'challenger'" in simulated.output and "'champion'" in simulated.output
-        time.sleep(1.0)
+        wait_for(lambda: sample(scrape(base), "homeprice_log_rows_written") == 600,
+                 "600 served rows in the log")
         decision = runner.invoke(app, ["ab", "evaluate", "-d", "california", "--apply",
                                        "--json"])
+    assert decision.exit_code == 0, decision.output
     body = json.loads(decision.output)
     assert body["mode"] == "split" and body["action"] == "keep", body["reason"]
+    # Kept because it was measured worse, not merely for lack of labels.
+    assert body["reason"].startswith("challenger is worse"), body["reason"]
     assert body["challenger"]["model_version"] == worse
     client = tracking.configure(load_settings())
     assert registry.alias_version(client, "california", "champion") == "1"

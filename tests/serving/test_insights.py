@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from homeprice.cli import app
 from homeprice.config import Settings
 from homeprice.serving.app import create_app
 from tests.serving.conftest import BODIES, CALIFORNIA
+
+runner = CliRunner()
 
 
 def test_models_lists_versions_and_the_audit_trail_newest_first(client: TestClient) -> None:
@@ -96,3 +100,20 @@ def test_refused_requests_are_counted_in_metrics(settings: Settings) -> None:
                        ("bengaluru", "predict", "413"): 1.0,
                        ("unknown", "predict", "404"): 1.0}
 
+
+
+def test_ab_reports_the_champion_move_the_last_apply_made(client: TestClient,
+                                                          serving_settings: Settings) -> None:
+    from homeprice import registry
+    from tests.serving.test_ab_evaluate import seed
+    from tests.serving.test_reload import register_variant
+
+    version = register_variant(serving_settings, registry.load_model("california", "1"))
+    seed(serving_settings, 800, version, 0.6, "shadow")
+    applied = runner.invoke(app, ["ab", "evaluate", "-d", "california", "--apply"])
+    assert applied.exit_code == 0 and "promote (applied)" in applied.output, applied.output
+    last = client.get("/v1/insights/california/ab").json()["last_applied"]
+    # Not the entry that cleared the challenger alias (to_version None) that the promotion
+    # also wrote after it.
+    assert last["alias"] == "champion" and last["to_version"] == version
+    assert last["action"] == "ab-promote" and last["from_version"] == "1"

@@ -15,11 +15,20 @@ from homeprice.steps import STEPS, step_arguments
 runner = CliRunner()
 
 
-def test_every_step_can_be_bound_from_its_predecessor() -> None:
+def test_every_step_gets_its_inputs_from_its_predecessor(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    calls: dict[str, tuple] = {}
+    for name in STEPS:
+        monkeypatch.setitem(STEPS, name, lambda *args, _name=name: calls.setdefault(_name, args))
     previous = {"dataset": "california", "sha256": "ab", "version": "3", "clean_version": "c1",
                 "run_id": "r1"}
     for name in STEPS:
-        assert callable(step_arguments(name, "california", previous, "fast"))
+        step_arguments(name, "california", previous, "fast")("S")
+    assert calls == {
+        "fetch": ("S", "california"), "validate": ("S", "california", "ab"),
+        "clean": ("S", "california", "ab"), "split": ("S", "california", "3"),
+        "train": ("S", "california", "c1", "fast"), "evaluate": ("S", "california", "r1"),
+        "register": ("S", "california", "r1"), "gate": ("S", "california", "3", "r1")}
 
 
 def test_missing_input_names_the_key_and_the_flag() -> None:
