@@ -15,10 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
-from tests.serving.conftest import served_home, serving_settings, webhook  # noqa: F401 - fixtures
-
-DAGS = REPO / "dags"
+from tests.support.paths import DAGS
 
 
 @pytest.fixture(scope="session")

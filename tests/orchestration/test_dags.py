@@ -14,8 +14,8 @@ import pytest
 from homeprice import registry, tracking
 from homeprice.config import Settings, load_settings
 from homeprice.datasets import DATASETS
-from tests.serving.test_ab_evaluate import seed
-from tests.serving.test_reload import register_variant
+from tests.support.registry import seed
+from tests.support.registry import register_variant
 
 TRAINING_STEPS = ["select_datasets", "fetch", "validate", "clean", "split", "train", "evaluate",
                   "register", "gate"]

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from homeprice.config import Settings
 from homeprice.serving.app import create_app
-from tests.serving.conftest import BENGALURU, BODIES, CALIFORNIA
+from tests.support.bodies import BENGALURU, BODIES, CALIFORNIA
 
 
 @pytest.mark.parametrize("dataset", ["california", "bengaluru"])

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from homeprice.cli import app
 from homeprice.config import Settings
 from homeprice.serving.app import create_app
-from tests.serving.conftest import BODIES, CALIFORNIA
+from tests.support.bodies import BODIES, CALIFORNIA
 
 runner = CliRunner()
 
@@ -105,8 +105,8 @@ def test_refused_requests_are_counted_in_metrics(settings: Settings) -> None:
 def test_ab_reports_the_champion_move_the_last_apply_made(client: TestClient,
                                                           serving_settings: Settings) -> None:
     from homeprice import registry
-    from tests.serving.test_ab_evaluate import seed
-    from tests.serving.test_reload import register_variant
+    from tests.support.registry import seed
+    from tests.support.registry import register_variant
 
     version = register_variant(serving_settings, registry.load_model("california", "1"))
     seed(serving_settings, 800, version, 0.6, "shadow")

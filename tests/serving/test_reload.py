@@ -6,7 +6,6 @@ import copy
 import threading
 import time
 
-import mlflow
 import numpy as np
 from fastapi.testclient import TestClient
 from sklearn.dummy import DummyRegressor
@@ -14,20 +13,8 @@ from sklearn.dummy import DummyRegressor
 from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.serving.app import create_app
-from tests.serving.conftest import CALIFORNIA
-
-
-def register_variant(settings: Settings, model: object, dataset: str = "california") -> str:
-    """Log `model` in a new run and register it like the pipeline does (tags of version 1)."""
-    client = tracking.configure(settings)
-    experiment = tracking.experiment_id(client, dataset, settings)
-    with mlflow.start_run(experiment_id=experiment) as run:
-        info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
-                                        pip_requirements=tracking.pip_requirements())
-    first = client.get_model_version(registry.model_name(dataset), "1")
-    tags = {k: v for k, v in first.tags.items() if k in ("pipeline_run_id", "candidate")}
-    return registry.register(client, dataset, info.model_uri, run.info.run_id,
-                             registry.version_metrics(client, dataset, "1"), tags)
+from tests.support.bodies import CALIFORNIA
+from tests.support.registry import register_variant
 
 
 def test_reload_under_load_fails_no_request(serving_settings: Settings) -> None:

@@ -16,11 +16,11 @@ from pydantic import SecretStr, ValidationError
 from homeprice import registry
 from homeprice.config import Settings, TrafficSettings
 from homeprice.serving.app import create_app
-from homeprice.serving.logstore import PredictionLog
+from homeprice.predictionlog.store import PredictionLog
 from homeprice.serving.routing import CHALLENGER, CHAMPION, TrafficRouter, assign
 from homeprice.serving.trafficstore import TrafficStore
-from tests.serving.conftest import CALIFORNIA
-from tests.serving.test_reload import register_variant
+from tests.support.bodies import CALIFORNIA
+from tests.support.registry import register_variant
 
 AUTH = {"Authorization": "Bearer s3cret"}
 

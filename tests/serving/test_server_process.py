@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,17 +15,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import fresh_pg_database
-from tests.serving.conftest import BENGALURU, CALIFORNIA
+from tests.support.postgres import fresh_pg_database
+from tests.support.servers import free_port
+from tests.support.bodies import BENGALURU, CALIFORNIA
+
+pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def log_url(request: pytest.FixtureRequest, served_home: Path) -> Iterator[str]:
     """The prediction log database: SQLite in the home, or a fresh PostgreSQL database."""
     if request.param == "sqlite":

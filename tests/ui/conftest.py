@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,39 +19,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.serving.test_server_process import free_port
-
-APP = Path(__file__).resolve().parents[2] / "src" / "homeprice" / "ui" / "app.py"
-ADMIN_TOKEN = "ui-test-admin-token"
-SEEDED_HOMES = 40
-PAGES = {"price": "pages/price.py", "batch": "pages/batch.py", "models": "pages/models.py",
-         "monitoring": "pages/monitoring.py", "data": "pages/data.py"}
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    """Poll `url` until it answers 200; fail with the process output if it died or hung."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"{process.args} exited with {process.returncode}: {output[-2000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"nothing answered at {url} within {timeout:.0f} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if it lingers."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+from tests.support.servers import free_port, stop, wait_until_up
+from tests.support.ui import ADMIN_TOKEN, APP, SEEDED_HOMES
 
 
 def _seed(url: str, data_dir: Path) -> None:
@@ -136,18 +104,3 @@ def ui(api_url: str, drift_check: subprocess.Popen, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("HOMEPRICE_CONFIG", raising=False)
     return AppTest.from_file(str(APP), default_timeout=120)
 
-
-def open_page(app: AppTest, page: str) -> AppTest:
-    """Run the app, then switch to one of its pages and run that."""
-    app.run()
-    if page != "price":
-        app.switch_page(PAGES[page]).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def button(app: AppTest, label: str):
-    """The (form submit) button with this label."""
-    found = [b for b in app.button if b.label == label]
-    assert found, f"no button {label!r} among {[b.label for b in app.button]}"
-    return found[0]

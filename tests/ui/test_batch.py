@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import open_page
+from tests.support.ui import open_page
 
 
 def _upload(app: AppTest, frame: pd.DataFrame) -> AppTest:

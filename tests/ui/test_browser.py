@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import free_port, stop, wait_until_up
+from tests.support.servers import free_port, stop, wait_until_up
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 # headless=True adds --headless.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import ADMIN_TOKEN, button, open_page
+from tests.support.ui import ADMIN_TOKEN, button, open_page
 
 
 def test_versions_history_and_admin_actions(ui: AppTest, api_url: str) -> None:

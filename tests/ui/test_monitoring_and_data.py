@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import SEEDED_HOMES, open_page
+from tests.support.ui import SEEDED_HOMES, open_page
 
 
 def test_monitoring_shows_traffic_errors_live_error_and_drift(ui: AppTest, drift_checked: None,

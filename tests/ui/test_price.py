@@ -7,8 +7,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from homeprice.ui.charts import money, money_range
-from tests.serving.conftest import CALIFORNIA
-from tests.ui.conftest import APP, PAGES, button, free_port, open_page
+from tests.support.bodies import CALIFORNIA
+from tests.support.servers import free_port
+from tests.support.ui import APP, PAGES, button, open_page
 
 
 def test_the_form_prices_a_california_home(ui: AppTest, api_url: str) -> None:

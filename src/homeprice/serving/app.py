@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from homeprice.config import Settings
 from homeprice.serving.context import ServingContext, json_response
-from homeprice.serving.logstore import PredictionLog
+from homeprice.predictionlog.store import PredictionLog
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.routes import admin, health, insights

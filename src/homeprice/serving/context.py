@@ -9,7 +9,7 @@ import orjson
 from fastapi import HTTPException, Request, Response
 
 from homeprice.config import Settings
-from homeprice.serving.logstore import PredictionLog
+from homeprice.predictionlog.store import PredictionLog
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.routing import ShadowPool, TrafficRouter

@@ -47,7 +47,7 @@ def serve(settings: Settings) -> None:
 
         uvicorn.run(create_app(settings), **options)
         return
-    from homeprice.serving.logstore import PredictionLog
+    from homeprice.predictionlog.store import PredictionLog
 
     prediction_log = PredictionLog(settings.log_url)
     try:

@@ -16,7 +16,7 @@ from homeprice.datasets import get_dataset
 from homeprice.serving.context import ServingContext, error, get_context, json_response
 from homeprice.serving.explain import explain
 from homeprice.serving.fastpath import FastPredictor, to_columns
-from homeprice.serving.logstore import DuplicateFeedback, PredictionRecord, UnknownPrediction
+from homeprice.predictionlog.store import DuplicateFeedback, PredictionRecord, UnknownPrediction
 from homeprice.serving.modelstore import LoadedModel
 from homeprice.serving.routing import CHALLENGER, SHADOW
 from homeprice.serving.schemas import (

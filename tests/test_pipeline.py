@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings
-from tests.conftest import fresh_pg_database
+from tests.support.postgres import fresh_pg_database
 
 runner = CliRunner()
 
@@ -125,6 +125,7 @@ def test_unknown_budget(home: Path) -> None:
     assert result.exit_code == 2 and "unknown budget 'lavish'" in result.output
 
 
+@pytest.mark.postgres
 def test_postgresql_backend_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                   real_data_dir: Path) -> None:
     """The same pipeline with MLflow's backend store on PostgreSQL (a fresh database)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 STAGES = ["fetch", "validate", "clean", "split", "train", "evaluate", "register", "gate"]
 

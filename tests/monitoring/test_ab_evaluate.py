@@ -3,61 +3,15 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime, timezone
-from pathlib import Path
 
-import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
-from homeprice.serving.logstore import PredictionLog, PredictionRecord
-from tests.serving.test_reload import register_variant
+from tests.support.registry import register_variant, seed
 
 runner = CliRunner()
-
-
-def seed(settings: Settings, n: int, challenger_version: str, challenger_scale: float,
-         mode: str) -> None:
-    """n labelled champion predictions plus challenger ones (shadow: paired; split: own)."""
-    rng = np.random.default_rng(5)
-    log = PredictionLog(settings.log_url)
-    log.start()
-    now = datetime.now(timezone.utc)
-    labels = []
-    for _ in range(n):
-        actual = float(rng.uniform(100_000, 500_000))
-        error = float(rng.standard_t(3) * 30_000)
-        served_id = uuid.uuid4().hex
-        request = uuid.uuid4().hex
-        common = dict(request_id=request, ts=now, dataset="california", lower=0.0,
-                      upper=1e7, features={})
-        records = [PredictionRecord(prediction_id=served_id, variant="champion",
-                                    model_version="1", served=True, prediction=actual + error,
-                                    **common)]
-        other = error if mode == "shadow" else float(rng.standard_t(3) * 30_000)
-        challenger_prediction = actual + other * challenger_scale * rng.lognormal(-0.045, 0.3)
-        if mode == "shadow":
-            records.append(PredictionRecord(
-                prediction_id=uuid.uuid4().hex, variant="shadow",
-                model_version=challenger_version, served=False,
-                prediction=challenger_prediction, parent_prediction_id=served_id, **common))
-        else:
-            split_id = uuid.uuid4().hex
-            records.append(PredictionRecord(
-                prediction_id=split_id, variant="challenger", model_version=challenger_version,
-                served=True, prediction=challenger_prediction,
-                **(common | {"request_id": uuid.uuid4().hex})))
-            labels.append((split_id, actual))
-        log.enqueue(records)
-        labels.append((served_id, actual))
-    log.flush()
-    for prediction_id, actual in labels:
-        log.add_feedback(prediction_id, actual)
-    log.close()
 
 
 def test_better_shadow_challenger_is_promoted_with_apply(serving_settings: Settings,

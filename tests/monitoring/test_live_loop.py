@@ -18,9 +18,12 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
-from tests.e2e.conftest import running_server, sample, scrape, wait_for
-from tests.serving.conftest import CALIFORNIA
-from tests.serving.test_reload import register_variant
+from tests.support.metrics import sample, scrape
+from tests.support.servers import running_server, wait_for
+from tests.support.bodies import CALIFORNIA
+from tests.support.registry import register_variant
+
+pytestmark = pytest.mark.e2e
 
 runner = CliRunner()
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from homeprice.cli import app
-from tests.e2e.conftest import running_server, sample, scrape, wait_for
+from tests.support.metrics import sample, scrape
+from tests.support.servers import running_server, wait_for
+
+pytestmark = pytest.mark.e2e
 
 runner = CliRunner()
 # One shifted field of nine is a drift share of 1/9: alert at one drifted column.

@@ -17,7 +17,7 @@ from homeprice.cli import app
 from homeprice.config import Settings, load_settings
 from homeprice.datasets import get_dataset
 from homeprice.serving.app import create_app
-from homeprice.serving.logstore import PredictionLog, PredictionRecord
+from homeprice.predictionlog.store import PredictionLog, PredictionRecord
 from homeprice.training.runner import load_split
 
 runner = CliRunner()

@@ -7,9 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.e2e.conftest import running_server, sample, scrape, wait_for
-from tests.serving.conftest import CALIFORNIA
+from tests.support.metrics import sample, scrape
+from tests.support.servers import running_server, wait_for
+from tests.support.bodies import CALIFORNIA
+
+pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-admin-token"
 PREDICTIONS = 120

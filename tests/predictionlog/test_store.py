@@ -19,7 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from homeprice.errors import UserInputError
-from homeprice.serving.logstore import (
+from homeprice.predictionlog.store import (
     LABELLED_COLUMNS,
     VERSION_TABLE,
     DuplicateFeedback,
@@ -30,11 +30,11 @@ from homeprice.serving.logstore import (
     prediction_logs,
     store_url,
 )
-from tests.conftest import PG_ENV, fresh_pg_database
+from tests.support.postgres import PG_ENV, fresh_pg_database
 
 HEAD = "0002"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-LOGGER = "homeprice.serving.logstore"
+LOGGER = "homeprice.predictionlog.store"
 # Retry quickly: the outage tests last a fraction of a second.
 FAST_RETRY = {"retry_initial": 0.01, "retry_max": 0.05}
 
@@ -46,7 +46,7 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store URL: a SQLite file in a folder that does not exist yet, or the module's PG db."""
     if request.param == "sqlite":
@@ -432,7 +432,7 @@ def test_full_queue_blocks_briefly_then_counts(sqlite_url: str,
                                                caplog: pytest.LogCaptureFixture) -> None:
     log = PredictionLog(sqlite_url, max_queue=5, enqueue_timeout=0.05)
     # Not started: nothing drains the queue, so the last three records cannot get in.
-    with caplog.at_level(logging.ERROR, logger="homeprice.serving.logstore"):
+    with caplog.at_level(logging.ERROR, logger="homeprice.predictionlog.store"):
         log.enqueue([record("california") for _ in range(8)])
     assert (log.queue_depth, log.rows_dropped) == (5, 3)
     assert "queue stayed full" in caplog.text
@@ -456,7 +456,7 @@ def test_urls(tmp_path: Path) -> None:
     log.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_a_log_created_by_revision_0001_is_upgraded(backend: str, tmp_path: Path) -> None:
     """An existing log from before the shadow link gains the column on start()."""
     if backend == "sqlite":
@@ -469,7 +469,7 @@ def test_a_log_created_by_revision_0001_is_upgraded(backend: str, tmp_path: Path
 def _upgrade_from_0001(url: str) -> None:
     from alembic import command
 
-    from homeprice.serving.logstore import alembic_config
+    from homeprice.predictionlog.store import alembic_config
 
     engine = sa.create_engine(store_url(url))
     config = alembic_config(url)

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from homeprice.cli import app
-from tests.conftest import files_under
+from tests.support.paths import files_under
 
 runner = CliRunner()
 

@@ -12,7 +12,6 @@ from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
-from tests.serving.conftest import served_home, serving_settings  # noqa: F401 - fixtures
 
 runner = CliRunner()
 

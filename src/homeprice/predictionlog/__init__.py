@@ -1,0 +1,1 @@
+"""The prediction log: every answered prediction and its feedback, used by serving and monitoring."""

@@ -1,0 +1,136 @@
+"""Fixtures every test folder may use (registered by tests/conftest.py as a pytest plugin):
+temporary homes over copies of the real data, a home trained once per session, apps and
+servers over private copies of it, a webhook receiver and the prediction log back ends."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homeprice import tracking
+from homeprice.config import Settings, load_settings
+from homeprice.datasets.base import SAMPLES_DIR
+from homeprice.serving.app import create_app
+from tests.support.paths import SHARED_DATA
+from tests.support.postgres import fresh_pg_database
+
+
+@pytest.fixture(scope="session")
+def real_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp copy of ../shared/data (the bundled samples when it is absent); never modified."""
+    source = SHARED_DATA if SHARED_DATA.is_dir() else SAMPLES_DIR
+    target = tmp_path_factory.mktemp("data")
+    for dataset in ("california", "bengaluru"):
+        shutil.copytree(source / dataset, target / dataset)
+        for path in (target / dataset).iterdir():
+            path.chmod(0o644)
+    return target
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_data_dir: Path) -> Path:
+    """A fresh HOMEPRICE_HOME, with HOMEPRICE_DATA_DIR on the copied real data."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("HOMEPRICE_HOME", str(path))
+    monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+    for name in ("HOMEPRICE_LAKE_URL", "HOMEPRICE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    """Settings bound to the temporary home."""
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, real_data_dir: Path) -> Path:
+    """A HOMEPRICE_HOME where the fast-budget pipeline ran for both datasets (built once)."""
+    from homeprice.pipeline import run_pipeline
+
+    path = tmp_path_factory.mktemp("trained") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOMEPRICE_HOME", str(path))
+        patch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        run_pipeline("all", load_settings(), "fast")
+    return path
+
+
+@pytest.fixture
+def trained(trained_home: Path, monkeypatch: pytest.MonkeyPatch, real_data_dir: Path) -> Settings:
+    """Settings bound to the trained home (do not change its registry in tests)."""
+    monkeypatch.setenv("HOMEPRICE_HOME", str(trained_home))
+    monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return load_settings()
+
+
+@pytest.fixture
+def served_home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the trained home (registry and log may change freely)."""
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home, ignore=shutil.ignore_patterns("predictions.db*"))
+    monkeypatch.setenv("HOMEPRICE_HOME", str(home))
+    for name in ("MLFLOW_TRACKING_URI", "HOMEPRICE_LOG_DB_URL", "HOMEPRICE_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def serving_settings(served_home: Path) -> Settings:
+    """Settings of the private home, with MLflow pointed at it (its state is process-global)."""
+    settings = load_settings()
+    tracking.configure(settings)
+    return settings
+
+
+@pytest.fixture
+def client(serving_settings: Settings) -> Iterator[TestClient]:
+    """A started app (models loaded, log running) over the private home."""
+    with TestClient(create_app(serving_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A receiver on 127.0.0.1; HOMEPRICE_WEBHOOK_URL points at it."""
+    received: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HOMEPRICE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def log_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+                ) -> Iterator[str]:
+    """The prediction log: SQLite in the home, or a fresh PostgreSQL database
+    (HOMEPRICE_LOG_DB_URL points at it)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    with fresh_pg_database("homeprice_e2e") as url:
+        monkeypatch.setenv("HOMEPRICE_LOG_DB_URL", url)
+        yield url

@@ -1,0 +1,66 @@
+"""Registering extra model versions and seeding a labelled prediction log, as the loop would."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import mlflow
+import numpy as np
+
+from homeprice import registry, tracking
+from homeprice.config import Settings
+from homeprice.predictionlog.store import PredictionLog, PredictionRecord
+
+
+def register_variant(settings: Settings, model: object, dataset: str = "california") -> str:
+    """Log `model` in a new run and register it like the pipeline does (tags of version 1)."""
+    client = tracking.configure(settings)
+    experiment = tracking.experiment_id(client, dataset, settings)
+    with mlflow.start_run(experiment_id=experiment) as run:
+        info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
+                                        pip_requirements=tracking.pip_requirements())
+    first = client.get_model_version(registry.model_name(dataset), "1")
+    tags = {k: v for k, v in first.tags.items() if k in ("pipeline_run_id", "candidate")}
+    return registry.register(client, dataset, info.model_uri, run.info.run_id,
+                             registry.version_metrics(client, dataset, "1"), tags)
+
+
+def seed(settings: Settings, n: int, challenger_version: str, challenger_scale: float,
+         mode: str) -> None:
+    """n labelled champion predictions plus challenger ones (shadow: paired; split: own)."""
+    rng = np.random.default_rng(5)
+    log = PredictionLog(settings.log_url)
+    log.start()
+    now = datetime.now(timezone.utc)
+    labels = []
+    for _ in range(n):
+        actual = float(rng.uniform(100_000, 500_000))
+        error = float(rng.standard_t(3) * 30_000)
+        served_id = uuid.uuid4().hex
+        request = uuid.uuid4().hex
+        common = dict(request_id=request, ts=now, dataset="california", lower=0.0,
+                      upper=1e7, features={})
+        records = [PredictionRecord(prediction_id=served_id, variant="champion",
+                                    model_version="1", served=True, prediction=actual + error,
+                                    **common)]
+        other = error if mode == "shadow" else float(rng.standard_t(3) * 30_000)
+        challenger_prediction = actual + other * challenger_scale * rng.lognormal(-0.045, 0.3)
+        if mode == "shadow":
+            records.append(PredictionRecord(
+                prediction_id=uuid.uuid4().hex, variant="shadow",
+                model_version=challenger_version, served=False,
+                prediction=challenger_prediction, parent_prediction_id=served_id, **common))
+        else:
+            split_id = uuid.uuid4().hex
+            records.append(PredictionRecord(
+                prediction_id=split_id, variant="challenger", model_version=challenger_version,
+                served=True, prediction=challenger_prediction,
+                **(common | {"request_id": uuid.uuid4().hex})))
+            labels.append((split_id, actual))
+        log.enqueue(records)
+        labels.append((served_id, actual))
+    log.flush()
+    for prediction_id, actual in labels:
+        log.add_feedback(prediction_id, actual)
+    log.close()
