@@ -16,8 +16,8 @@ from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
 from homeprice.datasets import get_dataset
+from homeprice.predictionlog import PredictionLog, PredictionRecord
 from homeprice.serving.app import create_app
-from homeprice.predictionlog.store import PredictionLog, PredictionRecord
 from homeprice.training.runner import load_split
 
 runner = CliRunner()

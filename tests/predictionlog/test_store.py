@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from homeprice.errors import UserInputError
-from homeprice.predictionlog.store import (
+from homeprice.predictionlog import (
     LABELLED_COLUMNS,
     VERSION_TABLE,
     DuplicateFeedback,
@@ -33,8 +33,9 @@ from homeprice.predictionlog.store import (
 from tests.support.postgres import PG_ENV, fresh_pg_database
 
 HEAD = "0002"
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-LOGGER = "homeprice.predictionlog.store"
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+# The writer logs outages, overflows and give-ups; the tests read its records only.
+LOGGER = "homeprice.predictionlog.writer"
 # Retry quickly: the outage tests last a fraction of a second.
 FAST_RETRY = {"retry_initial": 0.01, "retry_max": 0.05}
 
@@ -250,7 +251,7 @@ def test_migrations_at_head_and_idempotent(url: str, caplog: pytest.LogCaptureFi
             versions = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
             assert versions.scalars().all() == [HEAD]
             assert "alembic_version" not in sa.inspect(connection).get_table_names()
-            # The tables logstore queries are exactly what the migrations built.
+            # The tables the log queries are exactly what the migrations built.
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
     finally:
@@ -286,6 +287,11 @@ def test_sqlite_is_in_wal_mode(sqlite_url: str, tmp_path: Path) -> None:
     log.close()
     with sqlite3.connect(tmp_path / "predictions.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """The messages of the writer's logger alone, so a renamed logger fails the test."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == LOGGER)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -361,7 +367,7 @@ def test_rows_wait_while_the_database_is_down(url: str, dataset: str,
             wait_until(lambda: log.write_errors > errors)  # still trying
         log.close()  # the database is back: the rows waiting are written
     assert (log.rows_written, log.rows_dropped, log.queue_depth) == (103, 0, 0)
-    assert "cannot write" in caplog.text and "is back" in caplog.text
+    assert "cannot write" in logged(caplog) and "is back" in logged(caplog)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert rows_in_table(url, dataset) == 103
 
@@ -376,7 +382,7 @@ def test_overflow_during_an_outage_is_counted(url: str, dataset: str,
         wait_until(lambda: log.write_errors > 0)  # the writer holds these two
         log.enqueue([record(dataset) for _ in range(8)])  # room for five
         assert (log.queue_depth, log.rows_dropped) == (7, 3)
-        assert "queue stayed full" in caplog.text
+        assert "queue stayed full" in logged(caplog)
     log.close()
     assert (log.rows_written, log.rows_dropped, log.queue_depth) == (7, 3, 0)
     assert rows_in_table(url, dataset) == 7
@@ -395,7 +401,7 @@ def test_close_gives_up_on_a_database_still_down(url: str, dataset: str,
             log.close(timeout=0.3)
             assert time.monotonic() - started < 2.0
     assert (log.rows_written, log.rows_dropped, log.queue_depth) == (0, 7, 0)
-    assert "still unreachable" in caplog.text
+    assert "still unreachable" in logged(caplog)
     assert rows_in_table(url, dataset) == 0
 
 
@@ -432,10 +438,10 @@ def test_full_queue_blocks_briefly_then_counts(sqlite_url: str,
                                                caplog: pytest.LogCaptureFixture) -> None:
     log = PredictionLog(sqlite_url, max_queue=5, enqueue_timeout=0.05)
     # Not started: nothing drains the queue, so the last three records cannot get in.
-    with caplog.at_level(logging.ERROR, logger="homeprice.predictionlog.store"):
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
         log.enqueue([record("california") for _ in range(8)])
     assert (log.queue_depth, log.rows_dropped) == (5, 3)
-    assert "queue stayed full" in caplog.text
+    assert "queue stayed full" in logged(caplog)
     log.start()
     assert log.flush()
     assert log.rows_written == 5
@@ -456,7 +462,8 @@ def test_urls(tmp_path: Path) -> None:
     log.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("backend", ["sqlite",
+                                     pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_a_log_created_by_revision_0001_is_upgraded(backend: str, tmp_path: Path) -> None:
     """An existing log from before the shadow link gains the column on start()."""
     if backend == "sqlite":
@@ -469,7 +476,7 @@ def test_a_log_created_by_revision_0001_is_upgraded(backend: str, tmp_path: Path
 def _upgrade_from_0001(url: str) -> None:
     from alembic import command
 
-    from homeprice.predictionlog.store import alembic_config
+    from homeprice.predictionlog import alembic_config
 
     engine = sa.create_engine(store_url(url))
     config = alembic_config(url)

@@ -15,8 +15,8 @@ from pydantic import SecretStr, ValidationError
 
 from homeprice import registry
 from homeprice.config import Settings, TrafficSettings
+from homeprice.predictionlog import PredictionLog
 from homeprice.serving.app import create_app
-from homeprice.predictionlog.store import PredictionLog
 from homeprice.serving.routing import CHALLENGER, CHAMPION, TrafficRouter, assign
 from homeprice.serving.trafficstore import TrafficStore
 from tests.support.bodies import CALIFORNIA

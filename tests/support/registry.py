@@ -10,7 +10,7 @@ import numpy as np
 
 from homeprice import registry, tracking
 from homeprice.config import Settings
-from homeprice.predictionlog.store import PredictionLog, PredictionRecord
+from homeprice.predictionlog import PredictionLog, PredictionRecord
 
 
 def register_variant(settings: Settings, model: object, dataset: str = "california") -> str:

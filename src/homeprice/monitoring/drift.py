@@ -25,7 +25,7 @@ from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import HomepriceError, NotEnoughDataError
 from homeprice.monitoring.notify import notify
-from homeprice.predictionlog.store import PredictionLog
+from homeprice.predictionlog import PredictionLog
 from homeprice.serving.metrics import drift_latest_path
 
 REFERENCE_ARTIFACT = "evaluation/reference_sample.parquet"

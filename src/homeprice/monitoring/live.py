@@ -19,7 +19,7 @@ from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.monitoring.abtest import ABDecision, ABRules, compare, decide, variant_stats
 from homeprice.monitoring.notify import notify
-from homeprice.predictionlog.store import PredictionLog
+from homeprice.predictionlog import PredictionLog
 
 
 def rules_from(settings: Settings) -> ABRules:

@@ -1,1 +1,22 @@
-"""The prediction log: every answered prediction and its feedback, used by serving and monitoring."""
+"""The prediction log: every answered prediction and its feedback (used by serving, monitoring)."""
+
+from homeprice.predictionlog.database import store_url
+from homeprice.predictionlog.migrate import alembic_config
+from homeprice.predictionlog.queries import LABELLED_COLUMNS
+from homeprice.predictionlog.records import DuplicateFeedback, PredictionRecord, UnknownPrediction
+from homeprice.predictionlog.schema import VERSION_TABLE, feedback, metadata, prediction_logs
+from homeprice.predictionlog.store import PredictionLog
+
+__all__ = [
+    "LABELLED_COLUMNS",
+    "VERSION_TABLE",
+    "DuplicateFeedback",
+    "PredictionLog",
+    "PredictionRecord",
+    "UnknownPrediction",
+    "alembic_config",
+    "feedback",
+    "metadata",
+    "prediction_logs",
+    "store_url",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from homeprice.predictionlog.store import VERSION_TABLE, metadata
+from homeprice.predictionlog.schema import VERSION_TABLE, metadata
 
 config = context.config
 # Any fixed 64-bit key: PostgreSQL advisory lock taken by every `upgrade head` on the log.

@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     """Create the prediction_logs and feedback tables with their indexes."""
-    # Written out in full (not imported from logstore): a migration is a fixed point in history.
+    # Written out in full (not imported from schema.py): a migration is a fixed point in history.
     op.create_table(
         "prediction_logs",
         sa.Column("prediction_id", sa.String(64), nullable=False),

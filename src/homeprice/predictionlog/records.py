@@ -1,0 +1,38 @@
+"""What callers hand to and get refused by the prediction log: PredictionRecord and typed errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeprice.errors import HomepriceError
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRecord:
+    """One logged prediction (served, or shadow: computed and logged but not returned)."""
+
+    prediction_id: str
+    request_id: str
+    ts: datetime
+    dataset: str
+    variant: str
+    model_version: str
+    served: bool
+    prediction: float
+    lower: float
+    upper: float
+    features: dict[str, Any]
+    client_id: str | None = None
+    latency_ms: float | None = None
+    # Shadow predictions: the prediction_id of the served prediction they shadow.
+    parent_prediction_id: str | None = None
+
+
+class UnknownPrediction(HomepriceError):
+    """Feedback names a prediction_id that was never logged."""
+
+
+class DuplicateFeedback(HomepriceError):
+    """Feedback for this prediction_id was already recorded."""
