@@ -262,3 +262,28 @@ def load_model(dataset: str, ref: str) -> Any:
         return mlflow.sklearn.load_model(uri)
     except MlflowException as error:
         raise UserInputError(f"cannot load {uri}: {error.message.splitlines()[0]}") from None
+
+
+# -- run artifacts of a version -------------------------------------------------------------------
+# The version tag naming the pipeline (parent) run that produced it: its evaluation artifacts
+# (test sample, reference sample, metrics) live on that run, not on the candidate's model run.
+PIPELINE_RUN_TAG = "pipeline_run_id"
+
+
+def download_version_artifact(client: MlflowClient, dataset: str, version: str,
+                              artifact_path: str, dst: str | os.PathLike[str]) -> str:
+    """Download `artifact_path` (see `homeprice.artifacts`) of the pipeline run that produced
+    `version` into the folder `dst`; the local path of the file.
+
+    HomepriceError when the version names no pipeline run or the artifact cannot be fetched.
+    """
+    mv = client.get_model_version(model_name(dataset), version)
+    run_id = (mv.tags or {}).get(PIPELINE_RUN_TAG)
+    if not run_id:
+        raise HomepriceError(f"{dataset} v{version} has no pipeline run to read "
+                             f"{artifact_path} from")
+    try:
+        return client.download_artifacts(run_id, artifact_path, os.fspath(dst))
+    except Exception as error:  # noqa: BLE001 - missing file, store down, cloud SDK error alike
+        raise HomepriceError(f"{dataset} v{version}: cannot read {artifact_path} of run "
+                             f"{run_id}: {error}") from None

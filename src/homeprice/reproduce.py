@@ -19,7 +19,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
-from homeprice import tracking
+from homeprice import artifacts, tracking
 from homeprice.config import Settings
 from homeprice.data.cleaning import clean
 from homeprice.data.lake import Lake
@@ -96,9 +96,10 @@ def _logged_settings(client: mlflow.tracking.MlflowClient, run_id: str,
     """The current settings with the model-deciding sections as the run logged them."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = client.download_artifacts(run_id, "config/resolved.json", tmp)
+            path = client.download_artifacts(run_id, artifacts.RESOLVED_CONFIG, tmp)
         except (MlflowException, OSError):
-            raise UserInputError(f"run {run_id} has no config/resolved.json artifact") from None
+            raise UserInputError(f"run {run_id} has no {artifacts.RESOLVED_CONFIG} "
+                                 "artifact") from None
         logged = json.loads(Path(path).read_text())
     merged = current.model_dump() | {k: logged[k] for k in MODEL_SECTIONS if k in logged}
     return type(current).model_validate(merged)

@@ -18,6 +18,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
+from homeprice import artifacts
 from homeprice.config import Settings
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def log_model(model: Pipeline, X_example: pd.DataFrame) -> Any:
         warnings.simplefilter("ignore")
         signature = infer_signature(example, model.predict(example))
         return mlflow.sklearn.log_model(
-            model, name="model", serialization_format="cloudpickle", signature=signature,
+            model, name=artifacts.MODEL, serialization_format="cloudpickle", signature=signature,
             input_example=example, pip_requirements=pip_requirements(),
         )
 

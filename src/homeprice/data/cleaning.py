@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from homeprice import artifacts
 from homeprice.atomic import write_text
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
@@ -40,7 +41,7 @@ class CleanSummary:
 
 
 def _write_report(settings: Settings, dataset: str, name: str, report: dict[str, Any]) -> Path:
-    path = settings.reports_dir / dataset / name
+    path = artifacts.report_path(settings.reports_dir, dataset, name)
     write_text(path, json.dumps(report, indent=2, default=str))
     return path
 
@@ -61,9 +62,9 @@ def validate_raw(
         raw, label, key = lake.read_raw(dataset.name, entry["sha256"]), entry["path"], entry["sha256"]
     report = validate(raw, dataset, settings, source=label)
     payload = report.to_dict() | {"raw_sha256": key}
-    name = f"quality-{key[:16]}.json" if key else f"quality-{Path(input_path or 'input').stem}.json"
+    name = artifacts.quality_report(key[:16] if key else Path(input_path or "input").stem)
     path = _write_report(settings, dataset.name, name, payload)
-    _write_report(settings, dataset.name, "quality-latest.json", payload)
+    _write_report(settings, dataset.name, artifacts.QUALITY_LATEST, payload)
     return report, path
 
 
@@ -94,7 +95,7 @@ def clean(dataset: Dataset, settings: Settings, raw_sha256: str | None = None) -
         "quality": quality.to_dict(),
     }
     clean_entry = lake.write_clean(dataset.name, version, result.data, report)
-    _write_report(settings, dataset.name, "clean-latest.json", report)
+    _write_report(settings, dataset.name, artifacts.CLEAN_LATEST, report)
     return CleanSummary(dataset=dataset.name, version=version, raw_sha256=entry["sha256"],
                         rows_in=result.rows_in, dropped=result.dropped, rows_out=result.rows_out,
                         notes=result.notes, path=clean_entry["path"])

@@ -15,20 +15,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import mlflow
-from mlflow.exceptions import MlflowException
 import pandas as pd
 
-from homeprice import registry, tracking
+from homeprice import artifacts, registry, tracking
 from homeprice.atomic import write_text
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
-from homeprice.errors import HomepriceError, NotEnoughDataError
+from homeprice.errors import NotEnoughDataError
 from homeprice.monitoring.notify import notify
 from homeprice.predictionlog import PredictionLog
-from homeprice.serving.metrics import drift_latest_path
-
-REFERENCE_ARTIFACT = "evaluation/reference_sample.parquet"
 
 
 @dataclass
@@ -57,24 +52,15 @@ class DriftResult:
 
 def latest_path(settings: Settings, dataset: str) -> Path:
     """Where the latest drift result of a dataset is kept (read by servers for gauges)."""
-    return drift_latest_path(settings.reports_dir, dataset)
+    return artifacts.report_path(settings.reports_dir, dataset, artifacts.DRIFT_LATEST)
 
 
 def reference_sample(settings: Settings, dataset: str, version: str) -> pd.DataFrame:
     """The training inputs sample stored with the version's run."""
     client = tracking.configure(settings)
-    run_id = (client.get_model_version(registry.model_name(dataset), version).tags or {}).get(
-        "pipeline_run_id")
-    if not run_id:
-        raise HomepriceError(f"{dataset} v{version} has no pipeline run with a reference sample")
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=tmp,
-                tracking_uri=settings.tracking_uri)
-        except (MlflowException, OSError) as error:
-            raise HomepriceError(f"{dataset} v{version}: cannot read the reference sample "
-                                 f"{REFERENCE_ARTIFACT} of run {run_id}: {error}") from None
+        path = registry.download_version_artifact(client, dataset, version,
+                                                  artifacts.REFERENCE_SAMPLE, tmp)
         return pd.read_parquet(path)
 
 
@@ -133,10 +119,11 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
                 else value >= threshold
             scores[config["column"]] = {"score": value, "method": method,
                                         "threshold": threshold, "drifted": drifted}
-    folder = settings.reports_dir / dataset.name
+    folder = artifacts.report_folder(settings.reports_dir, dataset.name)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    html, raw_json = folder / f"drift-{stamp}.html", folder / f"drift-{stamp}.json"
+    html = folder / artifacts.drift_report(stamp, "html")
+    raw_json = folder / artifacts.drift_report(stamp, "json")
     evaluation.save_html(str(html))
     evaluation.save_json(str(raw_json))
     threshold = settings.monitoring.drift_share_threshold

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from homeprice import artifacts
 from homeprice.config import TrafficSettings
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -29,11 +30,6 @@ TRAFFIC_MODES = ("off", "split", "shadow")
 def multiprocess_enabled() -> bool:
     """Whether prometheus_client writes values to shared files (decided by it at import)."""
     return bool(os.environ.get(MULTIPROC_ENV))
-
-
-def drift_latest_path(reports_dir: Path, dataset: str) -> Path:
-    """Where `homeprice monitor drift` keeps a dataset's latest result (read at each scrape)."""
-    return reports_dir / dataset / "drift-latest.json"
 
 
 class DriftCollector(Collector):
@@ -49,7 +45,8 @@ class DriftCollector(Collector):
         self._cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def _latest(self, dataset: str) -> dict[str, Any] | None:
-        path = drift_latest_path(self._reports_dir, dataset)
+        # Where `homeprice monitor drift` keeps the dataset's latest result.
+        path = artifacts.report_path(self._reports_dir, dataset, artifacts.DRIFT_LATEST)
         try:
             stat = path.stat()
             # The check replaces the file (new inode), so this key changes with every result.

@@ -16,20 +16,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from homeprice import registry, tracking
+from homeprice import artifacts, registry, tracking
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
+from homeprice.errors import HomepriceError
 from homeprice.serving.fastpath import FastPredictor, PipelinePredictor, max_relative_difference
 from homeprice.serving.metrics import ServingMetrics
 
 log = logging.getLogger(__name__)
 ALIASES = (registry.CHAMPION, registry.CHALLENGER)
-SAMPLE_ARTIFACT = "evaluation/test_sample.parquet"
 
 
 class SmokeTestFailed(Exception):
@@ -55,19 +54,13 @@ class LoadedModel:
         return self.predictor.fast
 
 
-def _test_sample(client: MlflowClient, dataset: str, version: str, tracking_uri: str
-                 ) -> pd.DataFrame:
-    mv = client.get_model_version(registry.model_name(dataset), version)
-    run_id = (mv.tags or {}).get("pipeline_run_id")
-    if not run_id:
-        raise SmokeTestFailed(f"version {version} has no pipeline run to take a test sample from")
+def _test_sample(client: MlflowClient, dataset: str, version: str) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=SAMPLE_ARTIFACT, dst_path=tmp,
-                tracking_uri=tracking_uri)
-        except Exception as error:  # noqa: BLE001 - any failure means: cannot smoke-test
-            raise SmokeTestFailed(f"no stored test sample for version {version}: {error}") from None
+            path = registry.download_version_artifact(client, dataset, version,
+                                                      artifacts.TEST_SAMPLE, tmp)
+        except HomepriceError as error:  # no stored test sample means: cannot smoke-test
+            raise SmokeTestFailed(f"no stored test sample: {error}") from None
         return pd.read_parquet(Path(path))
 
 
@@ -137,7 +130,7 @@ class ModelStore:
     # -- loading (off the event loop) -----------------------------------------------------------
     def _load(self, client: MlflowClient, dataset: str, alias: str, version: str) -> LoadedModel:
         model = registry.load_model(dataset, version)
-        sample = _test_sample(client, dataset, version, self.settings.tracking_uri)
+        sample = _test_sample(client, dataset, version)
         expected = smoke_test(dataset, model, sample)
         feature_columns = get_dataset(dataset).feature_columns
         predictor: FastPredictor | PipelinePredictor

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
+from homeprice import artifacts  # noqa: E402
 from homeprice.datasets import Dataset  # noqa: E402
 
 
@@ -94,7 +95,7 @@ def save_plots(model: Pipeline, dataset: Dataset, test: pd.DataFrame, prediction
     ax.plot([low, high], [low, high], color="black", linewidth=1)
     ax.set(xlabel=f"actual ({unit})", ylabel=f"predicted ({unit})",
            title=f"{dataset.name}: predicted vs actual (test)")
-    paths.append(folder / "predicted_vs_actual.png")
+    paths.append(folder / artifacts.PREDICTED_VS_ACTUAL_PLOT)
     fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
     plt.close(fig)
 
@@ -103,7 +104,7 @@ def save_plots(model: Pipeline, dataset: Dataset, test: pd.DataFrame, prediction
     ax.axhline(0, color="black", linewidth=1)
     ax.set(xlabel=f"predicted ({unit})", ylabel=f"actual - predicted ({unit})",
            title=f"{dataset.name}: residuals (test)")
-    paths.append(folder / "residuals.png")
+    paths.append(folder / artifacts.RESIDUALS_PLOT)
     fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
     plt.close(fig)
 
@@ -111,7 +112,7 @@ def save_plots(model: Pipeline, dataset: Dataset, test: pd.DataFrame, prediction
     fig, ax = plt.subplots(figsize=(7, 6))
     ax.barh(importance.index, importance.to_numpy())
     ax.set(xlabel="share of importance", title=f"{dataset.name}: feature importance")
-    paths.append(folder / "feature_importance.png")
+    paths.append(folder / artifacts.FEATURE_IMPORTANCE_PLOT)
     fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
     plt.close(fig)
     return paths

@@ -17,7 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from homeprice import registry, tracking
+from homeprice import artifacts, registry, tracking
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.data.splitting import Split, materialise_split
@@ -119,9 +119,9 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
         mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
                            "cv_folds": budget_settings.cv_folds, "trials": budget_settings.trials,
                            **{f"rows_{k}": v for k, v in split.sizes().items()}})
-        tracking.log_json(settings.resolved(), "config/resolved.json")
+        tracking.log_json(settings.resolved(), artifacts.RESOLVED_CONFIG)
         tracking.log_json(lake.clean_report(dataset.name, lineage["clean_version"]),
-                          "data/clean_report.json")
+                          artifacts.CLEAN_REPORT)
         for name in settings.training.candidates:
             if progress:
                 progress(dataset.name, f"tuning {name}")
@@ -146,7 +146,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                 mlflow.log_metrics({"cv_rmse": tuned.cv_rmse, "cv_rmse_std": tuned.cv_rmse_std,
                                     "n_trials": tuned.n_trials,
                                     **{f"test_{k}": v for k, v in test_metrics.items()}})
-                tracking.log_table(pd.DataFrame(tuned.trials), "tuning/trials.csv")
+                tracking.log_table(pd.DataFrame(tuned.trials), artifacts.TUNING_TRIALS)
                 info = tracking.log_model(model, X_train)
             results.append(CandidateResult(
                 name=name, params=tuned.best_params, cv_rmse=tuned.cv_rmse,
@@ -161,7 +161,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
         tracking.log_table(pd.DataFrame([{"candidate": r.name, "cv_rmse": r.cv_rmse,
                                           "n_trials": r.n_trials,
                                           **{f"test_{k}": v for k, v in r.test.items()}}
-                                         for r in results]), "candidates.csv")
+                                         for r in results]), artifacts.CANDIDATES_TABLE)
     return TrainingOutcome(dataset=dataset.name, parent_run_id=parent.info.run_id,
                            candidates=results, best=best.name,
                            seconds=time.perf_counter() - started)
@@ -194,22 +194,22 @@ def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> di
         if champion_metrics is not None:
             mlflow.log_metrics({f"champion_test_{k}": v for k, v in champion_metrics.items()})
             mlflow.set_tag("compared_with_champion", champion_version)
-        tracking.log_table(segments, "evaluation/residuals_by_segment.csv")
+        tracking.log_table(segments, artifacts.RESIDUALS_BY_SEGMENT)
         sample = split.test.head(200).assign(prediction=prediction[:200], lower=lower[:200],
                                              upper=upper[:200])
-        tracking.log_table(sample, "evaluation/test_sample.csv")
+        tracking.log_table(sample, artifacts.TEST_PREDICTIONS)
         # Drift monitoring compares live requests with this sample of the training inputs.
         tracking.log_table(split.train[list(dataset.feature_columns)].sample(
             min(len(split.train), 5000), random_state=settings.split.seed),
-            "evaluation/reference_sample.parquet")
+            artifacts.REFERENCE_SAMPLE)
         # Serving checks its fast path and smoke-tests new versions on this sample.
         tracking.log_table(split.test[[*dataset.feature_columns, dataset.target]].head(200),
-                             "evaluation/test_sample.parquet")
+                             artifacts.TEST_SAMPLE)
         with tempfile.TemporaryDirectory() as tmp:
             for path in save_plots(model, dataset, split.test, prediction, Path(tmp)):
-                mlflow.log_artifact(str(path), artifact_path="plots")
+                mlflow.log_artifact(str(path), artifact_path=artifacts.PLOTS)
         tracking.log_json({"test": metrics, "champion": champion_metrics,
-                           "champion_version": champion_version}, "evaluation/metrics.json")
+                           "champion_version": champion_version}, artifacts.EVALUATION_METRICS)
     return {"test": metrics, "champion": champion_metrics, "champion_version": champion_version,
             "segments": segments}
 
@@ -222,7 +222,7 @@ def register_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> st
                .items() if k.startswith("test_")}
     return registry.register(
         client, dataset.name, tags["best_model_uri"], tags["best_run_id"], metrics,
-        {"candidate": tags["best_candidate"], "pipeline_run_id": parent_run_id,
+        {"candidate": tags["best_candidate"], registry.PIPELINE_RUN_TAG: parent_run_id,
          "data_sha256": tags["data_sha256"], "clean_version": tags["clean_version"],
          "git_commit": tags.get("git_commit", "unknown")})
 
