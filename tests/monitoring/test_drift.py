@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +26,7 @@ runner = CliRunner()
 def log_requests(settings: Settings, rows: pd.DataFrame) -> None:
     log = PredictionLog(settings.log_url)
     log.start()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     log.enqueue([PredictionRecord(
         prediction_id=uuid.uuid4().hex, request_id=uuid.uuid4().hex, ts=now,
         dataset="california", variant="champion", model_version="1", served=True,

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
-from tests.support.metrics import sample, scrape
-from tests.support.servers import running_server, wait_for
 from tests.support.bodies import CALIFORNIA
+from tests.support.metrics import sample, scrape
 from tests.support.registry import register_variant
+from tests.support.servers import running_server, wait_for
 
 pytestmark = pytest.mark.e2e
 

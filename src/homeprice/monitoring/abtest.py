@@ -126,8 +126,9 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
                            "labelled predictions")
                 break
     if not missing and difference is not None and difference.lower > 0:
-        return "promote", (f"challenger MAE lower by {human_number(difference.mean)} (anytime-valid "
-                           f"{1 - rules.alpha:.0%} CS [{human_number(difference.lower)}, "
+        return "promote", (f"challenger MAE lower by {human_number(difference.mean)} "
+                           f"(anytime-valid {1 - rules.alpha:.0%} CS "
+                           f"[{human_number(difference.lower)}, "
                            f"{human_number(difference.upper)}], {mode})")
     if degraded:
         if has_previous_champion:
@@ -138,6 +139,8 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
     assert difference is not None
     if difference.upper < 0:
         return "keep", (f"challenger is worse: MAE higher by {human_number(-difference.mean)} "
-                        f"(CS [{human_number(difference.lower)}, {human_number(difference.upper)}])")
+                        f"(CS [{human_number(difference.lower)}, "
+                        f"{human_number(difference.upper)}])")
     return "keep", (f"no significant difference yet: CS of the MAE difference "
-                    f"[{human_number(difference.lower)}, {human_number(difference.upper)}] contains 0")
+                    f"[{human_number(difference.lower)}, {human_number(difference.upper)}] "
+                    "contains 0")

@@ -11,7 +11,7 @@ import json
 import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ class DriftResult:
     alert: bool
     html: str
     json: str
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     notified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
     if version is None:
         raise NotEnoughDataError(f"{dataset.name} has no champion: nothing to monitor yet")
     reference = reference_sample(settings, dataset.name, version)
-    since = datetime.now(timezone.utc) - window if window else None
+    since = datetime.now(UTC) - window if window else None
     log = PredictionLog(settings.log_url)
     log.start()
     try:
@@ -85,8 +85,8 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
     finally:
         log.close()
     if len(current) < 30:
-        raise NotEnoughDataError(f"only {len(current)} logged {dataset.name} requests in the window: "
-                             "too few to test for drift (need 30)")
+        raise NotEnoughDataError(f"only {len(current)} logged {dataset.name} requests in the "
+                                 "window: too few to test for drift (need 30)")
     sampled_from = None
     limit = settings.monitoring.max_rows
     if len(current) > limit:
@@ -121,7 +121,7 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
                                         "threshold": threshold, "drifted": drifted}
     folder = artifacts.report_folder(settings.reports_dir, dataset.name)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     html = folder / artifacts.drift_report(stamp, "html")
     raw_json = folder / artifacts.drift_report(stamp, "json")
     evaluation.save_html(str(html))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,7 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
     entries = registry.history(client, dataset)
     since = _pair_start(entries, champion_v, challenger_v)
     if window is not None:
-        cutoff = datetime.now(timezone.utc) - window
+        cutoff = datetime.now(UTC) - window
         since = max(since, cutoff) if since else cutoff
     if log is not None:
         labelled = log.labelled(dataset, since)
