@@ -132,6 +132,19 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
     return decision
 
 
+def live_view(dataset: str, settings: Settings, log: PredictionLog) -> dict[str, Any]:
+    """The A/B view of the insights API: what `ab evaluate` would decide now (not applied) on
+    the server's open log, the last decision it applied, and the interval coverage target.
+
+    The serving app receives this as a callable from whoever builds it, so serving never
+    imports monitoring.
+    """
+    decision = evaluate_live(dataset, settings, log=log)
+    return {"decision": decision.to_dict(),
+            "last_applied": decision.details["last_applied"],
+            "coverage_target": 1 - settings.training.interval_alpha}
+
+
 def parse_window(text: str | None) -> timedelta | None:
     """'24h', '30m', '7d' or '3600s' -> timedelta (None for no window)."""
     if not text:
