@@ -24,6 +24,10 @@ quickstart: venv
 test: venv
 	$(BIN)/python -m pytest -q --durations=15
 
+# Ruff: pyflakes, pycodestyle, import order, bugbear (config in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check src tests dags benchmarks
+
 # Airflow 3 standalone with homeprice's DAGs on a free port (from AIRFLOW_PORT); prints the login.
 airflow: venv
 	AIRFLOW_PORT=$(AIRFLOW_PORT) bash ops/airflow-standalone.sh

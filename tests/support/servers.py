@@ -67,7 +67,8 @@ def running_server(home: Path, *args: str, **env: str) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/readyz", server, timeout=90)
+        # Generous: loading models on a loaded 2-core CI machine can take a minute or more.
+        wait_until_up(f"{base}/readyz", server, timeout=240)
         yield base
     finally:
         stop(server)
