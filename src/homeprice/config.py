@@ -407,11 +407,13 @@ class Settings(BaseSettings):
     @field_validator("plugins")
     @classmethod
     def _register_plugins(cls, value: list[str]) -> list[str]:
-        # Plug-ins given only here (not in HOMEPRICE_PLUGINS or the YAML file, e.g. as an
-        # argument of load_settings) join the process's dataset list before `datasets` is read.
+        # Plug-ins given only here (e.g. as an argument of load_settings) join the process's
+        # dataset list before `datasets` is read. Those of HOMEPRICE_PLUGINS or the YAML file
+        # are listed from there already, and leave the list when they leave the environment.
         from homeprice.datasets.catalogue import register_plugins
 
-        register_plugins(value)
+        configured = configured_plugins()
+        register_plugins([module for module in value if module not in configured])
         return value
 
     @model_validator(mode="after")
