@@ -64,8 +64,8 @@ def test_plugins_named_in_the_yaml_file(tmp_path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_unknown_dataset_lists_the_known_ones() -> None:
-    with pytest.raises(UserInputError, match=r"unknown dataset 'paris' \(known: california, "
-                                             r"bengaluru\)"):
+    with pytest.raises(UserInputError, match=r"unknown dataset 'paris' \(known: bengaluru, "
+                                             r"california\)"):
         get_dataset("paris")
 
 

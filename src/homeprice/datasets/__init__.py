@@ -41,7 +41,7 @@ def get_dataset(name: str) -> Dataset:
     try:
         return DATASETS[name]
     except KeyError:
-        known = ", ".join(DATASETS)
+        known = ", ".join(sorted(DATASETS))
         raise UserInputError(f"unknown dataset {name!r} (known: {known})") from None
 
 

@@ -118,7 +118,12 @@ class Dataset(ABC, Generic[RulesT]):
 
     @abstractmethod
     def feature_builder(self, random_state: int = 42) -> BaseEstimator:
-        """A fresh, unfitted feature transformer of the parsed inputs (the model's first step)."""
+        """A fresh, unfitted feature transformer of the parsed inputs (the model's first step).
+
+        Besides the scikit-learn contract it offers `transform_columns` (the serving fast path,
+        on a mapping of column -> values), `get_feature_names_out` and `feature_sources`
+        (model feature -> the request fields it comes from, for /explain).
+        """
 
     @abstractmethod
     def build_request_model(self, rules: RulesT) -> type[ModelInput]:
