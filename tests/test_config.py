@@ -40,3 +40,53 @@ def test_repository_yaml_matches_code_defaults(monkeypatch: pytest.MonkeyPatch) 
     for name in ("HOMEPRICE_CONFIG", "HOMEPRICE_HOME", "HOMEPRICE_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     assert load_settings().resolved() == Settings.model_construct().model_dump(mode="json")
+
+
+def test_dataset_sections_come_from_the_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOMEPRICE_DATASETS__CALIFORNIA__LATITUDE", "[33, 40]")
+    settings = load_settings()
+    assert settings.datasets.california.latitude == (33.0, 40.0)  # JSON from the environment
+    assert settings.datasets["bengaluru"].log_target is True
+    assert settings.gate.thresholds["california"] == {"max_rmse": 55_000, "min_r2": 0.75}
+    assert settings.serving.datasets == ["california", "bengaluru"]
+    assert settings.serving.traffic_for("bengaluru").mode == "off"
+    with pytest.raises(ValidationError, match=r"datasets\.bengaluru\.min_sqft_per_bedroom"):
+        load_settings(datasets={"bengaluru": {"min_sqft_per_bedroom": 0}})
+
+
+def test_a_gate_given_for_one_dataset_keeps_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(datasets={"california": {"gate": {"max_rmse": 1}}})
+    assert settings.gate.thresholds["california"]["max_rmse"] == 1
+    assert settings.gate.thresholds["bengaluru"] == {"max_mape": 0.30, "min_r2": 0.50}
+    assert "thresholds" not in settings.resolved()["gate"]  # a view, not a key
+
+
+def test_old_per_dataset_keys_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """training.log_target and gate.thresholds moved to datasets.<name> (old configs and the
+    resolved config of older runs, which reproduce replays, still read)."""
+    config = tmp_path / "old.yaml"
+    config.write_text("training:\n  log_target: {bengaluru: false}\n"
+                      "gate:\n  thresholds:\n    california: {min_r2: 0.9}\n")
+    monkeypatch.setenv("HOMEPRICE_CONFIG", str(config))
+    with pytest.warns(DeprecationWarning, match="datasets.<name>.log_target"):
+        settings = load_settings()
+    assert settings.datasets.bengaluru.log_target is False
+    assert settings.datasets.california.log_target is False
+    assert settings.datasets.california.gate == {"min_r2": 0.9}
+    assert settings.gate.thresholds["bengaluru"] == {"max_mape": 0.30, "min_r2": 0.50}
+
+
+def test_a_yaml_override_reaches_cleaning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from homeprice.datasets import get_dataset
+
+    config = tmp_path / "north.yaml"
+    config.write_text("datasets:\n  california:\n    latitude: [36.0, 42.5]\n")
+    monkeypatch.setenv("HOMEPRICE_CONFIG", str(config))
+    dataset = get_dataset("california")
+    raw = pd.DataFrame([dataset.request_example | {"median_house_value": 100_000.0},
+                        dataset.request_example | {"latitude": 34.0,
+                                                   "median_house_value": 100_000.0}])
+    result = dataset.clean(raw, load_settings())
+    assert result.rows_out == 1 and result.dropped["outside_california"] == 1

@@ -1,14 +1,30 @@
-"""Typed settings: code defaults, then config/homeprice.yaml, then HOMEPRICE_* environment variables."""
+"""Typed settings: code defaults, then config/homeprice.yaml, then HOMEPRICE_* environment
+variables; per-dataset sections come from the dataset plug-ins."""
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -29,7 +45,7 @@ class SplitSettings(BaseModel):
     test: float = Field(0.2, gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _fractions_sum_to_one(self) -> "SplitSettings":
+    def _fractions_sum_to_one(self) -> SplitSettings:
         total = self.train + self.calibration + self.test
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"split fractions must sum to 1, got {total:.4f}")
@@ -42,25 +58,103 @@ class ValidationSettings(BaseModel):
     iqr_factor: float = Field(1.5, gt=0)
 
 
-class CaliforniaSettings(BaseModel):
-    """Cleaning rules of the California census data."""
+class DatasetSettings(BaseModel):
+    """What every dataset's settings hold; a dataset plug-in subclasses it with its cleaning
+    rules and its own defaults (`homeprice/datasets/<name>/settings.py`)."""
 
-    latitude: tuple[float, float] = (32.0, 42.5)
-    longitude: tuple[float, float] = (-124.8, -114.0)
-
-
-class BengaluruSettings(BaseModel):
-    """Cleaning rules of the Bengaluru listings."""
-
-    min_sqft_per_bedroom: float = Field(250, gt=0)
-    max_extra_baths: int = Field(2, ge=0)
+    # Fit on log price (errors are multiplicative in listings); predictions come back in the
+    # target unit.
+    log_target: bool = False
+    # Promotion gate: absolute limits on test metrics, "max_<metric>" or "min_<metric>". The
+    # mapping is the dataset's whole rule set: giving it replaces the plug-in's defaults.
+    gate: dict[str, float] = {}
 
 
 class DatasetsSettings(BaseModel):
-    """Per-dataset settings."""
+    """Per-dataset settings, one section per known dataset (`datasets.<name>`).
 
-    california: CaliforniaSettings = CaliforniaSettings()
-    bengaluru: BengaluruSettings = BengaluruSettings()
+    Which sections exist and what they hold comes from the dataset plug-ins: each section is
+    validated by its plug-in's settings model, and a dataset with no section gets that model's
+    defaults. Sections read as attributes (`settings.datasets.<name>`) or by name.
+    """
+
+    # The sections are the plug-ins' models, kept as extra attributes (known only at run time).
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _by_plugin(cls, data: Any, handler: ModelWrapValidatorHandler[DatasetsSettings]
+                   ) -> DatasetsSettings:
+        if isinstance(data, DatasetsSettings):
+            return data
+        if isinstance(data, BaseModel):
+            data = data.model_dump()
+        from homeprice.datasets.catalogue import plugins
+
+        known = plugins()
+        raw = dict(data or {})
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ValueError(f"no dataset plug-in named {', '.join(map(repr, unknown))} "
+                             f"(known: {', '.join(known)}; name extra plug-in modules in "
+                             "`plugins` or HOMEPRICE_PLUGINS)")
+        sections: dict[str, DatasetSettings] = {}
+        errors: list[InitErrorDetails] = []
+        for name, plugin in known.items():
+            model = plugin.settings_model
+            try:
+                section = _decode_json_strings(model, raw.get(name) or {})
+                sections[name] = model.model_validate(section)
+            except ValidationError as error:
+                # Re-raised under the section's name, so the message says
+                # datasets.<name>.<field> like any other settings error.
+                errors += [InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]),
+                                            loc=(name, *e["loc"]), input=e["input"])
+                           for e in error.errors()]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return handler(sections)
+
+    def __getitem__(self, name: str) -> DatasetSettings:
+        """The section of dataset `name`."""
+        section = (self.model_extra or {}).get(name)
+        if section is None:
+            raise KeyError(name)
+        return section
+
+    def sections(self) -> dict[str, DatasetSettings]:
+        """Every dataset's section, by name."""
+        return dict(self.model_extra or {})
+
+
+def _decode_json_strings(model: type[BaseModel], section: Any) -> Any:
+    """Decode JSON values given as strings (HOMEPRICE_DATASETS__<NAME>__<FIELD>='[1, 2]').
+
+    pydantic-settings decodes such values only for fields it knows, and a dataset's fields are
+    known only to its plug-in, so its list/tuple/dict values arrive here as strings.
+    """
+    if not isinstance(section, dict):
+        return section
+    decoded = dict(section)
+    for key, value in section.items():
+        field = model.model_fields.get(key)
+        if (field is not None and field.annotation is not str and isinstance(value, str)
+                and value.lstrip().startswith(("[", "{"))):
+            try:
+                decoded[key] = json.loads(value)
+            except ValueError:
+                pass  # left to the model, whose error names the field
+    return decoded
+
+
+def _default_datasets() -> DatasetsSettings:
+    return DatasetsSettings.model_validate({})
+
+
+def _known_datasets() -> list[str]:
+    from homeprice.datasets.catalogue import dataset_names
+
+    return dataset_names()
 
 
 class BudgetSettings(BaseModel):
@@ -83,21 +177,19 @@ class TrainingSettings(BaseModel):
     }
     # Threads for LightGBM and random forests; fixed, so LightGBM results are reproducible.
     n_jobs: int = Field(2, ge=1)
-    log_target: dict[str, bool] = {"california": False, "bengaluru": True}
     interval_alpha: float = Field(0.1, gt=0, lt=1)
     interval_bins: int = Field(5, ge=1)
     interval_score: str = "relative"
 
 
 class GateSettings(BaseModel):
-    """Promotion gate: absolute thresholds per dataset, and the margin over the champion."""
+    """Promotion gate: the margin over the champion (absolute thresholds: datasets.<name>.gate)."""
 
-    thresholds: dict[str, dict[str, float]] = {
-        "california": {"max_rmse": 55_000, "min_r2": 0.75},
-        "bengaluru": {"max_mape": 0.30, "min_r2": 0.50},
-    }
     # The challenger's test RMSE must be at least this fraction below the champion's.
     min_improvement: float = Field(0.005, ge=0)
+    # Read-only view of every dataset's `datasets.<name>.gate`, filled when the settings load
+    # (registry.gate reads it here); not a config key, so it is neither read nor dumped.
+    thresholds: dict[str, dict[str, float]] = Field(default_factory=dict, exclude=True)
 
 
 class TrackingSettings(BaseModel):
@@ -129,7 +221,8 @@ class ServingSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    datasets: list[str] = ["california", "bengaluru"]
+    # The datasets served (default: every known dataset).
+    datasets: list[str] = Field(default_factory=_known_datasets)
     max_batch: int = Field(10_000, ge=1)
     # Server processes; each loads the models and writes its own log batches.
     workers: int = Field(1, ge=1, le=64)
@@ -139,10 +232,9 @@ class ServingSettings(BaseModel):
     log_queue_size: int = Field(100_000, ge=1)
     # The fast path must agree with the sklearn pipeline on the stored test sample.
     fast_path_tolerance: float = Field(1e-6, gt=0)
-    # Champion/challenger traffic per dataset at start-up (a dataset not named here: "off");
-    # POST /v1/admin/{dataset}/traffic changes it while the server runs.
-    traffic: dict[str, TrafficSettings] = {"california": TrafficSettings(),
-                                           "bengaluru": TrafficSettings()}
+    # Champion/challenger traffic per dataset at start-up (a dataset not named here: "off" with
+    # the default share); POST /v1/admin/{dataset}/traffic changes it while the server runs.
+    traffic: dict[str, TrafficSettings] = {}
     # State shared by the worker processes of one server run (run-time traffic changes, metric
     # files). `homeprice serve --workers N` (N > 1) creates it and removes it at exit; unset: one
     # process, nothing to share.
@@ -200,6 +292,62 @@ def config_file() -> Path | None:
     return None
 
 
+def _module_list(value: Any) -> Any:
+    """A comma-separated string (HOMEPRICE_PLUGINS=a.b,c.d) or a JSON list as a list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def configured_plugins() -> list[str]:
+    """Extra dataset plug-in modules: $HOMEPRICE_PLUGINS, else `plugins` in the YAML file.
+
+    The same sources as `Settings.plugins`, read without building the settings (which need the
+    plug-ins first), so listing the datasets stays cheap.
+    """
+    explicit = os.environ.get("HOMEPRICE_PLUGINS")
+    if explicit is not None:
+        return list(_module_list(explicit))
+    path = config_file()
+    if path is None or not path.is_file():
+        return []
+    return list(_yaml_plugins(str(path), path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _yaml_plugins(path: str, mtime_ns: int) -> tuple[str, ...]:
+    # Cached by modification time: dataset lookups happen per request.
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    return tuple(_module_list(data.get("plugins") or []))
+
+
+# Keys that used to name datasets outside their section, and where they live now.
+_MOVED_KEYS = (("training", "log_target", "log_target"), ("gate", "thresholds", "gate"))
+
+
+def _move_dataset_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """Read the old per-dataset keys (training.log_target.<name>, gate.thresholds.<name>) into
+    datasets.<name>, where they live now; a value given at the new place wins."""
+    data = dict(data)
+    for section, key, new_key in _MOVED_KEYS:
+        old = data.get(section)
+        if not isinstance(old, dict) or key not in old:
+            continue
+        warnings.warn(f"{section}.{key} is deprecated: set datasets.<name>.{new_key} instead",
+                      DeprecationWarning, stacklevel=2)
+        data[section] = {k: v for k, v in old.items() if k != key}
+        datasets = dict(data.get("datasets") or {})
+        for name, value in (old[key] or {}).items():
+            entry = dict(datasets.get(name) or {})
+            entry.setdefault(new_key, value)
+            datasets[name] = entry
+        data["datasets"] = datasets
+    return data
+
+
 class Settings(BaseSettings):
     """All homeprice settings."""
 
@@ -212,11 +360,15 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
     split: SplitSettings = SplitSettings()
     validation: ValidationSettings = ValidationSettings()
-    datasets: DatasetsSettings = DatasetsSettings()
+    # Importable modules of extra dataset plug-ins (HOMEPRICE_PLUGINS="pkg.a,pkg.b"); the
+    # built-in ones (the sub-packages of homeprice.datasets) are always known. Declared before
+    # `datasets` and `serving`, whose defaults and sections depend on the known plug-ins.
+    plugins: Annotated[list[str], NoDecode] = []
+    datasets: DatasetsSettings = Field(default_factory=_default_datasets)
     training: TrainingSettings = TrainingSettings()
     gate: GateSettings = GateSettings()
     tracking: TrackingSettings = TrackingSettings()
-    serving: ServingSettings = ServingSettings()
+    serving: ServingSettings = Field(default_factory=ServingSettings)
     ab: ABSettings = ABSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     ui: UiSettings = UiSettings()
@@ -241,6 +393,35 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        return _move_dataset_keys(data) if isinstance(data, dict) else data
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _plugin_list(cls, value: Any) -> Any:
+        return _module_list(value)
+
+    @field_validator("plugins")
+    @classmethod
+    def _register_plugins(cls, value: list[str]) -> list[str]:
+        # Plug-ins given only here (e.g. as an argument of load_settings) join the process's
+        # dataset list before `datasets` is read. Those of HOMEPRICE_PLUGINS or the YAML file
+        # are listed from there already, and leave the list when they leave the environment.
+        from homeprice.datasets.catalogue import register_plugins
+
+        configured = configured_plugins()
+        register_plugins([module for module in value if module not in configured])
+        return value
+
+    @model_validator(mode="after")
+    def _gate_view(self) -> Settings:
+        thresholds = {name: dict(section.gate)
+                      for name, section in self.datasets.sections().items()}
+        self.gate = self.gate.model_copy(update={"thresholds": thresholds})
+        return self
 
     @property
     def lake_root(self) -> str:

@@ -10,7 +10,7 @@ from homeprice.config import Settings
 from homeprice.data.sources import read_table
 from homeprice.data.validation import validate
 from homeprice.datasets import get_dataset
-from homeprice.datasets.california import OCEAN_PROXIMITY, TARGET_CAP
+from homeprice.datasets.california.columns import OCEAN_PROXIMITY, TARGET_CAP
 
 FILES = {"california": "california/housing.csv", "bengaluru": "bengaluru/Bengaluru_House_Data.csv"}
 

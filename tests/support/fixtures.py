@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from homeprice import tracking
 from homeprice.config import Settings, load_settings
-from homeprice.datasets.base import SAMPLES_DIR
+from homeprice.datasets import DATASETS
 from homeprice.serving.app import create_app
 from tests.support.paths import SHARED_DATA
 from tests.support.postgres import fresh_pg_database
@@ -24,12 +24,14 @@ from tests.support.postgres import fresh_pg_database
 
 @pytest.fixture(scope="session")
 def real_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A temp copy of ../shared/data (the bundled samples when it is absent); never modified."""
-    source = SHARED_DATA if SHARED_DATA.is_dir() else SAMPLES_DIR
+    """A temp copy of ../shared/data (each dataset's bundled sample when it is absent), a folder
+    per known dataset; never modified."""
     target = tmp_path_factory.mktemp("data")
-    for dataset in ("california", "bengaluru"):
-        shutil.copytree(source / dataset, target / dataset)
-        for path in (target / dataset).iterdir():
+    for name, dataset in DATASETS.items():
+        shared = SHARED_DATA / name
+        source = shared if shared.is_dir() else dataset.sample_path.parent
+        shutil.copytree(source, target / name)
+        for path in (target / name).iterdir():
             path.chmod(0o644)
     return target
 

@@ -56,7 +56,7 @@ def default_source(dataset: Dataset, settings: Settings, full: bool = False) -> 
         candidate = folder / dataset.name / dataset.source.filename
         if candidate.is_file():
             return str(candidate), None
-    return str(dataset.source.sample_path(dataset.name)), dataset.source.sample_sha256
+    return str(dataset.sample_path), dataset.source.sample_sha256
 
 
 def _download(url: str, target: Path, timeout: float = 60.0) -> None:

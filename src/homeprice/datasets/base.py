@@ -1,18 +1,25 @@
-"""What every dataset module provides: its source, raw schema, parsing, cleaning and split rule."""
+"""What every dataset plug-in provides: its source, raw schema, parsing, cleaning, split rule,
+settings, feature builder, API request model and example, and its bundled sample."""
 
 from __future__ import annotations
 
+import inspect
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from sklearn.base import BaseEstimator
 
-from homeprice.config import Settings
+from homeprice.config import DatasetSettings, Settings
+from homeprice.datasets.modelinput import ModelInput
 
-SAMPLES_DIR = Path(__file__).parent / "samples"
+RulesT = TypeVar("RulesT", bound=DatasetSettings)
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,6 @@ class SourceSpec:
     """Checksum of the full CSV file behind `url`."""
     manual_download: str | None = None
     """Where to get the full file by hand when there is no direct URL."""
-
-    def sample_path(self, dataset: str) -> Path:
-        """The bundled sample of this source."""
-        return SAMPLES_DIR / dataset / self.filename
 
 
 @dataclass
@@ -54,7 +57,8 @@ DropRule = tuple[str, Callable[[pd.DataFrame], pd.Series]]
 
 
 def drop_rows(df: pd.DataFrame, rules: list[DropRule]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Apply drop rules in order; each dropped row is counted once, under the first rule it breaks."""
+    """Apply drop rules in order; each dropped row is counted once, under the first rule it
+    breaks."""
     dropped: dict[str, int] = {}
     for reason, breaks in rules:
         mask = breaks(df).fillna(False).astype(bool)
@@ -63,8 +67,18 @@ def drop_rows(df: pd.DataFrame, rules: list[DropRule]) -> tuple[pd.DataFrame, di
     return df, dropped
 
 
-class Dataset(ABC):
-    """A house-price dataset: one subclass per module in this package."""
+def json_value(value: Any) -> Any:
+    """A data-frame cell as a JSON value (NaN -> None, numpy scalars -> Python)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return value
+
+
+class Dataset(ABC, Generic[RulesT]):
+    """A house-price dataset: one subclass per plug-in (`homeprice/datasets/<name>/source.py`),
+    generic in its settings model."""
 
     name: str
     target: str
@@ -76,6 +90,19 @@ class Dataset(ABC):
     """Model inputs produced by `parse` (the same at training and prediction time)."""
     required_inputs: dict[str, str]
     """Parsed inputs a prediction cannot do without -> the source column they come from."""
+    settings_model: type[RulesT]
+    """Its section of the settings (`datasets.<name>`): cleaning rules, log target, gate."""
+    request_example: dict[str, Any]
+    """One valid prediction request body (CLI help, docs, smoke tests)."""
+
+    def rules(self, settings: Settings) -> RulesT:
+        """This dataset's section of the loaded settings."""
+        return cast(RulesT, settings.datasets[self.name])
+
+    @property
+    def sample_path(self) -> Path:
+        """The sample bundled with the plug-in: `sample/<source filename>` beside its code."""
+        return Path(inspect.getfile(type(self))).parent / "sample" / self.source.filename
 
     @abstractmethod
     def raw_schema(self, settings: Settings) -> pa.DataFrameSchema:
@@ -88,6 +115,39 @@ class Dataset(ABC):
     @abstractmethod
     def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
         """Parse and drop impossible rows, counting each drop by reason."""
+
+    @abstractmethod
+    def feature_builder(self, random_state: int = 42) -> BaseEstimator:
+        """A fresh, unfitted feature transformer of the parsed inputs (the model's first step).
+
+        Besides the scikit-learn contract it offers `transform_columns` (the serving fast path,
+        on a mapping of column -> values), `get_feature_names_out` and `feature_sources`
+        (model feature -> the request fields it comes from, for /explain).
+        """
+
+    @abstractmethod
+    def build_request_model(self, rules: RulesT) -> type[ModelInput]:
+        """The API request model of one home under these rules (bounds may come from them)."""
+
+    def request_model(self, settings: Settings) -> type[ModelInput]:
+        """The API request model of one home, with bounds from the loaded settings.
+
+        Built once per distinct section, so an app built twice on the same settings shares it.
+        """
+        rules = self.rules(settings)
+        cache: dict[str, type[ModelInput]] = self.__dict__.setdefault("_request_models", {})
+        key = rules.model_dump_json()
+        if key not in cache:
+            cache[key] = self.build_request_model(rules)
+        return cache[key]
+
+    def request_body(self, row: pd.Series) -> dict[str, Any]:
+        """The prediction request for a parsed row (a test-split home sent by the simulator).
+
+        Default: the feature columns as they are; a dataset whose request format differs from
+        its parsed inputs overrides it.
+        """
+        return {column: json_value(row[column]) for column in self.feature_columns}
 
     def segments(self, data: pd.DataFrame) -> dict[str, pd.Series]:
         """Named segmentations of rows for residual analysis (default: price quintile bands)."""

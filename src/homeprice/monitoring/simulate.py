@@ -7,15 +7,12 @@ feedback labels them, `ab evaluate` decides and `monitor drift` notices shifted 
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
 
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
@@ -47,30 +44,12 @@ def parse_drift(specs: list[str]) -> dict[str, float]:
     return shifts
 
 
-def _json_value(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return value
-
-
 def requests_from_split(dataset_name: str, settings: Settings) -> tuple[list[dict], np.ndarray]:
-    """API request bodies and true prices for the test split's homes."""
+    """API request bodies (as the dataset writes them) and true prices for the test split."""
     dataset = get_dataset(dataset_name)
     split, _ = load_split(dataset, settings)
     test = split.test
-    bodies = []
-    for _, row in test.iterrows():
-        body = {c: _json_value(row[c]) for c in dataset.feature_columns}
-        if dataset_name == "bengaluru":
-            ready = body.pop("ready_to_move")
-            when = row.get("available_from")
-            body["availability"] = ("Ready To Move" if ready or pd.isna(when)
-                                    else pd.Timestamp(when).strftime("%y-%b"))
-            body["bedrooms"] = int(body["bedrooms"])
-            body = {k: v for k, v in body.items() if v is not None}
-        bodies.append(body)
+    bodies = [dataset.request_body(row) for _, row in test.iterrows()]
     return bodies, test[dataset.target].to_numpy(dtype=float)
 
 

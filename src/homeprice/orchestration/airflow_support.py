@@ -14,12 +14,14 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, ExceptionRetryPolicy, RetryAction, RetryRule
 
+from homeprice.datasets import dataset_names
+
 log = logging.getLogger(__name__)
 
 # The DAG files must parse fast (the DAG processor times out at 30 s by default), so they
-# import neither homeprice.datasets (pandas, pandera) nor the steps (MLflow, LightGBM) at the top:
-# the names are spelled here, and a test checks them against homeprice.datasets.DATASETS.
-DATASET_NAMES: tuple[str, ...] = ("california", "bengaluru")
+# import neither the datasets' code (pandas, pandera) nor the steps (MLflow, LightGBM) at the
+# top: dataset_names() reads only the plug-ins' manifests.
+DATASET_NAMES: tuple[str, ...] = tuple(dataset_names())
 
 TRAINING_DAG_ID = "homeprice_training"
 LIVE_EVALUATION_DAG_ID = "homeprice_live_evaluation"

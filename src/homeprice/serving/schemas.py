@@ -1,159 +1,51 @@
-"""Request and response models of the HTTP API, one request model per dataset.
+"""Request and response models of the HTTP API.
 
-Bounds and choices mirror the datasets' schemas, and Bengaluru fields accept the source
-formats ("2 BHK", "2100 - 2850", "34.46Sq. Meter") through the same parsers used in training.
+The request models belong to the datasets (`Dataset.request_model`, bounds from the loaded
+settings); `request_models` pairs each with its single-or-batch body. The response and admin
+models here are the same for every dataset.
 """
 
 from __future__ import annotations
 
-import math
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
 
-from homeprice.config import CaliforniaSettings
-from homeprice.datasets.bengaluru import (
-    AREA_TYPES,
-    normalise_text,
-    parse_availability,
-    parse_size,
-    parse_sqft,
-)
+from homeprice.config import Settings
+from homeprice.datasets import DATASETS
+from homeprice.datasets.modelinput import ModelInput
 
-_CA = CaliforniaSettings()
-OceanProximity = Literal["<1H OCEAN", "INLAND", "NEAR OCEAN", "NEAR BAY", "ISLAND"]
-AreaType = Literal["Super built-up Area", "Built-up Area", "Plot Area", "Carpet Area"]
-assert set(AREA_TYPES) == set(AreaType.__args__)  # type: ignore[attr-defined]
-
-
-class ModelInput(BaseModel):
-    """A request that knows its model inputs."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    def features(self) -> dict[str, Any]:
-        """The parsed model inputs (Dataset.feature_columns) of this request."""
-        return self.model_dump()
-
-
-class CaliforniaHouse(ModelInput):
-    """One census block group in California (1990 census units)."""
-
-    longitude: float = Field(ge=_CA.longitude[0], le=_CA.longitude[1], examples=[-122.23])
-    latitude: float = Field(ge=_CA.latitude[0], le=_CA.latitude[1], examples=[37.88])
-    housing_median_age: float = Field(ge=0, le=200, examples=[41])
-    total_rooms: float = Field(ge=1, le=1_000_000, examples=[880])
-    total_bedrooms: float | None = Field(None, ge=0, le=1_000_000, examples=[129],
-                                         description="may be omitted: imputed by the model")
-    population: float = Field(ge=0, le=10_000_000, examples=[322])
-    households: float = Field(ge=1, le=1_000_000, examples=[126])
-    median_income: float = Field(gt=0, le=100, examples=[8.3252],
-                                 description="tens of thousands of dollars")
-    ocean_proximity: OceanProximity = Field(examples=["NEAR BAY"])
-
-    @field_validator("ocean_proximity", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
-
-
-class BengaluruHome(ModelInput):
-    """One Bengaluru listing, in the source format or already parsed."""
-
-    area_type: AreaType = Field(examples=["Super built-up Area"])
-    availability: str = Field("Ready To Move", examples=["Ready To Move", "19-Dec"],
-                              description='"Ready To Move", "Immediate Possession" or YY-Mon')
-    location: str = Field(min_length=1, max_length=200, examples=["Whitefield"])
-    size: str | None = Field(None, examples=["2 BHK"], description='e.g. "2 BHK", "4 Bedroom"')
-    bedrooms: int | None = Field(None, ge=1, le=20, description="instead of size")
-    society: str | None = Field(None, max_length=200)
-    total_sqft: float | str = Field(examples=[1200, "2100 - 2850", "34.46Sq. Meter"],
-                                    description="square feet, a range, or a value with a unit")
-    bath: float | None = Field(None, ge=1, le=40)
-    balcony: float | None = Field(None, ge=0, le=20)
-
-    @field_validator("area_type", "location", "society", mode="before")
-    @classmethod
-    def _whitespace(cls, value: Any) -> Any:
-        return normalise_text(value) if isinstance(value, str) else value
-
-    @field_validator("availability")
-    @classmethod
-    def _availability(cls, value: str) -> str:
-        if parse_availability(value)[0] is None:
-            raise ValueError('must be "Ready To Move", "Immediate Possession" or YY-Mon, '
-                             'e.g. "19-Dec"')
-        return value
-
-    @field_validator("total_sqft")
-    @classmethod
-    def _sqft(cls, value: float | str) -> float:
-        area = parse_sqft(value)
-        if math.isnan(area):
-            raise ValueError("must be a positive area: 1200, a range like 2100 - 2850, or a "
-                             "value with a unit like 34.46Sq. Meter")
-        if area > 10_000_000:
-            raise ValueError("must be at most 10,000,000 square feet")
-        return area
-
-    @model_validator(mode="after")
-    def _bedrooms(self) -> "BengaluruHome":
-        if self.bedrooms is None:
-            if self.size is None:
-                raise ValueError("give either size (e.g. \"2 BHK\") or bedrooms")
-            rooms = parse_size(self.size)
-            if math.isnan(rooms) or not 1 <= rooms <= 20:
-                raise ValueError("size must be like \"2 BHK\", \"4 Bedroom\" or \"1 RK\" "
-                                 "with 1 to 20 rooms")
-            self.bedrooms = int(rooms)
-        return self
-
-    def features(self) -> dict[str, Any]:
-        """Parsed model inputs, through the same parsers as training."""
-        ready, _ = parse_availability(self.availability)
-        return {"area_type": self.area_type, "ready_to_move": float(bool(ready)),
-                "location": self.location, "society": self.society,
-                "bedrooms": float(self.bedrooms or 0), "total_sqft": float(self.total_sqft),
-                "bath": self.bath, "balcony": self.balcony}
+__all__ = ["ModelInput", "request_models"]  # ModelInput: re-exported for the routes
 
 
 def _batch_or_single(value: Any) -> str:
     return "batch" if isinstance(value, dict) and "instances" in value else "single"
 
 
-class CaliforniaBatch(BaseModel):
-    """Several California block groups."""
-
-    model_config = ConfigDict(extra="forbid")
-    instances: list[CaliforniaHouse] = Field(min_length=1)
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
 
 
-class BengaluruBatch(BaseModel):
-    """Several Bengaluru listings."""
+# Cached: the same request model always gets the same body types (one schema per app).
+@lru_cache(maxsize=64)
+def request_body(dataset: str, single: type[ModelInput]) -> Any:
+    """The body of /predict for `dataset`: one home, or several as {"instances": [...]}."""
+    batch = create_model(f"{_pascal(dataset)}Batch",
+                         __config__=ConfigDict(extra="forbid"),
+                         __doc__=f"Several {dataset} homes.",
+                         instances=(list[single], Field(min_length=1)))  # type: ignore[valid-type]
+    return Annotated[Union[Annotated[single, Tag("single")], Annotated[batch, Tag("batch")]],
+                     Discriminator(_batch_or_single)]
 
-    model_config = ConfigDict(extra="forbid")
-    instances: list[BengaluruHome] = Field(min_length=1)
 
-
-CaliforniaBody = Annotated[
-    Union[Annotated[CaliforniaHouse, Tag("single")], Annotated[CaliforniaBatch, Tag("batch")]],
-    Discriminator(_batch_or_single)]
-BengaluruBody = Annotated[
-    Union[Annotated[BengaluruHome, Tag("single")], Annotated[BengaluruBatch, Tag("batch")]],
-    Discriminator(_batch_or_single)]
-
-REQUEST_MODELS: dict[str, tuple[type[ModelInput], Any]] = {
-    "california": (CaliforniaHouse, CaliforniaBody),
-    "bengaluru": (BengaluruHome, BengaluruBody),
-}
+def request_models(settings: Settings) -> dict[str, tuple[type[ModelInput], Any]]:
+    """Dataset name -> (request model of one home, /predict body), under `settings`."""
+    models = {}
+    for name, dataset in DATASETS.items():
+        single = dataset.request_model(settings)
+        models[name] = (single, request_body(name, single))
+    return models
 
 
 class PricePrediction(BaseModel):

@@ -7,8 +7,8 @@ categories here are bands of the predicted price, so intervals are narrow where 
 errors) are small and wide where they are large, keeping the guarantee within each band.
 With score="relative" the conformity score is |y - yhat| / |yhat| (a normalised conformal
 score, Papadopoulos et al. 2008), so within a band the width also scales with the prediction.
-Intervals are clipped to the target range seen in training (e.g. the 500,001 cap of the
-California data), which cannot lower coverage for targets inside that range.
+Intervals are clipped to the target range seen in training (e.g. a dataset whose source caps
+its prices), which cannot lower coverage for targets inside that range.
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ from homeprice.predictionlog.store import DuplicateFeedback, PredictionRecord, U
 from homeprice.serving.modelstore import LoadedModel
 from homeprice.serving.routing import CHALLENGER, SHADOW
 from homeprice.serving.schemas import (
-    REQUEST_MODELS,
     Explanation,
     Feedback,
     FeedbackRecorded,
     ModelInput,
     PricePrediction,
     PricePredictions,
+    request_models,
 )
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def _make_feedback(dataset: str) -> Callable[..., Any]:
 def add_prediction_routes(app: FastAPI, datasets: list[str]) -> None:
     """One typed route per dataset and endpoint, then a catch-all 404 for unknown datasets."""
     for dataset in datasets:
-        single, body = REQUEST_MODELS[dataset]
+        single, body = request_models(app.state.context.settings)[dataset]
         router = APIRouter(prefix=f"/v1/{dataset}", tags=[dataset])
         router.add_api_route("/predict", _make_predict(dataset, body), methods=["POST"],
                              response_model=PricePrediction | PricePredictions,

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from homeprice.datasets.bengaluru import (
+from homeprice.datasets.bengaluru.parsing import (
     SQFT_PER_UNIT,
-    Bengaluru,
     normalise_text,
     parse_availability,
     parse_size,
     parse_sqft,
 )
+from homeprice.datasets.bengaluru.source import Bengaluru
 
 areas = st.floats(min_value=0.01, max_value=1e6, allow_nan=False, allow_infinity=False)
 

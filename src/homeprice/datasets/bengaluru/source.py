@@ -1,113 +1,34 @@
-"""Bengaluru property listings (Kaggle "Bengaluru House price data"); price in lakh rupees."""
+"""Bengaluru's source: where the file comes from, its schema, parsing, cleaning, and how a
+parsed row becomes a request (the Dataset of the plug-in, tying in its settings, features and
+request model)."""
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from sklearn.base import BaseEstimator
 
 from homeprice.config import Settings
 from homeprice.datasets.base import CleanResult, Dataset, SourceSpec, drop_rows
-
-AREA_TYPES = ("Super built-up Area", "Built-up Area", "Plot Area", "Carpet Area")
-READY_WORDS = ("ready to move", "immediate possession")
-
-# Square feet per unit, for the units that appear in `total_sqft` (Indian land units included).
-SQFT_PER_UNIT: dict[str, float] = {
-    "sq. meter": 10.7639,
-    "sq. yards": 9.0,
-    "acres": 43_560.0,
-    "cents": 435.6,
-    "guntha": 1_089.0,
-    "grounds": 2_400.0,
-    "perch": 272.25,
-}
-_NUMBER = r"\d+(?:\.\d*)?|\.\d+"
-_PLAIN = re.compile(rf"^\s*({_NUMBER})\s*$")
-_RANGE = re.compile(rf"^\s*({_NUMBER})\s*-\s*({_NUMBER})\s*$")
-_WITH_UNIT = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z. ]+?)\s*$")
-_SIZE = re.compile(r"^\s*(\d+)\s*(bhk|bedroom|bedrooms|rk|br)?\s*$", re.IGNORECASE)
-_AVAILABLE = re.compile(r"^\s*(\d{2})-([A-Za-z]{3})\s*$")
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+from homeprice.datasets.bengaluru.features import BengaluruFeatures
+from homeprice.datasets.bengaluru.parsing import (
+    AREA_TYPES,
+    normalise_text,
+    parse_availability,
+    parse_size,
+    parse_sqft,
+    size_is_parseable,
+    sqft_is_parseable,
+)
+from homeprice.datasets.bengaluru.request import EXAMPLE, BengaluruHome
+from homeprice.datasets.bengaluru.settings import BengaluruSettings
+from homeprice.datasets.modelinput import ModelInput
 
 
-def _normalise_unit(unit: str) -> str:
-    unit = " ".join(unit.lower().split())
-    return unit.replace("sq.", "sq. ").replace("sq.  ", "sq. ").strip()
-
-
-def parse_sqft(value: object) -> float:
-    """Square feet from "1056", "2100 - 2850" (midpoint) or "34.46Sq. Meter"; NaN if unparseable."""
-    if value is None:
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
-        return number if math.isfinite(number) and number > 0 else math.nan
-    text = str(value)
-    if match := _PLAIN.match(text):
-        number = float(match.group(1))
-    elif match := _RANGE.match(text):
-        number = (float(match.group(1)) + float(match.group(2))) / 2
-    elif match := _WITH_UNIT.match(text):
-        factor = SQFT_PER_UNIT.get(_normalise_unit(match.group(2)))
-        if factor is None:
-            return math.nan
-        number = float(match.group(1)) * factor
-    else:
-        return math.nan
-    return number if number > 0 else math.nan
-
-
-def parse_size(value: object) -> float:
-    """Bedrooms from "2 BHK", "4 Bedroom" or "1 RK" (a studio counts as one); NaN if unparseable."""
-    if value is None:
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
-        return number if math.isfinite(number) and number >= 1 and number.is_integer() else math.nan
-    match = _SIZE.match(str(value))
-    if not match:
-        return math.nan
-    rooms = int(match.group(1))
-    return float(rooms) if rooms >= 1 else math.nan
-
-
-def parse_availability(value: object) -> tuple[bool | None, date | None]:
-    """(ready to move, availability date): "Ready To Move" -> (True, None), "18-Dec" -> (False, 2018-12-01)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None, None
-    text = str(value).strip()
-    if text.lower() in READY_WORDS:
-        return True, None
-    if match := _AVAILABLE.match(text):
-        month = _MONTHS.get(match.group(2).lower())
-        if month is not None:
-            return False, date(2000 + int(match.group(1)), month, 1)
-    return None, None
-
-
-def normalise_text(value: object) -> object:
-    """Trim and collapse runs of whitespace; blanks become missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
-
-
-def _sqft_is_parseable(series: pd.Series) -> pd.Series:
-    return series.isna() | series.map(lambda v: not math.isnan(parse_sqft(v)))
-
-
-def _size_is_parseable(series: pd.Series) -> pd.Series:
-    return series.isna() | series.map(lambda v: not math.isnan(parse_size(v)))
-
-
-class Bengaluru(Dataset):
+class Bengaluru(Dataset[BengaluruSettings]):
     """The Bengaluru listings dataset."""
 
     name = "bengaluru"
@@ -133,9 +54,12 @@ class Bengaluru(Dataset):
     )
 
     required_inputs = {"bedrooms": "size", "total_sqft": "total_sqft"}
+    settings_model = BengaluruSettings
+    request_example = EXAMPLE
 
     def raw_schema(self, settings: Settings) -> pa.DataFrameSchema:
-        """Listing columns: counts and price as numbers; size and area parseable; known area types."""
+        """Listing columns: counts and price as numbers; size and area parseable; known area
+        types."""
         text = dict(dtype=str, coerce=True, nullable=True)
         return pa.DataFrameSchema(
             {
@@ -147,11 +71,11 @@ class Bengaluru(Dataset):
                                                               is not None),
                                     name="parseable_availability"), **text),
                 "location": pa.Column(**text),
-                "size": pa.Column(checks=pa.Check(_size_is_parseable, name="parseable_size"),
+                "size": pa.Column(checks=pa.Check(size_is_parseable, name="parseable_size"),
                                   **text),
                 "society": pa.Column(**text),
                 "total_sqft": pa.Column(
-                    checks=pa.Check(_sqft_is_parseable, name="parseable_total_sqft"), **text),
+                    checks=pa.Check(sqft_is_parseable, name="parseable_total_sqft"), **text),
                 "bath": pa.Column(float, pa.Check.in_range(1, 40), coerce=True, nullable=True),
                 "balcony": pa.Column(float, pa.Check.in_range(0, 20), coerce=True, nullable=True),
                 "price": pa.Column(float, pa.Check.gt(0), coerce=True, nullable=True),
@@ -183,7 +107,7 @@ class Bengaluru(Dataset):
 
     def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
         """Drop listings with no price, unparseable size or area, impossible areas or baths."""
-        rules = settings.datasets.bengaluru
+        rules = self.rules(settings)
         data = self.parse(raw)
         # Exact duplicates of a listing (same raw row) would leak between train and test.
         duplicated_raw = raw.duplicated(keep="first")
@@ -207,3 +131,22 @@ class Bengaluru(Dataset):
             notes={"missing_bath_kept": int(data["bath"].isna().sum()),
                    "missing_balcony_kept": int(data["balcony"].isna().sum())},
         )
+
+    def feature_builder(self, random_state: int = 42) -> BaseEstimator:
+        """Sizes, ratios, area type, readiness and cross-fitted location encodings."""
+        return BengaluruFeatures(random_state=random_state)
+
+    def build_request_model(self, rules: BengaluruSettings) -> type[ModelInput]:
+        """One listing in the source format or already parsed (bounds do not depend on rules)."""
+        return BengaluruHome
+
+    def request_body(self, row: pd.Series) -> dict[str, Any]:
+        """A parsed listing as a request: readiness back to the source's `availability` text,
+        bedrooms as a count, and missing optional fields left out."""
+        body = super().request_body(row)
+        ready = body.pop("ready_to_move")
+        when = row.get("available_from")
+        body["availability"] = ("Ready To Move" if ready or pd.isna(when)
+                                else pd.Timestamp(when).strftime("%y-%b"))
+        body["bedrooms"] = int(body["bedrooms"])
+        return {k: v for k, v in body.items() if v is not None}

@@ -1,31 +1,27 @@
-"""California housing: 1990 census block groups with `ocean_proximity` (Géron's version)."""
+"""California's source: where the file comes from, its schema, parsing, cleaning and split rule
+(the Dataset of the plug-in, tying in its settings, features and request model)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from sklearn.base import BaseEstimator
 
 from homeprice.config import Settings
 from homeprice.datasets.base import CleanResult, Dataset, SourceSpec, drop_rows
-
-OCEAN_PROXIMITY = ("<1H OCEAN", "INLAND", "NEAR OCEAN", "NEAR BAY", "ISLAND")
-TARGET_CAP = 500_001.0
-NUMERIC_COLUMNS = (
-    "longitude",
-    "latitude",
-    "housing_median_age",
-    "total_rooms",
-    "total_bedrooms",
-    "population",
-    "households",
-    "median_income",
+from homeprice.datasets.california.columns import (
+    INCOME_BANDS,
+    NUMERIC_COLUMNS,
+    OCEAN_PROXIMITY,
+    TARGET_CAP,
 )
-# Income bands of Géron's stratified split (median income is in tens of thousands of dollars).
-INCOME_BANDS = (0.0, 1.5, 3.0, 4.5, 6.0, np.inf)
+from homeprice.datasets.california.features import CaliforniaFeatures
+from homeprice.datasets.california.request import EXAMPLE, request_model
+from homeprice.datasets.california.settings import CaliforniaSettings
+from homeprice.datasets.modelinput import ModelInput
 
 
-class California(Dataset):
+class California(Dataset[CaliforniaSettings]):
     """The California housing dataset."""
 
     name = "california"
@@ -40,10 +36,12 @@ class California(Dataset):
     raw_columns = (*NUMERIC_COLUMNS, "median_house_value", "ocean_proximity")
     feature_columns = (*NUMERIC_COLUMNS, "ocean_proximity")
     required_inputs = {c: c for c in (*NUMERIC_COLUMNS, "ocean_proximity") if c != "total_bedrooms"}
+    settings_model = CaliforniaSettings
+    request_example = EXAMPLE
 
     def raw_schema(self, settings: Settings) -> pa.DataFrameSchema:
         """Census columns as floats in plausible ranges; ocean proximity one of five."""
-        rules = settings.datasets.california
+        rules = self.rules(settings)
         positive = [pa.Check.ge(0)]
 
         def number(*checks: pa.Check, nullable: bool = False) -> pa.Column:
@@ -81,7 +79,7 @@ class California(Dataset):
 
     def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
         """Drop rows with no target, outside California or with impossible counts; keep capped."""
-        rules = settings.datasets.california
+        rules = self.rules(settings)
         data = self.parse(raw)
         data, dropped = drop_rows(
             data,
@@ -108,6 +106,14 @@ class California(Dataset):
                 "missing_total_bedrooms_kept": int(data["total_bedrooms"].isna().sum()),
             },
         )
+
+    def feature_builder(self, random_state: int = 42) -> BaseEstimator:
+        """Ratios, geography (with KMeans similarity) and one-hot ocean proximity."""
+        return CaliforniaFeatures(random_state=random_state)
+
+    def build_request_model(self, rules: CaliforniaSettings) -> type[ModelInput]:
+        """One block group; coordinates bounded by the configured California bounds."""
+        return request_model(rules)
 
     def segments(self, data: pd.DataFrame) -> dict[str, pd.Series]:
         """Residuals by ocean proximity and by income band."""

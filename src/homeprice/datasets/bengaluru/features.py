@@ -1,0 +1,139 @@
+"""Bengaluru's feature transformer: sizes and ratios, area type, readiness, leak-free location
+encodings.
+
+It follows the scikit-learn estimator contract and runs inside every Bengaluru model pipeline
+(see homeprice.features for the shared conventions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import TargetEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from homeprice.datasets.bengaluru.parsing import AREA_TYPES
+from homeprice.features import Columns, floats, is_missing, objects
+
+
+class BengaluruFeatures(TransformerMixin, BaseEstimator):
+    """Listing features: sizes and ratios, area type, readiness, leak-free location encodings.
+
+    `location` and `society` are target-encoded with scikit-learn's TargetEncoder on the log
+    price per square foot: `fit_transform` (what a Pipeline calls while training) uses
+    cross-fitting, so a listing's own price never feeds its encoding; `transform` (serving)
+    uses encodings learned on the whole training split. Levels seen fewer than
+    `min_count` times are grouped into one "rare" level before encoding.
+    """
+
+    def __init__(self, min_count: int = 3, random_state: int = 42) -> None:
+        self.min_count = min_count
+        self.random_state = random_state
+
+    _NUMERIC = ("bedrooms", "total_sqft", "bath", "balcony", "ready_to_move")
+    _ENCODED = ("location", "society")
+
+    def _base(self, X: Columns) -> dict[str, np.ndarray]:
+        values = {c: floats(X, c) for c in self._NUMERIC}
+        for column in ("bath", "balcony", "ready_to_move"):
+            values[column] = np.where(np.isnan(values[column]), self.medians_[column],
+                                      values[column])
+        return values
+
+    @staticmethod
+    def _raw_levels(X: Columns, column: str) -> list[str]:
+        return ["__missing__" if is_missing(v) else str(v) for v in objects(X, column)]
+
+    def _levels(self, X: Columns) -> np.ndarray:
+        """Location and society with rare or unseen levels grouped; missing kept as its own
+        level."""
+        columns = []
+        for column in self._ENCODED:
+            frequent = self.frequent_[column]
+            columns.append([v if v in frequent else "__rare__"
+                            for v in self._raw_levels(X, column)])
+        return np.array(columns, dtype=object).T.reshape(-1, len(self._ENCODED))
+
+    def _fit_state(self, X: Columns) -> None:
+        self.medians_ = {c: float(np.nanmedian(floats(X, c)))
+                         for c in ("bath", "balcony", "ready_to_move")}
+        self.frequent_ = {}
+        for column in self._ENCODED:
+            counts = pd.Series(self._raw_levels(X, column)).value_counts()
+            self.frequent_[column] = set(counts[counts >= self.min_count].index)
+        self.location_counts_ = pd.Series(self._raw_levels(X, "location")).value_counts().to_dict()
+
+    @staticmethod
+    def _encoding_target(X: Columns, y: object) -> np.ndarray:
+        return np.log(np.asarray(y, dtype=float) / floats(X, "total_sqft"))
+
+    def fit(self, X: pd.DataFrame, y: object) -> BengaluruFeatures:
+        """Learn imputation medians, frequent levels and the target encodings."""
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: object = None, **_: object) -> np.ndarray:
+        """Fit, and return cross-fitted encodings for the training rows (no target leakage)."""
+        if y is None:
+            raise ValueError("BengaluruFeatures needs the target to learn its encodings")
+        self._fit_state(X)
+        self.encoder_ = TargetEncoder(
+            target_type="continuous", cv=KFold(5, shuffle=True, random_state=self.random_state))
+        encoded = self.encoder_.fit_transform(self._levels(X), self._encoding_target(X, y))
+        # Plain lookups for transform: the encoder's own transform validates per call (slow).
+        self.encodings_ = [dict(zip(categories.tolist(), values.tolist(), strict=True))
+                           for categories, values in zip(self.encoder_.categories_,
+                                                         self.encoder_.encodings_, strict=True)]
+        self.feature_names_ = self._names()
+        return self._assemble(X, encoded)
+
+    def transform(self, X: Columns) -> np.ndarray:
+        """Feature matrix, one row per listing."""
+        check_is_fitted(self, "encodings_")
+        return self.transform_columns(X)
+
+    def transform_columns(self, X: Columns) -> np.ndarray:
+        """`transform` without scikit-learn's per-call wrappers (the serving fast path)."""
+        default = float(self.encoder_.target_mean_)
+        levels = self._levels(X)
+        encoded = np.array([[table.get(level, default)
+                             for table, level in zip(self.encodings_, row, strict=True)]
+                            for row in levels], dtype=float).reshape(-1, len(self._ENCODED))
+        return self._assemble(X, encoded)
+
+    def _names(self) -> list[str]:
+        return (["bedrooms", "total_sqft", "bath", "balcony", "ready_to_move", "log_sqft",
+                 "sqft_per_bedroom", "baths_per_bedroom", "location_listings"]
+                + [f"area_{a.split()[0].lower().replace('-', '_')}" for a in AREA_TYPES]
+                + ["location_te", "society_te", "location_te_x_log_sqft"])
+
+    def _assemble(self, X: Columns, encoded: np.ndarray) -> np.ndarray:
+        v = self._base(X)
+        area = objects(X, "area_type")
+        counts = np.array([self.location_counts_.get(level, 0)
+                           for level in self._raw_levels(X, "location")], dtype=float)
+        log_sqft = np.log(v["total_sqft"])
+        columns = [v["bedrooms"], v["total_sqft"], v["bath"], v["balcony"], v["ready_to_move"],
+                   log_sqft, v["total_sqft"] / v["bedrooms"], v["bath"] / v["bedrooms"],
+                   np.log1p(counts)]
+        columns += [(area == a).astype(float) for a in AREA_TYPES]
+        # The encodings are log price per sqft: adding log sqft gives a log-price estimate.
+        columns += [encoded[:, 0], encoded[:, 1], encoded[:, 0] + log_sqft]
+        return np.column_stack(columns)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Names of the output columns."""
+        check_is_fitted(self, "feature_names_")
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def feature_sources(self) -> dict[str, list[str]]:
+        """Model feature -> the input fields it is computed from (to explain per field)."""
+        known = {"bedrooms": ["bedrooms"], "total_sqft": ["total_sqft"], "bath": ["bath"],
+                 "balcony": ["balcony"], "ready_to_move": ["availability"],
+                 "log_sqft": ["total_sqft"], "sqft_per_bedroom": ["total_sqft", "bedrooms"],
+                 "baths_per_bedroom": ["bath", "bedrooms"], "location_listings": ["location"],
+                 "location_te": ["location"], "society_te": ["society"],
+                 "location_te_x_log_sqft": ["location", "total_sqft"]}
+        return {name: known.get(name, ["area_type"]) for name in self.get_feature_names_out()}

@@ -1,0 +1,36 @@
+"""The API's request models come from the datasets under the loaded settings: a YAML override
+of a dataset's bounds reaches validation and the OpenAPI schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homeprice.config import load_settings
+from homeprice.serving.app import create_app
+from homeprice.serving.schemas import request_models
+from tests.support.bodies import CALIFORNIA
+
+
+def test_request_models_cover_every_dataset(settings) -> None:
+    models = request_models(settings)
+    assert list(models) == ["california", "bengaluru"]
+    single, _ = models["california"]
+    assert single.__name__ == "CaliforniaHouse"
+    assert request_models(settings)["california"] == models["california"]  # same types
+
+
+def test_yaml_bounds_reach_the_api(home: Path, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "north.yaml"
+    config.write_text("datasets:\n  california:\n    latitude: [36.0, 42.5]\n")
+    monkeypatch.setenv("HOMEPRICE_CONFIG", str(config))
+    app = create_app(load_settings(), load_models=False)
+    client = TestClient(app)  # not started: validation answers before any model is needed
+    response = client.post("/v1/california/predict", json=CALIFORNIA | {"latitude": 34.05})
+    assert response.status_code == 422
+    assert "greater than or equal to 36" in response.json()["message"]
+    schema = app.openapi()["components"]["schemas"]["CaliforniaHouse"]
+    assert schema["properties"]["latitude"]["minimum"] == 36.0
