@@ -45,6 +45,9 @@ def test_every_step_gets_its_inputs_from_its_predecessor(monkeypatch: pytest.Mon
         "train": ("S", "california", "c1", {"budget": "fast"}),
         "evaluate": ("S", "california", "r1"), "register": ("S", "california", "r1"),
         "gate": ("S", "california", "3", "r1")}
+    # A declared step is callable as before: ids in, JSON ids out.
+    assert get_step("gate")("S", "california", "3", "r1") == {"dataset": "california",
+                                                              "step": "gate"}
 
 
 def test_each_declared_function_takes_the_declared_inputs_and_params() -> None:
