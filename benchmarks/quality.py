@@ -27,9 +27,9 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeRegressor
 
 from homeprice.config import load_settings
-from homeprice.datasets import get_dataset
-from homeprice.pipeline import resolve_datasets, run_data_steps
 from homeprice.data.splitting import Split
+from homeprice.datasets import get_dataset
+from homeprice.pipeline import resolve_datasets, run_pipeline
 from homeprice.training import runner
 from homeprice.training.evaluation import point_metrics
 
@@ -71,7 +71,7 @@ def main() -> int:
         settings = load_settings()
         for name in resolve_datasets(args.dataset):
             dataset = get_dataset(name)
-            run = run_data_steps(name, settings)
+            [run] = run_pipeline(name, settings, budget=None)  # the data steps only
             started = time.perf_counter()
             outcome = runner.train(dataset, settings, args.budget, run.cleaned.version)
             seconds = time.perf_counter() - started

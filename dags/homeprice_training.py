@@ -1,7 +1,8 @@
-"""homeprice_training: fetch -> validate -> clean -> split -> train -> evaluate -> register -> gate.
+"""homeprice_training: the declared pipeline steps (homeprice.steps), one task each, per dataset.
 
-Thin on purpose: each task is one call into `homeprice.steps`, the same functions
-`homeprice pipeline run` uses. Tasks hand each other dataset names, lake sha256s and versions,
+Built in a loop over `homeprice.steps.STEPS`: each task is one call into the step it is named
+after, bound to the previous task's result by `steps.step_arguments`, as `homeprice pipeline
+step --after` does for DVC. Tasks hand each other dataset names, lake sha256s and versions,
 MLflow run ids and registry versions (small JSON in XCom), never data frames.
 
 Runs weekly, and when another producer announces new raw data for a dataset (an event on
@@ -12,6 +13,7 @@ The datasets are mapped tasks, so one bad dataset does not stop the other.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pendulum
@@ -38,8 +40,10 @@ from homeprice.orchestration.airflow_support import (
     log_quality_report,
     raw_asset,
 )
+from homeprice.steps import STEPS, step_arguments
 
-# homeprice.steps imports MLflow and LightGBM: imported inside the tasks (see airflow_support).
+# homeprice.steps is the declaration only (names, order, inputs) and imports nothing heavy;
+# the step functions (MLflow, LightGBM) are imported when a task runs (see airflow_support).
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +55,48 @@ def run_step(name: str, previous: dict[str, Any]) -> dict[str, Any]:
     same binding `homeprice pipeline step --after` uses for DVC.
     """
     from homeprice.config import load_settings
-    from homeprice.steps import step_arguments
 
     budget = get_current_context()["params"]["budget"]
-    return step_arguments(name, previous["dataset"], previous, budget)(load_settings())
+    try:
+        return step_arguments(name, previous["dataset"], previous, budget)(load_settings())
+    except DataValidationError as error:
+        # Put the quality report that stopped the run where whoever reads the failure looks.
+        log_quality_report(error.report)
+        raise
+
+
+def announce_raw_data(fetched: dict[str, Any]) -> None:
+    """Announce new raw data (other DAGs may be scheduled on it); the same bytes again are not."""
+    if fetched["new"]:
+        outlet_events = get_current_context()["outlet_events"]
+        outlet_events[RAW_DATA_ALIAS].add(raw_asset(fetched["dataset"]), extra={
+            "sha256": fetched["sha256"], "rows": fetched["rows"]})
+
+
+def log_gate_decision(decision: dict[str, Any]) -> None:
+    """One line saying whether the new version became champion."""
+    log.info("%s v%s: %s", decision["dataset"], decision["version"],
+             "promoted" if decision["promoted"] else "kept as challenger")
+
+
+# What a step's task does in Airflow besides running the step (all else comes from the
+# declaration): the assets it may emit events on, and what it does with the step's result.
+OUTLETS: dict[str, list[Any]] = {"fetch": [RAW_DATA_ALIAS]}
+AFTER: dict[str, Callable[[dict[str, Any]], None]] = {
+    "fetch": announce_raw_data, "gate": log_gate_decision}
+
+
+def step_task(name: str) -> Any:
+    """The task that runs one declared step, mapped over the datasets' previous results."""
+
+    def run(previous: dict[str, Any]) -> dict[str, Any]:
+        result = run_step(name, previous)
+        if name in AFTER:
+            AFTER[name](result)
+        return result
+
+    run.__doc__ = f"The `{name}` step on the previous task's result (homeprice.steps)."
+    return task(task_id=name, outlets=OUTLETS.get(name, []))(run)
 
 
 @dag(
@@ -77,67 +119,26 @@ def run_step(name: str, previous: dict[str, Any]) -> dict[str, Any]:
 )
 def homeprice_training() -> None:
     @task
-    def select_datasets() -> list[str]:
-        """The `dataset` param, or the datasets whose raw data another producer announced."""
+    def select_datasets() -> list[dict[str, Any]]:
+        """The `dataset` param, or the datasets whose raw data another producer announced.
+
+        Each as `{"dataset": name}`: the first step's "previous result", so every task in the
+        loop below has the same shape.
+        """
         context = get_current_context()
         if is_asset_triggered(context["dag_run"]):
             names = datasets_from_events(context["triggering_asset_events"], TRAINING_DAG_ID)
             if not names:
                 raise AirflowSkipException("triggered only by this DAG's own fetch: the run "
                                            "that fetched the new data is training on it")
-            return names
-        selection = context["params"]["dataset"]
-        return list(DATASET_NAMES) if selection == "all" else [selection]
+        else:
+            selection = context["params"]["dataset"]
+            names = list(DATASET_NAMES) if selection == "all" else [selection]
+        return [{"dataset": name} for name in names]
 
-    @task(outlets=[RAW_DATA_ALIAS])
-    def fetch(dataset: str) -> dict[str, Any]:
-        result = run_step("fetch", {"dataset": dataset})
-        if result["new"]:
-            # Announce the new raw data (other DAGs may be scheduled on it).
-            outlet_events = get_current_context()["outlet_events"]
-            outlet_events[RAW_DATA_ALIAS].add(raw_asset(dataset), extra={
-                "sha256": result["sha256"], "rows": result["rows"]})
-        return result
-
-    @task
-    def validate(fetched: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return run_step("validate", fetched)
-        except DataValidationError as error:
-            log_quality_report(error.report)
-            raise
-
-    @task
-    def clean(validated: dict[str, Any]) -> dict[str, Any]:
-        return run_step("clean", validated)
-
-    @task
-    def split(cleaned: dict[str, Any]) -> dict[str, Any]:
-        return run_step("split", cleaned)
-
-    @task
-    def train(split_done: dict[str, Any]) -> dict[str, Any]:
-        return run_step("train", split_done)
-
-    @task
-    def evaluate(trained: dict[str, Any]) -> dict[str, Any]:
-        return run_step("evaluate", trained)
-
-    @task
-    def register(evaluated: dict[str, Any]) -> dict[str, Any]:
-        return run_step("register", evaluated)
-
-    @task
-    def gate(registered: dict[str, Any]) -> dict[str, Any]:
-        decision = run_step("gate", registered)
-        log.info("%s v%s: %s", decision["dataset"], decision["version"],
-                 "promoted" if decision["promoted"] else "kept as challenger")
-        return decision
-
-    fetched = fetch.expand(dataset=select_datasets())
-    gate.expand(registered=register.expand(evaluated=evaluate.expand(trained=train.expand(
-        split_done=split.expand(cleaned=clean.expand(validated=validate.expand(
-            fetched=fetched)))))))
+    results = select_datasets()
+    for step in STEPS:
+        results = step_task(step.name).expand(previous=results)
 
 
 homeprice_training()

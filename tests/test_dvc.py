@@ -1,9 +1,11 @@
-"""`dvc repro` on a copy of the repository runs every stage, and a second run does nothing."""
+"""dvc.yaml follows the step declaration; `dvc repro` on a copy of the repository runs every
+stage, and a second run does nothing."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,9 +14,48 @@ from pathlib import Path
 import pytest
 import yaml
 
+from homeprice.steps import STEPS, step_names
 from tests.support.paths import REPO
 
-STAGES = ["fetch", "validate", "clean", "split", "train", "evaluate", "register", "gate"]
+
+def _paths(entries: list) -> list[str]:
+    """The paths of a stage's deps, outs or metrics (an entry is a path or {path: options})."""
+    return [entry if isinstance(entry, str) else next(iter(entry)) for entry in entries]
+
+
+def _options(command: str) -> dict[str, str]:
+    """A `homeprice pipeline step` command's options, by flag."""
+    words = shlex.split(command)
+    return {word: value for word, value in zip(words, words[1:], strict=False)
+            if word.startswith("-")}
+
+
+def test_dvc_stages_follow_the_declaration() -> None:
+    """Same steps, same order; each stage reads the JSON result the stage before it wrote."""
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert list(stages) == step_names()
+    previous_result: str | None = None
+    for step in STEPS:
+        stage = stages[step.name]
+        assert stage["foreach"] == "${datasets}", step.name
+        do = stage["do"]
+        command = " ".join(do["cmd"].split())
+        assert f"homeprice pipeline step {step.name} -d ${{item}} " in command, step.name
+        options = _options(command)
+        written = _paths(do.get("outs", []) + do.get("metrics", []))
+        assert written == [options["-o"]], step.name  # its one output is its JSON result
+        assert written[0].startswith("dvc-runs/${item}/"), step.name
+        if step.inputs:
+            assert options["--after"] == previous_result, step.name
+            assert previous_result in _paths(do["deps"]), step.name
+        else:
+            assert "--after" not in options, step.name
+        params = _paths(do.get("params", []))
+        if "budget" in step.params:
+            assert options["--budget"] == "${budget}" and "budget" in params, step.name
+        else:
+            assert "--budget" not in options and "budget" not in params, step.name
+        previous_result = written[0]
 
 
 def repository_files() -> list[str]:
@@ -54,7 +95,7 @@ def test_dvc_repro_runs_once(tmp_path: Path, real_data_dir: Path) -> None:
     run([*git, "commit", "-qm", "copy"], repo, env)
 
     first = run([*dvc, "repro"], repo, env)
-    for stage in STAGES:
+    for stage in step_names():
         assert f"Running stage '{stage}@california'" in first
     gate = json.loads((repo / "dvc-runs" / "california" / "gate.json").read_text())
     assert gate["version"] == "1" and gate["dataset"] == "california"

@@ -1,9 +1,12 @@
-"""The whole pipeline on the fast budget: tracking, registry, gate, batch prediction."""
+"""`pipeline run` walks the declared steps; on the fast budget: tracking, registry, gate, batch."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -13,9 +16,59 @@ from typer.testing import CliRunner
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings
+from homeprice.pipeline import run_pipeline
+from homeprice.steps import STEPS, StepResult, declared, step_names
 from tests.support.postgres import fresh_pg_database
 
 runner = CliRunner()
+
+
+def test_pipeline_run_walks_the_declaration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each declared step in order, given the declared ids from its predecessor's result."""
+    calls: list[tuple[str, tuple, dict]] = []
+    keys = {key for step in STEPS for key in step.inputs}
+    details: dict[str, Any] = {"train": SimpleNamespace(test=None, version=None, gate=None),
+                               "evaluate": {"test": {"rmse": 1.0}}, "register": "7",
+                               "gate": "decision"}
+
+    def fake(name: str) -> Any:
+        def step(settings: Any, dataset: str, *inputs: Any, **params: Any) -> StepResult:
+            calls.append((name, inputs, params))
+            return StepResult({"dataset": dataset, **{k: f"{name}.{k}" for k in keys}},
+                              details.get(name, name))
+        return step
+
+    for step in STEPS:
+        module, _, attribute = step.function.partition(":")
+        monkeypatch.setattr(importlib.import_module(module), attribute, fake(step.name))
+    started: list[tuple[str, str]] = []
+    runs = run_pipeline("california", "S", "fast", lambda d, s: started.append((d, s)))
+
+    assert started == [("california", name) for name in step_names()]
+    assert [name for name, _, _ in calls] == step_names()
+    assert calls[0][1] == ()  # the first step starts from the dataset name alone
+    for before, step, (name, inputs, _) in zip(STEPS[:-1], STEPS[1:], calls[1:], strict=True):
+        assert inputs == tuple(f"{before.name}.{key}" for key in step.inputs), name
+    for step, (name, _, params) in zip(STEPS, calls, strict=True):
+        assert set(params) == set(step.params), name
+    assert calls[step_names().index("train")][2]["budget"] == "fast"
+    run = runs[0]
+    assert list(run.results) == step_names() and run.results["gate"]["version"] == "gate.version"
+    assert (run.fetched, run.quality, run.cleaned) == ("fetch", "validate", "clean")
+    assert run.training is details["train"] and run.evaluation == details["evaluate"]
+    assert (run.training.test, run.training.version, run.training.gate) == (
+        {"rmse": 1.0}, "7", "decision")
+
+
+def test_data_only_run_stops_after_cleaning(settings: Settings) -> None:
+    started: list[str] = []
+    [run] = run_pipeline("california", settings, None, lambda _d, step: started.append(step))
+    assert started == [step.name for step in declared(data_only=True)]
+    assert run.fetched is not None and run.quality is not None and run.cleaned is not None
+    # Each step worked on the bytes the fetch stored, through the declared ids.
+    assert run.results["validate"]["sha256"] == run.fetched.sha256 == run.cleaned.raw_sha256
+    assert run.quality.status == run.results["validate"]["status"]
+    assert run.training is None and "split" not in run.results
 
 
 def test_champions_registered_with_lineage(trained: Settings) -> None:

@@ -1,16 +1,22 @@
-"""Chaining steps through their JSON results (what `homeprice pipeline step --after` does)."""
+"""The pipeline declaration, and chaining steps through their JSON results (DVC, Airflow)."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from homeprice.cli import app
 from homeprice.errors import UserInputError
-from homeprice.steps import STEPS, step_arguments
+from homeprice.steps import STEPS, StepResult, declared, get_step, step_arguments, step_names
 
 runner = CliRunner()
 
@@ -18,17 +24,60 @@ runner = CliRunner()
 def test_every_step_gets_its_inputs_from_its_predecessor(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     calls: dict[str, tuple] = {}
-    for name in STEPS:
-        monkeypatch.setitem(STEPS, name, lambda *args, _name=name: calls.setdefault(_name, args))
+
+    def fake(name: str) -> Callable[..., StepResult]:
+        def record(*args: Any, **kwargs: Any) -> StepResult:
+            calls[name] = (*args, kwargs) if kwargs else args
+            return StepResult({"dataset": "california", "step": name})
+        return record
+
+    for step in STEPS:
+        module, _, attribute = step.function.partition(":")
+        monkeypatch.setattr(importlib.import_module(module), attribute, fake(step.name))
     previous = {"dataset": "california", "sha256": "ab", "version": "3", "clean_version": "c1",
                 "run_id": "r1"}
-    for name in STEPS:
-        step_arguments(name, "california", previous, "fast")("S")
+    for step in STEPS:
+        result = step_arguments(step.name, "california", previous, "fast")("S")
+        assert result == {"dataset": "california", "step": step.name}  # the JSON ids only
     assert calls == {
         "fetch": ("S", "california"), "validate": ("S", "california", "ab"),
         "clean": ("S", "california", "ab"), "split": ("S", "california", "3"),
-        "train": ("S", "california", "c1", "fast"), "evaluate": ("S", "california", "r1"),
-        "register": ("S", "california", "r1"), "gate": ("S", "california", "3", "r1")}
+        "train": ("S", "california", "c1", {"budget": "fast"}),
+        "evaluate": ("S", "california", "r1"), "register": ("S", "california", "r1"),
+        "gate": ("S", "california", "3", "r1")}
+    # A declared step is callable as before: ids in, JSON ids out.
+    assert get_step("gate")("S", "california", "3", "r1") == {"dataset": "california",
+                                                              "step": "gate"}
+
+
+def test_each_declared_function_takes_the_declared_inputs_and_params() -> None:
+    assert len(set(step_names())) == len(STEPS)
+    for step in STEPS:
+        parameters = inspect.signature(step.resolve()).parameters.values()
+        positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+        keywords = {p.name for p in parameters if p.kind is p.KEYWORD_ONLY}
+        # The ids are passed by position (split's `clean_version` is clean's `version`).
+        assert positional[:2] == ["settings", "dataset"], step.name
+        assert len(positional) == 2 + len(step.inputs), step.name
+        assert keywords == set(step.params), step.name
+        required = {p.name for p in parameters if p.kind is p.KEYWORD_ONLY
+                    and p.default is p.empty}
+        assert required <= {"budget"}, step.name  # what step_arguments always passes
+
+
+def test_the_declaration_imports_nothing_heavy() -> None:
+    """The Airflow DAG files import it at parse time (the DAG processor has a timeout)."""
+    heavy = ("mlflow", "lightgbm", "sklearn", "pandas", "pandera", "homeprice.step_functions")
+    code = ("import sys, homeprice.steps; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_data_only_runs_stop_after_cleaning() -> None:
+    assert [s.name for s in declared(data_only=True)] == ["fetch", "validate", "clean"]
+    assert declared() == STEPS
 
 
 def test_missing_input_names_the_key_and_the_flag() -> None:
@@ -39,6 +88,11 @@ def test_missing_input_names_the_key_and_the_flag() -> None:
 def test_a_result_of_another_dataset_is_refused() -> None:
     with pytest.raises(UserInputError, match="is for bengaluru, not california"):
         step_arguments("clean", "california", {"dataset": "bengaluru", "sha256": "ab"}, "fast")
+
+
+def test_unknown_step_lists_the_declared_steps() -> None:
+    with pytest.raises(UserInputError, match="steps: fetch, validate, clean, split, train"):
+        get_step("deploy")
 
 
 def test_cli_reports_unknown_steps_and_missing_files(tmp_path: Path) -> None:

@@ -1,24 +1,24 @@
-"""The pipeline's steps in order, runnable in-process; each step is also callable alone.
+"""`homeprice pipeline run`: the declared steps, walked in-process for each selected dataset.
 
-The CLI, the Airflow DAGs and other engines call these same functions.
+The order and the inputs come from homeprice.steps; each step runs through the same binding
+the orchestrators use, so a run here is the DAG's and DVC's run. What this module adds is what
+a person at a terminal wants: progress as each step starts, and the steps' rich results
+(quality report, clean summary, candidates, gate decision) kept for the CLI to render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from homeprice import steps
 from homeprice.config import Settings
-from homeprice.data.cleaning import CleanSummary, clean, validate_raw
-from homeprice.data.ingest import FetchResult, fetch
+from homeprice.data.cleaning import CleanSummary
+from homeprice.data.ingest import FetchResult
 from homeprice.data.validation import QualityReport
 from homeprice.datasets import DATASETS, get_dataset
-from homeprice import steps
-from homeprice.training import runner
-
-ProgressHook = Callable[[str, str], None]
-"""Called with (dataset, step name) as each step starts."""
+from homeprice.steps import ProgressHook
+from homeprice.training.runner import TrainingOutcome
 
 
 @dataclass
@@ -29,8 +29,37 @@ class DatasetRun:
     fetched: FetchResult | None = None
     quality: QualityReport | None = None
     cleaned: CleanSummary | None = None
-    training: runner.TrainingOutcome | None = None
+    # The train step's outcome, completed by the later steps: test metrics, version, gate.
+    training: TrainingOutcome | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)
+    # Every step's JSON result by step name, as an orchestrator would have passed it on.
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def keep(self, step: str, result: steps.StepResult) -> None:
+        """Keep a step's result; its rich part goes where the CLI reads it."""
+        self.results[step] = result.ids
+        detail = result.detail
+        match step:
+            case "fetch":
+                self.fetched = detail
+            case "validate":
+                self.quality = detail
+            case "clean":
+                self.cleaned = detail
+            case "train":
+                self.training = detail
+            case "evaluate":
+                self.evaluation = detail
+                if self.training is not None:
+                    self.training.test = detail["test"]
+            case "register":
+                if self.training is not None:
+                    self.training.version = detail
+            case "gate":
+                if self.training is not None:
+                    self.training.gate = detail
+            # A step added to the declaration later needs nothing here to run: its JSON
+            # result is in `results`.
 
 
 def resolve_datasets(selection: str) -> list[str]:
@@ -40,39 +69,18 @@ def resolve_datasets(selection: str) -> list[str]:
     return [get_dataset(selection).name]
 
 
-def run_data_steps(name: str, settings: Settings, progress: ProgressHook | None = None) -> DatasetRun:
-    """fetch -> validate -> clean for one dataset."""
-    dataset = get_dataset(name)
+def run_dataset(name: str, settings: Settings, budget: str | None = "default",
+                progress: ProgressHook | None = None) -> DatasetRun:
+    """The declared steps in order for one dataset; budget None stops after cleaning."""
     notify = progress or (lambda _d, _s: None)
     run = DatasetRun(dataset=name)
-    notify(name, "fetch")
-    run.fetched = fetch(dataset, settings)
-    notify(name, "validate")
-    run.quality, _ = validate_raw(dataset, settings)
-    notify(name, "clean")
-    run.cleaned = clean(dataset, settings, run.fetched.sha256)
-    return run
-
-
-def run_training_steps(run: DatasetRun, settings: Settings, budget: str,
-                       progress: ProgressHook | None = None) -> DatasetRun:
-    """split -> train -> evaluate -> register -> gate on the run's clean version."""
-    dataset = get_dataset(run.dataset)
-    notify = progress or (lambda _d, _s: None)
-    clean_version = run.cleaned.version if run.cleaned else None
-    if clean_version is not None:
-        notify(run.dataset, "split")
-        steps.split_step(settings, run.dataset, clean_version)
-    notify(run.dataset, "train")
-    run.training = runner.train(dataset, settings, budget, clean_version, progress=notify)
-    notify(run.dataset, "evaluate")
-    run.evaluation = runner.evaluate_run(dataset, settings, run.training.parent_run_id)
-    run.training.test = run.evaluation["test"]
-    notify(run.dataset, "register")
-    run.training.version = runner.register_run(dataset, settings, run.training.parent_run_id)
-    notify(run.dataset, "gate")
-    run.training.gate = runner.gate_version(dataset, settings, run.training.version,
-                                            run.training.parent_run_id)
+    previous: dict[str, Any] = {"dataset": name}
+    params = {"budget": budget, "progress": notify}
+    for step in steps.declared(data_only=budget is None):
+        notify(name, step.name)
+        result = steps.bind(step.name, name, previous, params)(settings)
+        run.keep(step.name, result)
+        previous = result.ids
     return run
 
 
@@ -81,10 +89,4 @@ def run_pipeline(
     progress: ProgressHook | None = None,
 ) -> list[DatasetRun]:
     """Run every step for the selected datasets; budget None stops after cleaning."""
-    runs = []
-    for name in resolve_datasets(selection):
-        run = run_data_steps(name, settings, progress)
-        if budget is not None:
-            run_training_steps(run, settings, budget, progress)
-        runs.append(run)
-    return runs
+    return [run_dataset(name, settings, budget, progress) for name in resolve_datasets(selection)]

@@ -1,123 +1,137 @@
-"""The pipeline's steps one by one, with plain JSON in and out.
+"""The pipeline declaration: which steps run, in which order, with which inputs.
 
-Orchestrators (the Airflow DAGs, the DVC stages through `homeprice pipeline step`) run each
-step as its own task. They pass what these functions return between tasks: dataset names, lake
-sha256s and versions, MLflow run ids and registry versions, never data frames. Every function
-is a thin call into the same code `homeprice pipeline run` uses.
+This is the only place that says so. `homeprice pipeline run` (homeprice.pipeline), the
+Airflow training DAG (a task per declared step, built in a loop) and `homeprice pipeline step`
+(the DVC stages, which a test checks against this declaration) all walk `STEPS`.
+
+The contract is "ids in, ids out": a step takes the settings, the dataset name, the ids it
+names in `inputs` (read from the JSON result of the step before it) and its run parameters,
+and returns a JSON-able dict of ids (lake sha256s and versions, MLflow run ids, registry
+versions; never data frames). What each step does lives in homeprice.step_functions.
+
+This module imports nothing heavy: the Airflow DAG files import it at parse time, and the
+step functions (MLflow, LightGBM, pandas) are imported only when a step runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from homeprice.config import Settings
-from homeprice.data.cleaning import clean, validate_raw
-from homeprice.data.ingest import fetch
-from homeprice.data.lake import Lake
-from homeprice.data.splitting import store_split
-from homeprice.datasets import get_dataset
 from homeprice.errors import UserInputError
-from homeprice.training import runner
 
-Step = Callable[..., dict[str, Any]]
-
-
-def fetch_step(settings: Settings, dataset: str) -> dict[str, Any]:
-    """Source -> raw zone. `new` says whether these bytes were not in the lake before."""
-    return fetch(get_dataset(dataset), settings).to_dict()
+if TYPE_CHECKING:
+    from homeprice.config import Settings
 
 
-def validate_step(settings: Settings, dataset: str, sha256: str) -> dict[str, Any]:
-    """Quality report of one raw table; DataValidationError (with the report) when critical."""
-    report, path = validate_raw(get_dataset(dataset), settings, raw_sha256=sha256)
-    return {"dataset": dataset, "sha256": sha256, "report_path": str(path),
-            "status": report.status, "rows": report.rows}
+@dataclass(frozen=True)
+class StepResult:
+    """What a step function returns: JSON ids for the next step, and its rich result.
+
+    Orchestrators pass only `ids` on (XCom, DVC's JSON files). `homeprice pipeline run`
+    also keeps `detail` (a quality report, a training outcome, a gate decision) to render it.
+    """
+
+    ids: dict[str, Any]
+    detail: Any = None
 
 
-def clean_step(settings: Settings, dataset: str, sha256: str) -> dict[str, Any]:
-    """Raw table -> clean version, every dropped row counted by reason."""
-    summary = clean(get_dataset(dataset), settings, sha256)
-    return summary.to_dict()
+StepFunction = Callable[..., StepResult]
+
+ProgressHook = Callable[[str, str], None]
+"""Called with (dataset, what is starting): a step's name, or a finer stage such as tuning."""
 
 
-def split_step(settings: Settings, dataset: str, clean_version: str) -> dict[str, Any]:
-    """Clean version -> train / calibration / test in the lake (written once)."""
-    entry = store_split(Lake(settings.lake_root), get_dataset(dataset), clean_version,
-                        settings.split)
-    return {"dataset": dataset, "clean_version": clean_version, "split_key": entry["key"],
-            "sizes": entry["sizes"], "paths": entry["paths"]}
+@dataclass(frozen=True)
+class Step:
+    """One declared step: its name, its function, the ids it takes and its run parameters."""
+
+    name: str
+    # "module:function", imported when the step runs (keeps this module light for Airflow).
+    function: str
+    # Keys of the previous step's result, passed positionally after the dataset name.
+    inputs: tuple[str, ...] = ()
+    # Run parameters passed as keywords when the run has them: the tuning budget, and
+    # in-process a progress hook (orchestrators log instead).
+    params: tuple[str, ...] = ()
+
+    def resolve(self) -> StepFunction:
+        """The step's function (imported now, not when this module is)."""
+        module, _, attribute = self.function.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def __call__(self, settings: Settings, dataset: str, *inputs: Any, **params: Any
+                 ) -> dict[str, Any]:
+        """Run the step on its ids and return its result's ids."""
+        return self.resolve()(settings, dataset, *inputs, **params).ids
 
 
-def train_step(settings: Settings, dataset: str, clean_version: str, budget: str
-               ) -> dict[str, Any]:
-    """Tune and fit every candidate on the split; returns the MLflow parent run id."""
-    outcome = runner.train(get_dataset(dataset), settings, budget, clean_version)
-    return {"dataset": dataset, "run_id": outcome.parent_run_id, "best": outcome.best,
-            "cv_rmse": {c.name: c.cv_rmse for c in outcome.candidates},
-            "seconds": outcome.seconds}
+_FUNCTIONS = "homeprice.step_functions"
+
+STEPS: tuple[Step, ...] = (
+    Step("fetch", f"{_FUNCTIONS}:fetch_step"),
+    Step("validate", f"{_FUNCTIONS}:validate_step", inputs=("sha256",)),
+    Step("clean", f"{_FUNCTIONS}:clean_step", inputs=("sha256",)),
+    Step("split", f"{_FUNCTIONS}:split_step", inputs=("version",)),
+    Step("train", f"{_FUNCTIONS}:train_step", inputs=("clean_version",),
+         params=("budget", "progress")),
+    Step("evaluate", f"{_FUNCTIONS}:evaluate_step", inputs=("run_id",)),
+    Step("register", f"{_FUNCTIONS}:register_step", inputs=("run_id",)),
+    Step("gate", f"{_FUNCTIONS}:gate_step", inputs=("version", "run_id")),
+)
+
+# `pipeline run --data-only` stops after this step: a clean version in the lake, no model.
+LAST_DATA_STEP = "clean"
 
 
-def evaluate_step(settings: Settings, dataset: str, run_id: str) -> dict[str, Any]:
-    """Test metrics of the run's best model, and the champion's on the same rows."""
-    evaluation = runner.evaluate_run(get_dataset(dataset), settings, run_id)
-    return {"dataset": dataset, "run_id": run_id, "test": evaluation["test"],
-            "champion": evaluation["champion"],
-            "champion_version": evaluation["champion_version"]}
+def step_names() -> list[str]:
+    """The declared steps' names, in order."""
+    return [step.name for step in STEPS]
 
 
-def register_step(settings: Settings, dataset: str, run_id: str) -> dict[str, Any]:
-    """Register the run's best model as the new `challenger` version."""
-    version = runner.register_run(get_dataset(dataset), settings, run_id)
-    return {"dataset": dataset, "run_id": run_id, "version": version}
-
-
-def gate_step(settings: Settings, dataset: str, version: str, run_id: str) -> dict[str, Any]:
-    """Promote the version to champion when it passes the gate; the reasons either way."""
-    decision = runner.gate_version(get_dataset(dataset), settings, version, run_id)
-    return {"dataset": dataset, "version": version, "run_id": run_id,
-            "promoted": decision.promote, "reasons": decision.reasons}
-
-
-STEPS: dict[str, Step] = {
-    "fetch": fetch_step, "validate": validate_step, "clean": clean_step, "split": split_step,
-    "train": train_step, "evaluate": evaluate_step, "register": register_step,
-    "gate": gate_step,
-}
-
-
-# The ids each step takes from the result of the step before it (plus the budget for train).
-INPUTS: dict[str, tuple[str, ...]] = {
-    "fetch": (), "validate": ("sha256",), "clean": ("sha256",), "split": ("version",),
-    "train": ("clean_version",), "evaluate": ("run_id",), "register": ("run_id",),
-    "gate": ("version", "run_id"),
-}
+def declared(data_only: bool = False) -> tuple[Step, ...]:
+    """The declared steps in order; with `data_only`, up to LAST_DATA_STEP."""
+    if not data_only:
+        return STEPS
+    return STEPS[:step_names().index(LAST_DATA_STEP) + 1]
 
 
 def get_step(name: str) -> Step:
     """A step by name, or a clear error listing the steps."""
-    try:
-        return STEPS[name]
-    except KeyError:
-        raise UserInputError(f"unknown step {name!r} (steps: {', '.join(STEPS)})") from None
+    for step in STEPS:
+        if step.name == name:
+            return step
+    raise UserInputError(f"unknown step {name!r} (steps: {', '.join(step_names())})")
 
 
-def step_arguments(step: str, dataset: str, previous: dict[str, Any], budget: str
-                   ) -> Callable[[Settings], dict[str, Any]]:
-    """Bind a step to its inputs, taken from the result of the step before it.
+def bind(step: str, dataset: str, previous: Mapping[str, Any], params: Mapping[str, Any]
+         ) -> Callable[[Settings], StepResult]:
+    """A step bound to its inputs, taken from the previous step's result, and its params.
 
-    Every orchestrator chains steps this way: the DVC stages through the JSON files
-    `homeprice pipeline step --after` reads, the Airflow tasks through XCom.
+    Only the params the step declares are passed, and only those `params` holds (a step
+    function gives a default to the optional ones, such as the progress hook).
     """
-    function = get_step(step)
-    missing = [key for key in INPUTS[step] if key not in previous]
+    declaration = get_step(step)
+    missing = [key for key in declaration.inputs if key not in previous]
     if missing:
         raise UserInputError(f"step {step} needs {', '.join(missing)} from the previous "
                              "step's result (pass it with --after FILE)")
     if previous.get("dataset", dataset) != dataset:
         raise UserInputError(f"the previous step's result is for {previous['dataset']}, "
                              f"not {dataset}")
-    args = [previous[key] for key in INPUTS[step]]
-    if step == "train":
-        args.append(budget)
-    return lambda settings: function(settings, dataset, *args)
+    args = [previous[key] for key in declaration.inputs]
+    kwargs = {key: params[key] for key in declaration.params if key in params}
+    return lambda settings: declaration.resolve()(settings, dataset, *args, **kwargs)
+
+
+def step_arguments(step: str, dataset: str, previous: dict[str, Any], budget: str
+                   ) -> Callable[[Settings], dict[str, Any]]:
+    """Bind a step to its inputs, taken from the result of the step before it; JSON out.
+
+    Every orchestrator chains steps this way: the DVC stages through the JSON files
+    `homeprice pipeline step --after` reads, the Airflow tasks through XCom.
+    """
+    bound = bind(step, dataset, previous, {"budget": budget})
+    return lambda settings: bound(settings).ids

@@ -14,11 +14,11 @@ import pytest
 from homeprice import registry, tracking
 from homeprice.config import Settings, load_settings
 from homeprice.datasets import DATASETS
-from tests.support.registry import seed
-from tests.support.registry import register_variant
+from homeprice.steps import step_names
+from tests.support.registry import register_variant, seed
 
-TRAINING_STEPS = ["select_datasets", "fetch", "validate", "clean", "split", "train", "evaluate",
-                  "register", "gate"]
+# The training DAG is built from the step declaration: the selection, then a task per step.
+TRAINING_STEPS = ["select_datasets", *step_names()]
 
 
 def test_dagbag_imports_with_the_expected_graph(dagbag: Any) -> None:
@@ -32,6 +32,9 @@ def test_dagbag_imports_with_the_expected_graph(dagbag: Any) -> None:
         t.task_id))] == TRAINING_STEPS
     for upstream, downstream in zip(TRAINING_STEPS, TRAINING_STEPS[1:], strict=False):
         assert training.get_task(upstream).downstream_task_ids == {downstream}
+    # Only the fetch task announces new raw data.
+    assert [t.task_id for t in training.tasks if t.outlets] == ["fetch"]
+    assert [o.name for o in training.get_task("fetch").outlets] == ["homeprice_raw_data"]
     assert isinstance(training.timetable, AssetOrTimeSchedule)
     assert training.timetable.timetable.expression == "0 3 * * 1"  # weekly
     assert {a.uri for a in training.timetable.asset_condition.objects} == {
@@ -87,7 +90,8 @@ def _states(run: Any) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_training_dag_registers_a_new_version(dagbag: Any, settings: Settings) -> None:
+def test_training_dag_registers_a_new_version(dagbag: Any, settings: Settings,
+                                              caplog: pytest.LogCaptureFixture) -> None:
     run = dagbag.dags["homeprice_training"].test(
         run_conf={"dataset": "california", "budget": "fast"})
     assert str(run.state) == "success", _states(run)
@@ -97,6 +101,7 @@ def test_training_dag_registers_a_new_version(dagbag: Any, settings: Settings) -
     assert version.tags["data_sha256"]
     # The gate ran: with no champion yet, a model within the thresholds is promoted.
     assert registry.alias_version(client, "california", registry.CHAMPION) == "1"
+    assert "california v1: promoted" in caplog.text  # the gate task's log line
     # The fetch task announced the new raw data as an asset event.
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session

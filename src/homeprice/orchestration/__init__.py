@@ -1,1 +1,1 @@
-"""Glue for orchestrators (Airflow); the logic lives in homeprice.steps and monitoring."""
+"""Glue for orchestrators (Airflow); the logic is in the declared steps and monitoring."""

@@ -1,7 +1,7 @@
-"""The training steps: split -> train (tune, fit, calibrate) -> evaluate -> register -> gate.
+"""Training on a split: tune, fit and calibrate candidates, evaluate, register, gate.
 
-Each step is a plain function that takes settings plus lake versions or MLflow run ids and
-returns ids, so the CLI pipeline, Airflow tasks and other engines can call them one by one.
+Plain functions of settings plus lake versions or MLflow run ids; the pipeline's train,
+evaluate, register and gate steps (declared in homeprice.steps) are thin calls into them.
 """
 
 from __future__ import annotations
