@@ -19,8 +19,9 @@ from homeprice.datasets import dataset_names
 log = logging.getLogger(__name__)
 
 # The DAG files must parse fast (the DAG processor times out at 30 s by default), so they
-# import neither the datasets' code (pandas, pandera) nor the steps (MLflow, LightGBM) at the
-# top: dataset_names() reads only the plug-ins' manifests.
+# import neither the datasets' code (pandas, pandera) nor the step functions (MLflow, LightGBM)
+# at the top: dataset_names() reads only the plug-ins' manifests, and homeprice.steps only
+# declares the steps, resolving each function when its task runs.
 DATASET_NAMES: tuple[str, ...] = tuple(dataset_names())
 
 TRAINING_DAG_ID = "homeprice_training"
