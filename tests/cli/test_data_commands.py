@@ -53,7 +53,7 @@ def test_fetch_validate_clean(home: Path) -> None:
 
 
 def test_missing_column(home: Path, real_data_dir: Path, tmp_path: Path) -> None:
-    bad = _sample(real_data_dir, tmp_path, lambda ls: [",".join(l.split(",")[:-1]) for l in ls])
+    bad = _sample(real_data_dir, tmp_path, lambda ls: [row.rsplit(",", 1)[0] for row in ls])
     result = invoke("data", "validate", "--dataset", "california", "--input", str(bad))
     assert result.exit_code == 2
     assert f"{bad}: column 'ocean_proximity'" in result.output
@@ -117,7 +117,8 @@ def test_wrong_checksum(home: Path, real_data_dir: Path, tmp_path: Path) -> None
 
 
 def test_missing_source_file(home: Path, tmp_path: Path) -> None:
-    result = invoke("data", "fetch", "--dataset", "california", "--source", str(tmp_path / "no.csv"))
+    result = invoke("data", "fetch", "--dataset", "california", "--source",
+                    str(tmp_path / "no.csv"))
     assert result.exit_code == 2
     assert "no.csv: file not found" in result.output
 

@@ -1,0 +1,52 @@
+"""`homeprice ab`: champion/challenger decisions from the live errors of labelled predictions."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from homeprice.cli.options import DatasetOption
+from homeprice.cli.render import out
+from homeprice.config import load_settings
+
+app = typer.Typer(help="Champion/challenger decisions from live errors.", no_args_is_help=True)
+
+
+@app.command("evaluate")
+def ab_evaluate(
+    dataset: DatasetOption,
+    window: Annotated[str | None, typer.Option(help="Only labels from this recent window, "
+                                               "e.g. 24h (default: since the pair started).")
+                      ] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Move the aliases and notify.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
+) -> None:
+    """Live MAE/RMSE/MAPE/coverage per variant and an anytime-valid promote/rollback/keep."""
+    from homeprice.datasets import get_dataset
+    from homeprice.formatting import human_number as num
+    from homeprice.monitoring.live import decision_rows, evaluate_live, parse_window
+
+    decision = evaluate_live(get_dataset(dataset).name, load_settings(), parse_window(window),
+                             apply)
+    if as_json:
+        typer.echo(json.dumps(decision.to_dict(), indent=2, default=str))
+        return
+    table = Table(title=f"{dataset}: live errors ({decision.mode} mode; 95% anytime-valid CS)")
+    for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
+                   "coverage [CS]"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for r in decision_rows(decision):
+        table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
+                      f"{num(r['mae'])} [{num(r['mae_ci'][0])}, {num(r['mae_ci'][1])}]",
+                      num(r["rmse"]), f"{r['mape']:.1%}",
+                      f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
+                      f"{min(r['coverage_ci'][1], 1):.3f}]")
+    out.print(table)
+    colour = {"promote": "green", "rollback": "red"}.get(decision.action, "yellow")
+    applied = " (applied)" if decision.details.get("applied") else (
+        "" if decision.action == "keep" else " (not applied: add --apply)")
+    out.print(f"decision: [{colour}]{decision.action}[/]{applied}: {decision.reason}",
+              highlight=False)

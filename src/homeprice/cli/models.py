@@ -1,0 +1,96 @@
+"""`homeprice models`: registered versions, champion promotion and rollback, the audit trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from homeprice.cli.options import DatasetOption
+from homeprice.cli.render import money, out
+from homeprice.config import load_settings
+
+app = typer.Typer(help="Registered model versions, aliases and their history.",
+                  no_args_is_help=True)
+
+
+@app.command("list")
+def models_list(dataset: DatasetOption) -> None:
+    """Registered versions with aliases, key metrics and creation time."""
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    client = tracking.configure(load_settings())
+    rows = registry.list_versions(client, ds.name)
+    table = Table(title=f"{registry.model_name(ds.name)} ({ds.target_unit})")
+    for column in ("version", "aliases", "candidate", "test RMSE", "MAPE", "R²", "coverage",
+                   "created", "gate"):
+        table.add_column(column)
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(r["version"], ", ".join(r["aliases"]), r["candidate"] or "",
+                      money(m["rmse"], ds.target_unit) if "rmse" in m else "",
+                      f"{m['mape']:.1%}" if "mape" in m else "",
+                      f"{m['r2']:.3f}" if "r2" in m else "",
+                      f"{m['interval_coverage']:.3f}" if "interval_coverage" in m else "",
+                      r["created"], (r["gate"] or "").split(":")[0])
+    out.print(table if rows else f"no registered versions of {registry.model_name(ds.name)}")
+
+
+@app.command("promote")
+def models_promote(
+    dataset: DatasetOption,
+    version: Annotated[str, typer.Option(help="Version number to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+) -> None:
+    """Make a version the champion."""
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    entry = registry.promote(tracking.configure(load_settings()), ds.name, version, reason)
+    out.print(f"champion of {ds.name}: v{entry.from_version or '-'} -> v{entry.to_version}",
+              highlight=False)
+
+
+@app.command("rollback")
+def models_rollback(
+    dataset: DatasetOption,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+) -> None:
+    """Give the champion alias back to the previous champion."""
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    entry = registry.rollback(tracking.configure(load_settings()), ds.name, reason)
+    out.print(f"rolled back {ds.name}: champion v{entry.from_version} -> v{entry.to_version}",
+              highlight=False)
+
+
+@app.command("history")
+def models_history(
+    dataset: DatasetOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """The audit trail: every alias move with when, who, why and the metrics."""
+    from dataclasses import asdict
+
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    entries = registry.history(tracking.configure(load_settings()), ds.name)
+    if as_json:
+        typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
+        return
+    table = Table(title=f"history of {registry.model_name(ds.name)}")
+    for column in ("when", "action", "alias", "from", "to", "actor", "reason"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e.at[:19], e.action, e.alias, e.from_version or "-", e.to_version or "-",
+                      e.actor, e.reason)
+    out.print(table if entries else "no history yet")

@@ -1,0 +1,110 @@
+"""What the commands print: the consoles, rich tables of results and the pipeline's next steps."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# Wide enough for the result tables when output is a file or a pipe (rich's default is 80).
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+
+# One request body per dataset for the "try: curl ..." hint after a pipeline run.
+EXAMPLE_REQUESTS: dict[str, str] = {
+    "california": '{"longitude": -122.23, "latitude": 37.88, "housing_median_age": 41, '
+                  '"total_rooms": 880, "total_bedrooms": 129, "population": 322, '
+                  '"households": 126, "median_income": 8.3252, "ocean_proximity": "NEAR BAY"}',
+    "bengaluru": '{"area_type": "Super built-up Area", "location": "Whitefield", '
+                 '"size": "2 BHK", "total_sqft": "1100 - 1200", "bath": 2}'}
+
+
+def money(value: float, unit: str) -> str:
+    """A price in the dataset's unit: whole dollars, or one decimal (e.g. lakh INR)."""
+    return f"${value:,.0f}" if unit == "USD" else f"{value:,.1f}"
+
+
+def render_quality(report: dict[str, Any], console: Console = out) -> None:
+    """A quality report as a rich table."""
+    table = Table(title=f"Quality of {report['dataset']} ({report['rows']:,} rows): "
+                        f"{report['status']}")
+    for column in ("column", "missing", "outliers", "range violations", "domain violations"):
+        table.add_column(column, justify="left" if column == "column" else "right")
+    for column in report["columns"]:
+        table.add_row(
+            column,
+            str(report["missing"].get(column, 0)),
+            str(report["outliers"].get(column, {}).get("count", 0)),
+            str(report["range_violations"].get(column, {}).get("count", 0)),
+            str(report["domain_violations"].get(column, {}).get("count", 0)),
+        )
+    console.print(table)
+    console.print(f"duplicate rows: {report['duplicates']}")
+    for issue in report["critical"]:
+        row = f" row {issue['row']}" if issue.get("row") else ""
+        console.print(f"[red]critical[/] {issue['column']}{row}: {issue['message']}",
+                      highlight=False)
+
+
+def render_clean(summaries: list[dict[str, Any]]) -> None:
+    """Rows in, rows dropped by reason, rows out: one block per dataset."""
+    table = Table(title="Cleaning: every dropped row accounted for")
+    for column in ("dataset", "", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for s in summaries:
+        table.add_row(s["dataset"], "rows in", f"{s['rows_in']:,}")
+        for reason, count in s["dropped"].items():
+            if count:
+                table.add_row("", f"dropped: {reason}", f"-{count:,}")
+        table.add_row("", "[bold]rows out[/]", f"[bold]{s['rows_out']:,}[/]")
+        for note, value in s["notes"].items():
+            table.add_row("", f"[dim]{note}[/]", f"[dim]{value:,}[/]")
+        table.add_row("", "[dim]clean version[/]", f"[dim]{s['version']}[/]", end_section=True)
+    out.print(table)
+
+
+def render_training(runs: list[Any], console: Console = out) -> None:
+    """Candidates, CV RMSE, test metrics, intervals and the gate decision per dataset."""
+    from homeprice.datasets import get_dataset
+
+    for run in runs:
+        outcome = run.training
+        if outcome is None:
+            continue
+        unit = get_dataset(run.dataset).target_unit
+        table = Table(title=f"{run.dataset}: candidates ({unit}; best by CV RMSE, "
+                            f"{outcome.seconds:,.0f}s)")
+        for column in ("candidate", "trials", "CV RMSE", "test RMSE", "MAE", "R²", "MAPE",
+                       "90% coverage", "mean width"):
+            table.add_column(column, justify="left" if column == "candidate" else "right")
+        for c in outcome.candidates:
+            mark = " *" if c.name == outcome.best else ""
+            t = c.test
+            table.add_row(c.name + mark, str(c.n_trials), money(c.cv_rmse, unit),
+                          money(t["rmse"], unit), money(t["mae"], unit), f"{t['r2']:.3f}",
+                          f"{t['mape']:.1%}", f"{t['interval_coverage']:.3f}",
+                          money(t["interval_mean_width"], unit))
+        console.print(table)
+        decision = outcome.gate
+        colour = "green" if decision and decision.promote else "yellow"
+        console.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset} as "
+                      f"challenger; gate: [{colour}]"
+                      f"{decision.summary() if decision else 'not run'}[/]", highlight=False)
+
+
+def print_next_steps(settings: Any, names: list[str]) -> None:
+    """How to use what was just trained: batch predictions, the server and a sample request."""
+    host, port = settings.serving.host, settings.serving.port
+    dataset = names[0]
+    out.print("\n[bold]Next[/]", highlight=False)
+    out.print(f"  batch:  .venv/bin/homeprice predict --dataset {dataset} --input FILE.csv "
+              "--output priced.csv", highlight=False)
+    out.print("  serve:  .venv/bin/homeprice serve        (API docs at "
+              f"http://{host}:{port}/docs)", highlight=False)
+    out.print(f"  web UI: .venv/bin/homeprice ui           (http://{settings.ui.host}:"
+              f"{settings.ui.port}, with the server running)", highlight=False)
+    out.print(f"  try:    curl -s -X POST http://{host}:{port}/v1/{dataset}/predict "
+              f"-H 'Content-Type: application/json' -d '{EXAMPLE_REQUESTS[dataset]}'",
+              highlight=False, soft_wrap=True)
