@@ -6,12 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
+from homeprice.datasets import dataset_names
 from homeprice.errors import UserInputError
 
-# The help does not list the dataset names: they live in homeprice.datasets, whose import
-# (pandas, pandera) would triple the start-up time of every command, --help included. An
-# unknown name is answered with the list of known ones (datasets.get_dataset).
-DatasetOption = Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")]
+# The names come from the one list of datasets; listing reads only the plug-ins' manifests
+# (no pandas or pandera), so --help stays fast. An unknown name is answered with the list of
+# known ones (datasets.get_dataset).
+DATASET_HELP = f"Dataset: {', '.join(dataset_names())}."
+DatasetOption = Annotated[str, typer.Option("--dataset", "-d", help=DATASET_HELP)]
+DatasetsOption = Annotated[str, typer.Option(
+    "--dataset", "-d", help=f"Dataset: {', '.join(dataset_names())}, or all.")]
 
 
 def known_budget(settings: Any, budget: str) -> str:

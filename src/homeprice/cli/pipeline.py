@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from homeprice.cli.options import DatasetOption, known_budget
+from homeprice.cli.options import DatasetOption, DatasetsOption, known_budget
 from homeprice.cli.render import (
     out,
     print_next_steps,
@@ -17,20 +17,20 @@ from homeprice.cli.render import (
 )
 from homeprice.config import load_settings
 from homeprice.errors import UserInputError
+from homeprice.steps import step_names
 
 app = typer.Typer(help="Run the whole pipeline.", no_args_is_help=True)
 
 
 @app.command("run")
 def pipeline_run(
-    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name, or all.")
-                       ] = "all",
+    dataset: DatasetsOption = "all",
     budget: Annotated[str, typer.Option(help="Tuning budget: fast, default or thorough.")
                       ] = "default",
     data_only: Annotated[bool, typer.Option("--data-only", help="Stop after cleaning.")] = False,
 ) -> None:
     # One line: Typer would wrap the command list's help where the docstring breaks.
-    """Run the pipeline end to end: fetch, validate, clean, split, train, evaluate, register, gate."""  # noqa: E501
+    """Run the pipeline end to end for one dataset or all (the steps of `pipeline step`)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from homeprice.pipeline import resolve_datasets, run_pipeline
@@ -55,8 +55,7 @@ def pipeline_run(
 
 @app.command("step")
 def pipeline_step(
-    step: Annotated[str, typer.Argument(help="fetch, validate, clean, split, train, evaluate, "
-                                        "register or gate")],
+    step: Annotated[str, typer.Argument(help=f"One of: {', '.join(step_names())}.")],
     dataset: DatasetOption,
     after: Annotated[str | None, typer.Option(
         "--after", help="JSON file the previous step wrote (its ids are this step's inputs).")

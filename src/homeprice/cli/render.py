@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from homeprice.datasets import get_dataset
+
 # Wide enough for the result tables when output is a file or a pipe (rich's default is 80).
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
-# One request body per dataset for the "try: curl ..." hint after a pipeline run.
-EXAMPLE_REQUESTS: dict[str, str] = {
-    "california": '{"longitude": -122.23, "latitude": 37.88, "housing_median_age": 41, '
-                  '"total_rooms": 880, "total_bedrooms": 129, "population": 322, '
-                  '"households": 126, "median_income": 8.3252, "ocean_proximity": "NEAR BAY"}',
-    "bengaluru": '{"area_type": "Super built-up Area", "location": "Whitefield", '
-                 '"size": "2 BHK", "total_sqft": "1100 - 1200", "bath": 2}'}
 
 
 def money(value: float, unit: str) -> str:
@@ -98,6 +94,8 @@ def print_next_steps(settings: Any, names: list[str]) -> None:
     """How to use what was just trained: batch predictions, the server and a sample request."""
     host, port = settings.serving.host, settings.serving.port
     dataset = names[0]
+    # The dataset plug-in's documented example body (also the OpenAPI example).
+    example = json.dumps(get_dataset(dataset).request_example)
     out.print("\n[bold]Next[/]", highlight=False)
     out.print(f"  batch:  .venv/bin/homeprice predict --dataset {dataset} --input FILE.csv "
               "--output priced.csv", highlight=False)
@@ -106,5 +104,5 @@ def print_next_steps(settings: Any, names: list[str]) -> None:
     out.print(f"  web UI: .venv/bin/homeprice ui           (http://{settings.ui.host}:"
               f"{settings.ui.port}, with the server running)", highlight=False)
     out.print(f"  try:    curl -s -X POST http://{host}:{port}/v1/{dataset}/predict "
-              f"-H 'Content-Type: application/json' -d '{EXAMPLE_REQUESTS[dataset]}'",
+              f"-H 'Content-Type: application/json' -d '{example}'",
               highlight=False, soft_wrap=True)
