@@ -47,7 +47,7 @@ def test_dataset_sections_come_from_the_plugins(monkeypatch: pytest.MonkeyPatch)
     settings = load_settings()
     assert settings.datasets.california.latitude == (33.0, 40.0)  # JSON from the environment
     assert settings.datasets["bengaluru"].log_target is True
-    assert settings.gate.thresholds["california"] == {"max_rmse": 55_000, "min_r2": 0.75}
+    assert settings.datasets["california"].gate == {"max_rmse": 55_000, "min_r2": 0.75}
     assert settings.serving.datasets == ["california", "bengaluru"]
     assert settings.serving.traffic_for("bengaluru").mode == "off"
     with pytest.raises(ValidationError, match=r"datasets\.bengaluru\.min_sqft_per_bedroom"):
@@ -56,9 +56,9 @@ def test_dataset_sections_come_from_the_plugins(monkeypatch: pytest.MonkeyPatch)
 
 def test_a_gate_given_for_one_dataset_keeps_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(datasets={"california": {"gate": {"max_rmse": 1}}})
-    assert settings.gate.thresholds["california"]["max_rmse"] == 1
-    assert settings.gate.thresholds["bengaluru"] == {"max_mape": 0.30, "min_r2": 0.50}
-    assert "thresholds" not in settings.resolved()["gate"]  # a view, not a key
+    assert settings.datasets["california"].gate["max_rmse"] == 1
+    assert settings.datasets["bengaluru"].gate == {"max_mape": 0.30, "min_r2": 0.50}
+    assert "thresholds" not in settings.resolved()["gate"]  # moved to datasets.<name>.gate
 
 
 def test_old_per_dataset_keys_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,7 +73,7 @@ def test_old_per_dataset_keys_still_read(tmp_path: Path, monkeypatch: pytest.Mon
     assert settings.datasets.bengaluru.log_target is False
     assert settings.datasets.california.log_target is False
     assert settings.datasets.california.gate == {"min_r2": 0.9}
-    assert settings.gate.thresholds["bengaluru"] == {"max_mape": 0.30, "min_r2": 0.50}
+    assert settings.datasets["bengaluru"].gate == {"max_mape": 0.30, "min_r2": 0.50}
 
 
 def test_a_yaml_override_reaches_cleaning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -187,9 +187,6 @@ class GateSettings(BaseModel):
 
     # The challenger's test RMSE must be at least this fraction below the champion's.
     min_improvement: float = Field(0.005, ge=0)
-    # Read-only view of every dataset's `datasets.<name>.gate`, filled when the settings load
-    # (registry.gate reads it here); not a config key, so it is neither read nor dumped.
-    thresholds: dict[str, dict[str, float]] = Field(default_factory=dict, exclude=True)
 
 
 class TrackingSettings(BaseModel):
@@ -415,13 +412,6 @@ class Settings(BaseSettings):
         configured = configured_plugins()
         register_plugins([module for module in value if module not in configured])
         return value
-
-    @model_validator(mode="after")
-    def _gate_view(self) -> Settings:
-        thresholds = {name: dict(section.gate)
-                      for name, section in self.datasets.sections().items()}
-        self.gate = self.gate.model_copy(update={"thresholds": thresholds})
-        return self
 
     @property
     def lake_root(self) -> str:

@@ -227,7 +227,7 @@ def gate(dataset: str, challenger: dict[str, float], champion: dict[str, float] 
     """Absolute thresholds, then a margin over the champion measured on the same test rows."""
     reasons: list[str] = []
     passed = True
-    for rule, limit in settings.gate.thresholds.get(dataset, {}).items():
+    for rule, limit in settings.datasets[dataset].gate.items():
         kind, metric = rule.split("_", 1)
         value = challenger[metric]
         ok = value <= limit if kind == "max" else value >= limit
