@@ -74,7 +74,8 @@ def test_download_checksum_mismatch_keeps_nothing(home: Path, server: tuple[str,
 
 def test_http_error_is_reported(home: Path, server: tuple[str, Path]) -> None:
     url, _ = server
-    result = runner.invoke(app, ["data", "fetch", "-d", "california", "--source", f"{url}/nope.csv"])
+    result = runner.invoke(app, ["data", "fetch", "-d", "california",
+                                 "--source", f"{url}/nope.csv"])
     assert result.exit_code == 2
     assert "download failed with HTTP 404" in result.output
     assert files_under(home) == []

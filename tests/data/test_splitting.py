@@ -24,7 +24,7 @@ def test_split_is_deterministic_disjoint_and_complete(california_like: pd.DataFr
     first = split_dataset(california_like, get_dataset("california"), settings)
     second = split_dataset(california_like, get_dataset("california"), settings)
     for a, b in zip((first.train, first.calibration, first.test),
-                    (second.train, second.calibration, second.test)):
+                    (second.train, second.calibration, second.test), strict=True):
         pd.testing.assert_frame_equal(a, b)
     ids = [set(part.row_id) for part in (first.train, first.calibration, first.test)]
     assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])

@@ -1,4 +1,5 @@
-"""Driving the Streamlit UI in tests: its entry file, pages, admin token, page and button helpers."""
+"""Driving the Streamlit UI in tests: its entry file, pages, admin token, page and button
+helpers."""
 
 from __future__ import annotations
 

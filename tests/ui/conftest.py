@@ -32,7 +32,7 @@ def _seed(url: str, data_dir: Path) -> None:
     answer = httpx.post(f"{url}/v1/california/predict", json={"instances": instances},
                         timeout=60)
     answer.raise_for_status()
-    for prediction, price in zip(answer.json()["predictions"], actual):
+    for prediction, price in zip(answer.json()["predictions"], actual, strict=True):
         httpx.post(f"{url}/v1/california/feedback", timeout=30, json={
             "prediction_id": prediction["prediction_id"], "actual_price": float(price)},
         ).raise_for_status()

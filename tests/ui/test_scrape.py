@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from homeprice.ui import scrape
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _metrics(ok: int, refused: int) -> str:
-    return f"""# HELP homeprice_requests_total HTTP requests answered
-# TYPE homeprice_requests_total counter
-homeprice_requests_total{{dataset="california",endpoint="predict",variant="champion",status="200"}} {ok}.0
-homeprice_requests_total{{dataset="california",endpoint="predict",variant="",status="422"}} {refused}.0
-homeprice_requests_total{{dataset="bengaluru",endpoint="predict",variant="",status="422"}} 7.0
-homeprice_requests_created{{dataset="california",endpoint="predict",variant="",status="422"}} 1.7e9
-"""
+    total = "homeprice_requests_total"
+    return (f"# HELP {total} HTTP requests answered\n# TYPE {total} counter\n"
+            f'{total}{{dataset="california",endpoint="predict",variant="champion",status="200"}}'
+            f" {ok}.0\n"
+            f'{total}{{dataset="california",endpoint="predict",variant="",status="422"}}'
+            f" {refused}.0\n"
+            f'{total}{{dataset="bengaluru",endpoint="predict",variant="",status="422"}} 7.0\n'
+            'homeprice_requests_created{dataset="california",endpoint="predict",variant="",'
+            'status="422"} 1.7e9\n')
 
 
 def test_a_sample_counts_one_datasets_requests_and_refusals() -> None:

@@ -59,7 +59,8 @@ def validate_raw(
     else:
         lake = Lake(settings.lake_root)
         entry = lake.raw_entry(dataset.name, raw_sha256)
-        raw, label, key = lake.read_raw(dataset.name, entry["sha256"]), entry["path"], entry["sha256"]
+        key, label = entry["sha256"], entry["path"]
+        raw = lake.read_raw(dataset.name, key)
     report = validate(raw, dataset, settings, source=label)
     payload = report.to_dict() | {"raw_sha256": key}
     name = artifacts.quality_report(key[:16] if key else Path(input_path or "input").stem)

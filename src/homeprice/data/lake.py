@@ -2,7 +2,8 @@
 
 Layout under the lake root:
   raw/<dataset>/<sha256>.parquet     source rows as text, keyed by the source file's sha256
-  raw/<dataset>/manifest.json        every ingested source: sha256, source, rows, columns, fetched_at
+  raw/<dataset>/manifest.json        every ingested source: sha256, source, rows, columns,
+                                     fetched_at
   clean/<dataset>/<version>.parquet  cleaned model inputs; version derives from raw sha256 + rules
   clean/<dataset>/<version>.json     the cleaning report (rows in, dropped by reason, rows out)
   clean/<dataset>/manifest.json      every clean version and the latest
@@ -17,7 +18,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
@@ -27,7 +28,7 @@ from homeprice.errors import LakeError
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Lake:
@@ -80,7 +81,8 @@ class Lake:
         """The raw manifest of a dataset ({} when nothing was ingested)."""
         return self._read_json(self._path("raw", dataset, "manifest.json"))
 
-    def write_raw(self, dataset: str, sha256: str, frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    def write_raw(self, dataset: str, sha256: str, frame: pd.DataFrame, source: str
+                  ) -> dict[str, Any]:
         """Store source rows under their sha256 (once) and record the fetch in the manifest."""
         path = self.raw_path(dataset, sha256)
         if not self.fs.exists(path):

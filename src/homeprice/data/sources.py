@@ -43,7 +43,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def default_source(dataset: Dataset, settings: Settings, full: bool = False) -> tuple[str, str | None]:
+def default_source(dataset: Dataset, settings: Settings, full: bool = False
+                   ) -> tuple[str, str | None]:
     """(source, expected sha256) when none is given: data dir, bundled sample, or the public URL."""
     if full:
         if dataset.source.url is None:
@@ -68,7 +69,8 @@ def _download(url: str, target: Path, timeout: float = 60.0) -> None:
                 for chunk in response.iter_bytes(_CHUNK):
                     handle.write(chunk)
     except httpx.HTTPStatusError as error:
-        raise SourceError(f"{url}: download failed with HTTP {error.response.status_code}") from None
+        raise SourceError(f"{url}: download failed with HTTP "
+                          f"{error.response.status_code}") from None
     except httpx.HTTPError as error:
         raise SourceError(f"{url}: download failed: {error}") from None
 

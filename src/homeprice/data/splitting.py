@@ -25,7 +25,8 @@ class Split:
 
     def sizes(self) -> dict[str, int]:
         """Rows per part."""
-        return {"train": len(self.train), "calibration": len(self.calibration), "test": len(self.test)}
+        return {"train": len(self.train), "calibration": len(self.calibration),
+                "test": len(self.test)}
 
 
 def _stratify(labels: pd.Series | None, index: pd.Index) -> pd.Series | None:
@@ -48,7 +49,8 @@ def split_dataset(data: pd.DataFrame, dataset: Dataset, settings: SplitSettings)
     )
     if n_calibration > 0:
         train, calibration = train_test_split(
-            rest, test_size=n_calibration, random_state=settings.seed, stratify=_stratify(labels, rest),
+            rest, test_size=n_calibration, random_state=settings.seed,
+            stratify=_stratify(labels, rest),
         )
     else:
         train, calibration = rest, rest[:0]

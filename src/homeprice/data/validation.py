@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ class QualityReport:
     outliers: dict[str, dict[str, float]] = field(default_factory=dict)
     range_violations: dict[str, dict[str, Any]] = field(default_factory=dict)
     domain_violations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @property
     def status(self) -> str:
@@ -81,7 +81,8 @@ class QualityReport:
         """One line naming the file, the column and (where one row is at fault) the row."""
         issue = self.critical[0]
         where = f", row {issue.row}" if issue.row is not None else ""
-        more = f" (and {len(self.critical) - 1} more critical issues)" if len(self.critical) > 1 else ""
+        more = (f" (and {len(self.critical) - 1} more critical issues)"
+                if len(self.critical) > 1 else "")
         return f"{self.source}: column {issue.column!r}{where}: {issue.message}{more}"
 
 
@@ -117,11 +118,13 @@ def _classify(failures: pd.DataFrame, report: QualityReport) -> None:
             continue
         if column in unparseable or row.index is None:
             continue  # a check that could not run on an unparseable column says nothing new
-        bucket = report.range_violations if check.startswith(_RANGE_CHECKS) else report.domain_violations
+        bucket = (report.range_violations if check.startswith(_RANGE_CHECKS)
+                  else report.domain_violations)
         entry = bucket.setdefault(column, {"check": check, "count": 0, "examples": []})
         entry["count"] += 1
         if len(entry["examples"]) < _MAX_EXAMPLES:
-            entry["examples"].append({"row": _row_number(row.index), "value": str(row.failure_case)})
+            entry["examples"].append({"row": _row_number(row.index),
+                                      "value": str(row.failure_case)})
 
 
 def _outliers(data: pd.DataFrame, columns: list[str], k: float) -> dict[str, dict[str, float]]:

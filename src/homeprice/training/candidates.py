@@ -94,7 +94,8 @@ def build_pipeline(dataset: str, candidate: Candidate, params: Params, *, seed: 
     """The served model: Pipeline(FeatureBuilder -> IntervalRegressor(estimator))."""
     estimator = candidate.build(params, seed, n_jobs)
     if log_target:
-        estimator = TransformedTargetRegressor(regressor=estimator, func=np.log, inverse_func=np.exp)
+        estimator = TransformedTargetRegressor(regressor=estimator, func=np.log,
+                                               inverse_func=np.exp)
     return Pipeline([
         ("features", feature_builder(dataset, random_state=seed)),
         ("model", IntervalRegressor(estimator, alpha=alpha, n_bins=interval_bins,

@@ -42,7 +42,7 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         self.min_bin_size = min_bin_size
         self.score = score
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "IntervalRegressor":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> IntervalRegressor:
         """Fit the wrapped estimator (intervals need `calibrate` on held-out data)."""
         if self.score not in ("absolute", "relative"):
             raise ValueError(f"score must be 'absolute' or 'relative', got {self.score!r}")
@@ -60,7 +60,7 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return np.asarray(self.estimator_.predict(X), dtype=float)
 
-    def calibrate(self, X: np.ndarray, y: np.ndarray) -> "IntervalRegressor":
+    def calibrate(self, X: np.ndarray, y: np.ndarray) -> IntervalRegressor:
         """Learn band edges and per-band residual quantiles on calibration data."""
         prediction = self.predict(X)
         y = np.asarray(y, dtype=float)

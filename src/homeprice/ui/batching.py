@@ -89,7 +89,8 @@ def price_chunk(client: ApiClient, dataset: str, rows: list[tuple[int, dict[str,
             rejected += [(pending[i][0], reason) for i, reason in sorted(bad.items())]
             pending = [p for i, p in enumerate(pending) if i not in bad]
             continue
-        return [(number, answer) for (number, _), answer in zip(pending, answers)], rejected
+        priced = zip(pending, answers, strict=True)  # the API answers every instance sent
+        return [(number, answer) for (number, _), answer in priced], rejected
     return [], rejected
 
 

@@ -77,7 +77,10 @@ def fields_for(openapi: dict[str, Any], dataset: str) -> list[FieldSpec]:
 
 def _number(spec: FieldSpec, key: str) -> float | int | None:
     cast = int if spec.kind == "integer" else float
-    bound = (lambda v: None if v is None else cast(v))
+
+    def bound(v: object) -> float | int | None:
+        return None if v is None else cast(v)
+
     initial = bound(spec.initial) if isinstance(spec.initial, (int, float)) else None
     return st.number_input(spec.title, min_value=bound(spec.minimum),
                            max_value=bound(spec.maximum), value=initial, key=key,

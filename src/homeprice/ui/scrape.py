@@ -55,7 +55,7 @@ def rates(history: list[Sample]) -> pd.DataFrame:
     """The share of refused requests between consecutive samples, indexed by time (0 when
     nothing came in)."""
     rows = []
-    for before, after in zip(history, history[1:]):
+    for before, after in zip(history, history[1:], strict=False):
         requests = after.requests - before.requests
         errors = after.errors - before.errors
         rows.append({"at": after.at, "error rate": errors / requests if requests else 0.0})

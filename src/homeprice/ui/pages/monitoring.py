@@ -3,7 +3,7 @@ confidence intervals and the A/B decision; drift; interval coverage."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import altair as alt
@@ -44,7 +44,7 @@ def _traffic(client: ApiClient, dataset: str) -> None:
 def _errors(client: ApiClient, dataset: str) -> None:
     """Refused requests, from the /metrics counters sampled on every refresh."""
     st.subheader("Errors")
-    now = scrape.sample(page_setup.call(client.metrics_text), dataset, datetime.now(timezone.utc))
+    now = scrape.sample(page_setup.call(client.metrics_text), dataset, datetime.now(UTC))
     key = f"monitoring-scrapes-{client.base_url}-{dataset}"
     history = scrape.append(st.session_state.get(key, []), now)
     st.session_state[key] = history
