@@ -24,10 +24,9 @@ log = logging.getLogger(__name__)
 _REPO = Path(__file__).resolve().parents[2]
 
 
-def registry_client(settings: Settings) -> MlflowClient:
-    """A client of the configured store (tracking and registry) that leaves MLflow's
+def registry_client(uri: str) -> MlflowClient:
+    """A client of the store at `uri` (tracking and registry) that leaves MLflow's
     process-global URIs alone, so a long-lived holder (the server) is safe to keep it."""
-    uri = settings.tracking_uri
     # Artifact downloads draw progress bars on stderr: noise in CLI output and server logs.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if uri.startswith("sqlite:///"):
@@ -37,8 +36,8 @@ def registry_client(settings: Settings) -> MlflowClient:
 
 def configure(settings: Settings) -> MlflowClient:
     """Point MLflow (tracking and registry) at the configured store; return a client for it."""
-    client = registry_client(settings)
     uri = settings.tracking_uri
+    client = registry_client(uri)
     # mlflow.set_tracking_uri() also exports MLFLOW_TRACKING_URI; put the user's value back so
     # the environment keeps meaning "what the user chose" for the next Settings.
     user_value = os.environ.get("MLFLOW_TRACKING_URI")

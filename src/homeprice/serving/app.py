@@ -153,7 +153,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     pricing = PricingService(datasets, store, router, prediction_log, metrics, shadow)
     app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,
                                        metrics=metrics, router=router, shadow=shadow,
-                                       pricing=pricing)
+                                       pricing=pricing, tracking_uri=settings.tracking_uri)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(HomepriceError, _homeprice_error)  # type: ignore[arg-type]

@@ -36,6 +36,9 @@ class ServingContext:
     # Shadow scoring runs here, never on the request path; drained before the log at shutdown.
     shadow: ShadowPool
     pricing: PricingService
+    # Read once by the factory: Settings.tracking_uri follows $MLFLOW_TRACKING_URI, which
+    # mlflow.set_tracking_uri() (anyone's, anywhere in the process) rewrites.
+    tracking_uri: str
     _registry: MlflowClient | None = field(default=None, init=False, repr=False)
     _registry_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                            repr=False)
@@ -51,7 +54,7 @@ class ServingContext:
         """
         with self._registry_lock:
             if self._registry is None:
-                self._registry = tracking.registry_client(self.settings)
+                self._registry = tracking.registry_client(self.tracking_uri)
             return self._registry
 
 
