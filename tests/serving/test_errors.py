@@ -151,7 +151,7 @@ def test_the_registry_client_is_the_apps_own(admin: TestClient, serving_settings
         assert [v["version"] for v in listed.json()["versions"]] == ["1"]
         assert mlflow.get_tracking_uri() == elsewhere
         client = admin.app.state.context.registry
-        assert client.get_registered_model(registry.model_name("california")).aliases == {
-            "champion": "1"}
+        aliases = client.get_registered_model(registry.model_name("california")).aliases
+        assert {alias: str(version) for alias, version in aliases.items()} == {"champion": "1"}
     finally:
         mlflow.set_tracking_uri(serving_settings.tracking_uri)
