@@ -20,7 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from homeprice.config import Settings
-from homeprice.errors import HomepriceError, UserInputError
+from homeprice.errors import AlreadyChampionError, ConflictError, UserInputError
 from homeprice.formatting import human_number
 
 CHAMPION = "champion"
@@ -183,7 +183,7 @@ def promote(client: MlflowClient, dataset: str, version: str, reason: str, *,
     _require_version(client, dataset, str(version))
     version = str(version)
     if alias_version(client, dataset, CHAMPION) == version:
-        raise UserInputError(f"version {version} is already the champion of {dataset}")
+        raise AlreadyChampionError(f"version {version} is already the champion of {dataset}")
     metrics = version_metrics(client, dataset, version)
     entry = _move_alias(client, dataset, CHAMPION, version, action=action, reason=reason,
                         who=who, metrics=metrics)
@@ -215,7 +215,7 @@ def rollback(client: MlflowClient, dataset: str, reason: str, *, who: str | None
     lineage = champion_lineage(history(client, dataset))
     current = alias_version(client, dataset, CHAMPION)
     if current is None or len(lineage) < 2:
-        raise HomepriceError(f"{model_name(dataset)} has no previous champion to roll back to")
+        raise ConflictError(f"{model_name(dataset)} has no previous champion to roll back to")
     target = lineage[-2]
     return _move_alias(client, dataset, CHAMPION, target, action="rollback", reason=reason,
                        who=who, metrics=version_metrics(client, dataset, target))

@@ -25,13 +25,20 @@ log = logging.getLogger(__name__)
 _REPO = Path(__file__).resolve().parents[2]
 
 
-def configure(settings: Settings) -> MlflowClient:
-    """Point MLflow (tracking and registry) at the configured store; return a client for it."""
-    uri = settings.tracking_uri
+def registry_client(uri: str) -> MlflowClient:
+    """A client of the store at `uri` (tracking and registry) that leaves MLflow's
+    process-global URIs alone, so a long-lived holder (the server) is safe to keep it."""
     # Artifact downloads draw progress bars on stderr: noise in CLI output and server logs.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def configure(settings: Settings) -> MlflowClient:
+    """Point MLflow (tracking and registry) at the configured store; return a client for it."""
+    uri = settings.tracking_uri
+    client = registry_client(uri)
     # mlflow.set_tracking_uri() also exports MLFLOW_TRACKING_URI; put the user's value back so
     # the environment keeps meaning "what the user chose" for the next Settings.
     user_value = os.environ.get("MLFLOW_TRACKING_URI")
@@ -41,7 +48,7 @@ def configure(settings: Settings) -> MlflowClient:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = user_value
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return client
 
 
 def experiment_id(client: MlflowClient, dataset: str, settings: Settings) -> str:

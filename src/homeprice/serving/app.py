@@ -1,5 +1,6 @@
-"""The FastAPI app factory: it takes settings (and optionally its stores), so tests and
-servers build the same app against any home, database or registry."""
+"""The FastAPI app factory: it takes settings, so tests and servers build the same app
+against any home, database or registry; it wires the shared state, registers one router per
+resource, and maps homeprice's typed errors to HTTP answers in one handler."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from homeprice.config import Settings
-from homeprice.serving.context import ServingContext, json_response
+from homeprice.errors import HomepriceError
 from homeprice.predictionlog.store import PredictionLog
+from homeprice.serving.dependencies import ServingContext
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
+from homeprice.serving.pricing import PricingService
+from homeprice.serving.responses import json_response
 from homeprice.serving.routes import admin, health, insights
-from homeprice.serving.routes.predict import add_prediction_routes
+from homeprice.serving.routes.predict import prediction_router
 from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
 from homeprice.serving.trafficstore import TrafficStore
 
@@ -50,6 +54,17 @@ def _count_error(request: Request, status: int) -> None:
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     _count_error(request, exc.status_code)
     return await http_exception_handler(request, exc)
+
+
+async def _homeprice_error(request: Request, exc: HomepriceError) -> Response:
+    """Every typed error answers with its own status and {"detail": message}."""
+    status = exc.http_status
+    if status == 500:
+        # No status of its own: a failure nobody expected, so its traceback goes to the server
+        # log (the client gets one line). 501 and 503 are expected states, not logged each time.
+        log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
+    _count_error(request, status)
+    return json_response({"detail": str(exc)}, status)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -134,14 +149,19 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     app = FastAPI(title="homeprice", version="1", lifespan=lifespan,
                   description="House-price predictions with 90% intervals, explanations, "
                               "feedback and model administration.")
+    datasets = list(settings.serving.datasets)
+    pricing = PricingService(datasets, store, router, prediction_log, metrics, shadow)
     app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,
-                                       metrics=metrics, router=router, shadow=shadow)
+                                       metrics=metrics, router=router, shadow=shadow,
+                                       pricing=pricing, tracking_uri=settings.tracking_uri)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HomepriceError, _homeprice_error)  # type: ignore[arg-type]
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(insights.router)
-    add_prediction_routes(app, list(settings.serving.datasets))
+    # Last: it ends with the catch-all 404 of POST /v1/{dataset}/{action}.
+    app.include_router(prediction_router(settings))
     return app
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from homeprice.serving.context import ServingContext, get_context, json_response
+from homeprice.serving.dependencies import Context
+from homeprice.serving.responses import json_response
 
 router = APIRouter()
 
@@ -21,7 +22,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", tags=["health"], responses={503: {"description": "not ready yet"}})
-async def readyz(ctx: ServingContext = Depends(get_context)) -> Response:
+async def readyz(ctx: Context) -> Response:
     """Ready when every dataset has a champion loaded and the prediction log answers."""
     log_ok = await run_in_threadpool(ctx.log.ping)
     ready = ctx.store.ready and log_ok
@@ -31,7 +32,7 @@ async def readyz(ctx: ServingContext = Depends(get_context)) -> Response:
 
 
 @router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-async def metrics(ctx: ServingContext = Depends(get_context)) -> Response:
+async def metrics(ctx: Context) -> Response:
     """Prometheus metrics of the whole server (every worker process), with the latest drift
     check's results."""
     # Off the event loop: with several workers this reads every worker's metric files.
@@ -40,7 +41,7 @@ async def metrics(ctx: ServingContext = Depends(get_context)) -> Response:
 
 
 @router.get("/v1/models", tags=["models"])
-async def models(ctx: ServingContext = Depends(get_context)) -> dict[str, Any]:
+async def models(ctx: Context) -> dict[str, Any]:
     """What is loaded per dataset (versions, aliases, metrics, loaded_at, fast path) and its
     traffic mode and share."""
     traffic = ctx.router.snapshot()

@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from homeprice import registry, tracking
+from homeprice import registry
+from homeprice.errors import NotFoundError
 from homeprice.monitoring.drift import latest_path
 from homeprice.monitoring.live import evaluate_live
-from homeprice.serving.context import (
-    ServingContext,
-    error,
-    get_context,
-    json_response,
-    require_dataset,
-)
+from homeprice.serving.dependencies import Context, RegistryClient, ServedDataset
+from homeprice.serving.responses import error, json_response
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"],
                    responses={404: error("unknown dataset or nothing recorded yet")})
@@ -42,13 +38,11 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 @router.get("/{dataset}/models")
-async def models(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+async def models(dataset: ServedDataset, client: RegistryClient) -> Response:
     """Registered versions (newest first, with aliases, metrics and gate outcome) and the audit
     trail of alias moves (newest first)."""
-    require_dataset(ctx, dataset)
 
     def read() -> dict[str, Any]:
-        client = tracking.configure(ctx.settings)
         return {"versions": registry.list_versions(client, dataset),
                 "history": [asdict(e) for e in reversed(registry.history(client, dataset))]}
 
@@ -56,10 +50,9 @@ async def models(dataset: str, ctx: ServingContext = Depends(get_context)) -> Re
 
 
 @router.get("/{dataset}/ab")
-async def ab(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+async def ab(dataset: ServedDataset, ctx: Context) -> Response:
     """Live error per variant with anytime-valid confidence intervals, what `ab evaluate`
     would decide now (not applied), and the last decision it applied."""
-    require_dataset(ctx, dataset)
 
     def read() -> dict[str, Any]:
         # Rows still queued in this server would be missing from the evaluation.
@@ -95,13 +88,12 @@ def traffic_buckets(rows: pd.DataFrame, since: datetime, bucket_seconds: int
 
 
 @router.get("/{dataset}/traffic")
-async def traffic(dataset: str, ctx: ServingContext = Depends(get_context),
+async def traffic(dataset: ServedDataset, ctx: Context,
                   minutes: int = Query(60, ge=1, le=7 * 24 * 60),
                   bucket_seconds: int = Query(60, ge=10, le=3600)) -> Response:
     """Request rate and latency over the last `minutes`, from the prediction log (so it covers
     every server process and survives restarts)."""
-    require_dataset(ctx, dataset)
-    since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    since = datetime.now(UTC) - timedelta(minutes=minutes)
 
     def read() -> dict[str, Any]:
         ctx.log.flush(timeout=5)
@@ -113,54 +105,48 @@ async def traffic(dataset: str, ctx: ServingContext = Depends(get_context),
 
 
 @router.get("/{dataset}/drift")
-async def drift(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+async def drift(dataset: ServedDataset, ctx: Context) -> Response:
     """The latest drift check (`homeprice monitor drift`): share of drifted inputs and the
     per-column scores."""
-    require_dataset(ctx, dataset)
     result = _read_json(latest_path(ctx.settings, dataset))
     if result is None:
-        raise HTTPException(404, f"no drift check of {dataset} yet: run `homeprice monitor "
-                                 f"drift --dataset {dataset}`")
+        raise NotFoundError(f"no drift check of {dataset} yet: run `homeprice monitor "
+                            f"drift --dataset {dataset}`")
     return json_response(result)
 
 
 @router.get("/{dataset}/drift/report", response_class=FileResponse, responses={
     200: {"description": "the HTML report", "content": {"text/html": {}}}})
-async def drift_report(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+async def drift_report(dataset: ServedDataset, ctx: Context) -> Response:
     """The latest drift check's HTML report (Evidently)."""
-    require_dataset(ctx, dataset)
     result = _read_json(latest_path(ctx.settings, dataset)) or {}
     html = Path(result.get("html") or "")
     if not html.is_file():
-        raise HTTPException(404, f"no drift report of {dataset} on this server")
+        raise NotFoundError(f"no drift report of {dataset} on this server")
     return FileResponse(html, media_type="text/html", filename=html.name)
 
 
 @router.get("/{dataset}/quality")
-async def quality(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+async def quality(dataset: ServedDataset, ctx: Context) -> Response:
     """The latest data-quality report (missing, duplicates, outliers, violations) and the
     latest cleaning report (rows dropped by reason)."""
-    require_dataset(ctx, dataset)
     folder = ctx.settings.reports_dir / dataset
     body = {"quality": _read_json(folder / "quality-latest.json"),
             "cleaning": _read_json(folder / "clean-latest.json")}
     if body["quality"] is None and body["cleaning"] is None:
-        raise HTTPException(404, f"no quality report of {dataset} yet: run `homeprice data "
-                                 f"validate --dataset {dataset}`")
+        raise NotFoundError(f"no quality report of {dataset} yet: run `homeprice data "
+                            f"validate --dataset {dataset}`")
     return json_response(body)
 
 
 @router.get("/{dataset}/locations", responses={503: error("no champion loaded yet")})
-async def locations(dataset: str, ctx: ServingContext = Depends(get_context)) -> Response:
+async def locations(dataset: ServedDataset, ctx: Context) -> Response:
     """Locations the champion learned from (most listings first): any other is priced as a
     rare location."""
-    require_dataset(ctx, dataset)
-    loaded = ctx.store.get(dataset, registry.CHAMPION)
-    if loaded is None:
-        raise HTTPException(503, f"no champion model of {dataset} is loaded yet")
+    loaded = ctx.pricing.champion(dataset)
     counts = getattr(loaded.model[0], "location_counts_", None)
     if counts is None:
-        raise HTTPException(404, f"{dataset} models have no named locations")
+        raise NotFoundError(f"{dataset} models have no named locations")
     known = sorted(((name, int(n)) for name, n in counts.items() if name != "__missing__"),
                    key=lambda item: (-item[1], item[0]))
     return json_response({"dataset": dataset, "model_version": loaded.version,

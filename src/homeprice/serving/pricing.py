@@ -1,0 +1,186 @@
+"""The pricing service: route a validated batch to a model, price it, queue its log rows and
+shadow-score it; explain a price; record an actual price. Free of the web framework.
+
+Like the core `invocations()` of MLflow's scoring server: the routes parse a request, call one
+method here and render its result; failures are typed errors (homeprice.errors) that carry
+their HTTP status, so this module never names a status code or imports FastAPI.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from homeprice import registry
+from homeprice.datasets import get_dataset
+from homeprice.errors import ConflictError, NotFoundError, UnavailableError, UnsupportedError
+from homeprice.predictionlog.store import (
+    DuplicateFeedback,
+    PredictionLog,
+    PredictionRecord,
+    UnknownPrediction,
+)
+from homeprice.serving.explain import explain
+from homeprice.serving.fastpath import FastPredictor, Prediction, to_columns
+from homeprice.serving.metrics import ServingMetrics
+from homeprice.serving.modelstore import LoadedModel, ModelStore
+from homeprice.serving.routing import CHALLENGER, SHADOW, ShadowPool, TrafficRouter
+
+log = logging.getLogger(__name__)
+
+
+# Not frozen: a frozen dataclass is built through object.__setattr__, several times slower,
+# and two of these are made per request. Neither is changed after it is built.
+@dataclass(slots=True)
+class RequestInfo:
+    """What every log row of one request shares, served or shadow."""
+
+    request_id: str
+    at: datetime
+    dataset: str
+    client_id: str | None
+    # The items' parsed features, in request order (logged with each row).
+    rows: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Priced:
+    """The answers to one request (in item order) and the served log rows queued for them."""
+
+    answers: list[dict[str, Any]]
+    records: list[PredictionRecord]
+    # The alias that answered the whole request (one request, one model).
+    variant: str
+
+
+def log_records(request: RequestInfo, loaded: LoadedModel, prediction: Prediction,
+                prediction_ids: Sequence[str], latency_ms: float, *,
+                shadow_of: Sequence[str] | None = None) -> list[PredictionRecord]:
+    """The log rows of one model's predictions for the items of one request; with `shadow_of`
+    (the served prediction ids, item by item) they are shadow rows, never returned."""
+    price, lower, upper = prediction
+    served = shadow_of is None
+    variant = loaded.alias if served else SHADOW
+    return [PredictionRecord(
+        prediction_id=prediction_ids[i], request_id=request.request_id, ts=request.at,
+        dataset=request.dataset, variant=variant, model_version=loaded.version, served=served,
+        prediction=float(price[i]), lower=float(lower[i]), upper=float(upper[i]),
+        features=features, client_id=request.client_id, latency_ms=latency_ms,
+        parent_prediction_id=None if shadow_of is None else shadow_of[i])
+        for i, features in enumerate(request.rows)]
+
+
+class PricingService:
+    """Prices, explanations and feedback for the datasets one app serves."""
+
+    def __init__(self, datasets: Iterable[str], store: ModelStore, router: TrafficRouter,
+                 prediction_log: PredictionLog, metrics: ServingMetrics,
+                 shadow: ShadowPool) -> None:
+        self._store = store
+        self._router = router
+        self._log = prediction_log
+        self._metrics = metrics
+        self._shadow = shadow
+        # Looked up once: the request path only indexes a dict.
+        self._columns = {d: tuple(get_dataset(d).feature_columns) for d in datasets}
+
+    def champion(self, dataset: str) -> LoadedModel:
+        """The loaded champion of `dataset` (UnavailableError until one is loaded)."""
+        loaded = self._store.get(dataset, registry.CHAMPION)
+        if loaded is None:
+            raise UnavailableError(f"no champion model of {dataset} is loaded yet")
+        return loaded
+
+    def price(self, dataset: str, rows: list[dict[str, Any]], client_id: str | None
+              ) -> Priced:
+        """Price every row with the routed model and queue the log rows (never written inline).
+
+        The whole request goes to one variant, so a client sees one model; in shadow mode the
+        challenger's predictions are scheduled in the background and never awaited.
+        """
+        started = time.perf_counter()
+        prediction_ids = [uuid.uuid4().hex for _ in rows]
+        # Without X-Client-Id, the first prediction id is the key: a fresh draw per request.
+        route = self._router.route(dataset, client_id or prediction_ids[0])
+        champion = self.champion(dataset)
+        challenger = self._store.get(dataset, CHALLENGER)  # one reference: a reload cannot tear it
+        columns = to_columns(rows, self._columns[dataset])
+        loaded = champion
+        if route.answer == CHALLENGER and challenger is not None:
+            try:
+                prediction = challenger.predictor.predict(columns)
+                loaded = challenger
+            except Exception as failure:  # noqa: BLE001 - the client still gets the champion's
+                self._metrics.challenger_failures.labels(dataset, "split").inc()
+                log.warning("challenger v%s of %s failed; the champion answers: %s",
+                            challenger.version, dataset, failure)
+        if loaded is champion:
+            prediction = champion.predictor.predict(columns)
+        request = RequestInfo(request_id=uuid.uuid4().hex, at=datetime.now(UTC),
+                              dataset=dataset, client_id=client_id, rows=rows)
+        latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
+        price, lower, upper = prediction
+        version, variant = loaded.version, loaded.alias
+        answers = [{"price": float(price[i]), "lower": float(lower[i]), "upper": float(upper[i]),
+                    "model_version": version, "variant": variant,
+                    "prediction_id": prediction_ids[i]} for i in range(len(rows))]
+        records = log_records(request, loaded, prediction, prediction_ids, latency_ms)
+        self._log.enqueue(records)
+        self._metrics.predictions.labels(dataset, variant).inc(len(rows))
+        if route.shadow and challenger is not None:
+            job = self._shadow_job(challenger, request, columns, prediction_ids)
+            if not self._shadow.submit(job):
+                self._metrics.shadow_skipped.labels(dataset).inc(len(rows))
+        return Priced(answers=answers, records=records, variant=variant)
+
+    def _shadow_job(self, challenger: LoadedModel, request: RequestInfo,
+                    columns: Mapping[str, list], parents: Sequence[str]) -> Callable[[], None]:
+        """Shadow scoring of one request by the challenger, to run off the request path."""
+        def job() -> None:
+            started = time.perf_counter()
+            try:
+                prediction = challenger.predictor.predict(columns)
+                latency_ms = (time.perf_counter() - started) * 1000 / len(request.rows)
+                records = log_records(request, challenger, prediction,
+                                      [uuid.uuid4().hex for _ in request.rows], latency_ms,
+                                      shadow_of=parents)
+            except Exception as failure:  # noqa: BLE001 - a failing challenger is counted
+                self._metrics.challenger_failures.labels(request.dataset, "shadow").inc()
+                log.warning("shadow scoring of %s by challenger v%s failed for request %s: %s",
+                            request.dataset, challenger.version, request.request_id, failure)
+                return
+            self._log.enqueue(records)
+            self._metrics.shadow_predictions.labels(request.dataset).inc(len(records))
+        return job
+
+    def explain(self, dataset: str, row: dict[str, Any]) -> tuple[LoadedModel, dict[str, Any]]:
+        """The champion, and the per-field contributions to its price of one row."""
+        loaded = self.champion(dataset)
+        columns = to_columns([row], self._columns[dataset])
+        try:
+            # A model served through its pipeline is compiled here; one that cannot be is
+            # unsupported like any other model type explain has no method for.
+            fast = loaded.predictor if isinstance(loaded.predictor, FastPredictor) else (
+                FastPredictor(loaded.model))
+            return loaded, explain(fast, columns)
+        except Exception as error:  # noqa: BLE001 - unsupported model types answer clearly
+            raise UnsupportedError(f"cannot explain this model: {error}") from None
+
+    def record_feedback(self, prediction_id: str, actual_price: float) -> None:
+        """Record the actual price of a home priced earlier."""
+        try:
+            self._log.add_feedback(prediction_id, actual_price)
+        except UnknownPrediction:
+            raise NotFoundError(f"unknown prediction_id {prediction_id!r}") from None
+        except DuplicateFeedback:
+            raise ConflictError(f"prediction {prediction_id!r} already has feedback") from None
+        except SQLAlchemyError:
+            raise UnavailableError("the prediction log database is unreachable; "
+                                   "send the feedback again later") from None
