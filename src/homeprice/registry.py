@@ -12,7 +12,7 @@ import json
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import mlflow
@@ -20,7 +20,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from homeprice.config import Settings
-from homeprice.errors import AlreadyChampionError, ConflictError, UserInputError
+from homeprice.errors import (
+    AlreadyChampionError,
+    ConflictError,
+    HomepriceError,
+    UserInputError,
+)
 from homeprice.formatting import human_number
 
 CHAMPION = "champion"
@@ -106,7 +111,7 @@ def list_versions(client: MlflowClient, dataset: str) -> list[dict[str, Any]]:
         rows.append({
             "version": str(mv.version),
             "aliases": sorted(by_version.get(str(mv.version), [])),
-            "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, timezone.utc)
+            "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC)
             .isoformat(timespec="seconds"),
             "run_id": mv.run_id,
             "candidate": tags.get("candidate"),
@@ -127,7 +132,7 @@ def version_metrics(client: MlflowClient, dataset: str, version: str) -> dict[st
 
 # -- writing ------------------------------------------------------------------------------------
 def _audit(client: MlflowClient, dataset: str, entry: AuditEntry) -> None:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     key = f"{_AUDIT_PREFIX}{stamp}-{uuid.uuid4().hex[:6]}"
     client.set_registered_model_tag(model_name(dataset), key, json.dumps(asdict(entry)))
 
@@ -143,7 +148,7 @@ def _move_alias(client: MlflowClient, dataset: str, alias: str, version: str | N
             client.delete_registered_model_alias(name, alias)
     else:
         client.set_registered_model_alias(name, alias, version)
-    entry = AuditEntry(at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+    entry = AuditEntry(at=datetime.now(UTC).isoformat(timespec="microseconds"),
                        action=action, alias=alias, from_version=previous, to_version=version,
                        reason=reason, actor=who or actor(), metrics=metrics or {})
     _audit(client, dataset, entry)
@@ -232,7 +237,8 @@ def gate(dataset: str, challenger: dict[str, float], champion: dict[str, float] 
         value = challenger[metric]
         ok = value <= limit if kind == "max" else value >= limit
         passed &= ok
-        reasons.append(f"{metric} {human_number(value)} {'<=' if kind == 'max' else '>='} {human_number(limit)}"
+        sign = "<=" if kind == "max" else ">="
+        reasons.append(f"{metric} {human_number(value)} {sign} {human_number(limit)}"
                        + ("" if ok else " FAILED"))
     if champion is None:
         reasons.append("no champion yet")

@@ -30,7 +30,8 @@ def test_predict_one_and_many(client: TestClient, dataset: str) -> None:
 
 
 def test_source_formats_are_accepted(client: TestClient) -> None:
-    variants = [BENGALURU | {"total_sqft": "1000 - 1112"}, BENGALURU | {"size": None, "bedrooms": 2},
+    variants = [BENGALURU | {"total_sqft": "1000 - 1112"},
+                BENGALURU | {"size": None, "bedrooms": 2},
                 BENGALURU | {"total_sqft": "98.1Sq. Meter"}, BENGALURU | {"size": "2 Bedroom"}]
     prices = [client.post("/v1/bengaluru/predict", json=v).json()["price"] for v in variants]
     assert prices[0] == pytest.approx(prices[1], rel=1e-9)  # midpoint 1056 = 1056 sqft

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from homeprice import registry
+from homeprice.api import create_api
 from homeprice.config import Settings, load_settings
 from homeprice.errors import (
     AlreadyChampionError,
@@ -25,7 +26,6 @@ from homeprice.errors import (
     UnsupportedError,
     UserInputError,
 )
-from homeprice.serving.app import create_app
 from tests.support.bodies import CALIFORNIA
 
 AUTH = {"Authorization": "Bearer s3cret"}
@@ -49,7 +49,7 @@ def test_already_champion_is_a_conflict_and_a_user_error() -> None:
 @pytest.fixture
 def bare_app(home: Path) -> FastAPI:
     """An app over an empty home (no models), with a route raising any error by name."""
-    app = create_app(load_settings(), load_models=False)
+    app = create_api(load_settings(), load_models=False)
     errors = {cls.__name__: cls for cls in (HomepriceError, UserInputError, NotFoundError,
                                              ConflictError, AlreadyChampionError,
                                              UnavailableError, UnsupportedError)}
@@ -103,7 +103,7 @@ def admin(serving_settings: Settings) -> Iterator[TestClient]:
     """Admin enabled over the trained copy (champion v1, no challenger); models not loaded:
     the refused changes never reach a reload."""
     settings = serving_settings.model_copy(update={"admin_token": SecretStr("s3cret")})
-    with TestClient(create_app(settings, load_models=False)) as client:
+    with TestClient(create_api(settings, load_models=False)) as client:
         yield client
 
 

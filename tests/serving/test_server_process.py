@@ -15,9 +15,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.support.bodies import BENGALURU, CALIFORNIA
 from tests.support.postgres import fresh_pg_database
 from tests.support.servers import free_port
-from tests.support.bodies import BENGALURU, CALIFORNIA
 
 pytestmark = pytest.mark.e2e
 

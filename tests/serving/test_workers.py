@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.bodies import CALIFORNIA
 from tests.support.metrics import sample, scrape
 from tests.support.servers import running_server, wait_for
-from tests.support.bodies import CALIFORNIA
 
 pytestmark = pytest.mark.e2e
 

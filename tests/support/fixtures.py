@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homeprice import tracking
+from homeprice.api import create_api
 from homeprice.config import Settings, load_settings
 from homeprice.datasets import DATASETS
-from homeprice.serving.app import create_app
 from tests.support.paths import SHARED_DATA
 from tests.support.postgres import fresh_pg_database
 
@@ -98,7 +98,7 @@ def serving_settings(served_home: Path) -> Settings:
 @pytest.fixture
 def client(serving_settings: Settings) -> Iterator[TestClient]:
     """A started app (models loaded, log running) over the private home."""
-    with TestClient(create_app(serving_settings)) as test_client:
+    with TestClient(create_api(serving_settings)) as test_client:
         yield test_client
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import mlflow
 import numpy as np
@@ -32,7 +32,7 @@ def seed(settings: Settings, n: int, challenger_version: str, challenger_scale: 
     rng = np.random.default_rng(5)
     log = PredictionLog(settings.log_url)
     log.start()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     labels = []
     for _ in range(n):
         actual = float(rng.uniform(100_000, 500_000))

@@ -53,8 +53,8 @@ def serve(
                        ] = None,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn), hot-reloading promoted models."""
+    from homeprice.api.server import serve as run_server
     from homeprice.datasets import get_dataset
-    from homeprice.serving.server import serve as run_server
 
     settings = load_settings()
     serving = settings.serving.model_copy(update={

@@ -136,8 +136,7 @@ def live_view(dataset: str, settings: Settings, log: PredictionLog) -> dict[str,
     """The A/B view of the insights API: what `ab evaluate` would decide now (not applied) on
     the server's open log, the last decision it applied, and the interval coverage target.
 
-    The serving app receives this as a callable from whoever builds it, so serving never
-    imports monitoring.
+    The API (`homeprice.api`, above serving and monitoring) answers GET .../ab with it.
     """
     decision = evaluate_live(dataset, settings, log=log)
     return {"decision": decision.to_dict(),

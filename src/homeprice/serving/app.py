@@ -22,7 +22,7 @@ from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.pricing import PricingService
 from homeprice.serving.responses import json_response
-from homeprice.serving.routes import admin, health, insights
+from homeprice.serving.routes import admin, health
 from homeprice.serving.routes.predict import prediction_router
 from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
 from homeprice.serving.trafficstore import TrafficStore
@@ -159,14 +159,6 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     app.add_exception_handler(HomepriceError, _homeprice_error)  # type: ignore[arg-type]
     app.include_router(health.router)
     app.include_router(admin.router)
-    app.include_router(insights.router)
     # Last: it ends with the catch-all 404 of POST /v1/{dataset}/{action}.
     app.include_router(prediction_router(settings))
     return app
-
-
-def app_from_environment() -> FastAPI:
-    """App factory for `uvicorn --factory` (several worker processes): settings from env."""
-    from homeprice.config import load_settings
-
-    return create_app(load_settings())

@@ -71,7 +71,7 @@ def explain(fast: FastPredictor, columns: Mapping[str, list]) -> dict:
     else:
         values = raw
     names = list(fast.features.get_feature_names_out())
-    per_feature = {name: float(v) for name, v in zip(names, values)}
+    per_feature = {name: float(v) for name, v in zip(names, values, strict=True)}
     per_field: dict[str, float] = {}
     for name, sources in fast.features.feature_sources().items():
         share = per_feature[name] / len(sources)

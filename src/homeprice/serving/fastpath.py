@@ -98,7 +98,7 @@ def max_relative_difference(fast: FastPredictor,
     columns = {c: sample[c].tolist() for c in feature_columns}
     got = fast.predict(columns)
     worst = 0.0
-    for e, g in zip(expected, got):
+    for e, g in zip(expected, got, strict=True):
         scale = np.maximum(np.abs(e), 1e-12)
         worst = max(worst, float(np.max(np.abs(g - e) / scale)))
     return worst

@@ -12,7 +12,7 @@ import logging
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ class ModelStore:
             predictor = PipelinePredictor(model, feature_columns)
         return LoadedModel(dataset=dataset, alias=alias, version=version, model=model,
                            predictor=predictor,
-                           loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
                            metrics=registry.version_metrics(client, dataset, version),
                            fast_path_max_rel_diff=difference)
 

@@ -1,5 +1,8 @@
 """GET /v1/insights/{dataset}/...: read-only views for people (the web UI, dashboards).
 
+Part of the composed API (`homeprice.api`), not of `serving/`: the views reuse monitoring's
+live A/B evaluation and drift results, and serving never imports monitoring.
+
 Each endpoint reuses what the CLI already computes (registry listings and audit trail, the live
 A/B evaluation, the saved drift and data-quality reports), so the UI stays a pure HTTP client
 and never opens the registry, the lake or the prediction log itself.
@@ -18,10 +21,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from homeprice import registry
+from homeprice import artifacts, registry
 from homeprice.errors import NotFoundError
 from homeprice.monitoring.drift import latest_path
-from homeprice.monitoring.live import evaluate_live
+from homeprice.monitoring.live import live_view
 from homeprice.serving.dependencies import Context, RegistryClient, ServedDataset
 from homeprice.serving.responses import error, json_response
 
@@ -57,10 +60,7 @@ async def ab(dataset: ServedDataset, ctx: Context) -> Response:
     def read() -> dict[str, Any]:
         # Rows still queued in this server would be missing from the evaluation.
         ctx.log.flush(timeout=5)
-        decision = evaluate_live(dataset, ctx.settings, log=ctx.log)
-        return {"decision": decision.to_dict(),
-                "last_applied": decision.details["last_applied"],
-                "coverage_target": 1 - ctx.settings.training.interval_alpha}
+        return live_view(dataset, ctx.settings, ctx.log)
 
     # orjson writes NaN (no labels yet) as null, which the standard encoder refuses.
     return json_response(await run_in_threadpool(read))
@@ -130,9 +130,11 @@ async def drift_report(dataset: ServedDataset, ctx: Context) -> Response:
 async def quality(dataset: ServedDataset, ctx: Context) -> Response:
     """The latest data-quality report (missing, duplicates, outliers, violations) and the
     latest cleaning report (rows dropped by reason)."""
-    folder = ctx.settings.reports_dir / dataset
-    body = {"quality": _read_json(folder / "quality-latest.json"),
-            "cleaning": _read_json(folder / "clean-latest.json")}
+    reports = ctx.settings.reports_dir
+    body = {"quality": _read_json(artifacts.report_path(reports, dataset,
+                                                        artifacts.QUALITY_LATEST)),
+            "cleaning": _read_json(artifacts.report_path(reports, dataset,
+                                                         artifacts.CLEAN_LATEST))}
     if body["quality"] is None and body["cleaning"] is None:
         raise NotFoundError(f"no quality report of {dataset} yet: run `homeprice data "
                             f"validate --dataset {dataset}`")

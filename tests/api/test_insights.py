@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
+from homeprice.api import create_api
 from homeprice.cli import app
 from homeprice.config import Settings
-from homeprice.serving.app import create_app
 from tests.support.bodies import BODIES, CALIFORNIA
 
 runner = CliRunner()
@@ -86,7 +86,7 @@ def test_quality_and_drift_reports(client: TestClient, serving_settings: Setting
 
 def test_refused_requests_are_counted_in_metrics(settings: Settings) -> None:
     # Refusals come before any model is needed: no trained home required.
-    with TestClient(create_app(settings, load_models=False)) as client:
+    with TestClient(create_api(settings, load_models=False)) as client:
         client.post("/v1/california/predict", json=CALIFORNIA | {"latitude": 99})
         client.post("/v1/bengaluru/predict",
                     json={"instances": [BODIES["bengaluru"]] * 10_001})
@@ -105,8 +105,7 @@ def test_refused_requests_are_counted_in_metrics(settings: Settings) -> None:
 def test_ab_reports_the_champion_move_the_last_apply_made(client: TestClient,
                                                           serving_settings: Settings) -> None:
     from homeprice import registry
-    from tests.support.registry import seed
-    from tests.support.registry import register_variant
+    from tests.support.registry import register_variant, seed
 
     version = register_variant(serving_settings, registry.load_model("california", "1"))
     seed(serving_settings, 800, version, 0.6, "shadow")

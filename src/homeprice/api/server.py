@@ -43,9 +43,9 @@ def serve(settings: Settings) -> None:
                                    http="httptools", log_level="warning", access_log=False,
                                    timeout_graceful_shutdown=30)
     if serving.workers == 1:
-        from homeprice.serving.app import create_app
+        from homeprice.api import create_api
 
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_api(settings), **options)
         return
     from homeprice.predictionlog.store import PredictionLog
 
@@ -59,5 +59,5 @@ def serve(settings: Settings) -> None:
         # which the spawned workers inherit.
         os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
         os.environ["HOMEPRICE_SERVING__RUN_DIR"] = str(run_dir)
-        uvicorn.run("homeprice.serving.app:app_from_environment", factory=True,
+        uvicorn.run("homeprice.api:api_from_environment", factory=True,
                     workers=serving.workers, **options)
