@@ -47,7 +47,7 @@ def serve(settings: Settings) -> None:
 
         uvicorn.run(create_api(settings), **options)
         return
-    from homeprice.predictionlog.store import PredictionLog
+    from homeprice.predictionlog import PredictionLog
 
     prediction_log = PredictionLog(settings.log_url)
     try:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from homeprice.config import Settings
 from homeprice.errors import HomepriceError
-from homeprice.predictionlog.store import PredictionLog
+from homeprice.predictionlog import PredictionLog
 from homeprice.serving.dependencies import ServingContext
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from homeprice import tracking
 from homeprice.config import Settings
 from homeprice.errors import NotFoundError
-from homeprice.predictionlog.store import PredictionLog
+from homeprice.predictionlog import PredictionLog
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.pricing import PricingService

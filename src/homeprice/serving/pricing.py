@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from homeprice import registry
 from homeprice.datasets import get_dataset
 from homeprice.errors import ConflictError, NotFoundError, UnavailableError, UnsupportedError
-from homeprice.predictionlog.store import (
+from homeprice.predictionlog import (
     DuplicateFeedback,
     PredictionLog,
     PredictionRecord,
