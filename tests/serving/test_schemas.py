@@ -3,6 +3,7 @@ of a dataset's bounds reaches validation and the OpenAPI schema."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from homeprice.config import load_settings
 from homeprice.serving.app import create_app
 from homeprice.serving.schemas import request_models
-from tests.support.bodies import CALIFORNIA
+from tests.support.bodies import BENGALURU, CALIFORNIA
 
 
 def test_request_models_cover_every_dataset(settings) -> None:
@@ -34,3 +35,16 @@ def test_yaml_bounds_reach_the_api(home: Path, tmp_path: Path,
     assert "greater than or equal to 36" in response.json()["message"]
     schema = app.openapi()["components"]["schemas"]["CaliforniaHouse"]
     assert schema["properties"]["latitude"]["minimum"] == 36.0
+
+
+@pytest.mark.parametrize("field", ["total_sqft", "size", "availability"])
+def test_a_huge_text_value_is_refused_by_its_length(settings, field: str) -> None:
+    """100 KB in a parsed text field: a 422 naming the field, before any parser runs."""
+    client = TestClient(create_app(settings, load_models=False))
+    started = time.perf_counter()
+    response = client.post("/v1/bengaluru/predict",
+                           json=BENGALURU | {field: "1" + " " * 100_000 + "!"})
+    assert response.status_code == 422
+    assert response.json()["message"].startswith(f"{field}: ")
+    assert "at most 100 characters" in response.json()["message"]
+    assert time.perf_counter() - started < 5.0  # was minutes with backtracking patterns

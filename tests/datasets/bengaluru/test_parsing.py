@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import date
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from homeprice.datasets.bengaluru import parsing
 from homeprice.datasets.bengaluru.parsing import (
     SQFT_PER_UNIT,
     normalise_text,
@@ -101,3 +103,27 @@ def test_parse_accepts_source_and_parsed_rows_alike() -> None:
     again = dataset.parse(parsed.drop(columns=["available_from"]))
     cols = list(dataset.feature_columns)
     pd.testing.assert_frame_equal(again[cols], parsed[cols])
+
+
+# Inputs that made the old patterns backtrack (cubic in the run of spaces): 1.5 KB took 7 s.
+HOSTILE = ["1" + " " * 100_000 + "!", "1 " + "Sq " * 33_000 + "!", "2" + " " * 100_000 + "x",
+           "12-" + " " * 100_000 + "Dec!"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("text", HOSTILE)
+def test_patterns_are_linear_on_hostile_text(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the length limit lifted, 100 KB of hostile text is still refused at once."""
+    monkeypatch.setattr(parsing, "MAX_TEXT_LENGTH", 10**7)
+    started = time.perf_counter()
+    assert math.isnan(parsing.parse_sqft(text))
+    assert math.isnan(parsing.parse_size(text))
+    assert parsing.parse_availability(text) == (None, None)
+    # Linear: milliseconds. The old patterns needed minutes on this input.
+    assert time.perf_counter() - started < 2.0
+
+
+def test_text_over_the_limit_is_not_parsed() -> None:
+    padded = "1200" + " " * parsing.MAX_TEXT_LENGTH
+    assert math.isnan(parsing.parse_sqft(padded))
+    assert parsing.parse_sqft("  1200  ") == 1200.0

@@ -23,14 +23,28 @@ SQFT_PER_UNIT: dict[str, float] = {
     "grounds": 2_400.0,
     "perch": 272.25,
 }
+# The patterns run on compacted text (trimmed, inner whitespace runs folded to one space), so
+# none has two quantifiers that can match the same characters: matching is linear in the text's
+# length. (Patterns such as `\s*([A-Za-z. ]+?)\s*$` backtrack cubically on a run of spaces: a
+# 1.5 KB request took seconds to refuse, holding the event loop meanwhile.)
 _NUMBER = r"\d+(?:\.\d*)?|\.\d+"
-_PLAIN = re.compile(rf"^\s*({_NUMBER})\s*$")
-_RANGE = re.compile(rf"^\s*({_NUMBER})\s*-\s*({_NUMBER})\s*$")
-_WITH_UNIT = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z. ]+?)\s*$")
-_SIZE = re.compile(r"^\s*(\d+)\s*(bhk|bedroom|bedrooms|rk|br)?\s*$", re.IGNORECASE)
-_AVAILABLE = re.compile(r"^\s*(\d{2})-([A-Za-z]{3})\s*$")
+_PLAIN = re.compile(rf"({_NUMBER})")
+_RANGE = re.compile(rf"({_NUMBER}) ?- ?({_NUMBER})")
+_WITH_UNIT = re.compile(rf"({_NUMBER}) ?([A-Za-z.][A-Za-z. ]*)")
+_SIZE = re.compile(r"(\d+) ?(bhk|bedroom|bedrooms|rk|br)?", re.IGNORECASE)
+_AVAILABLE = re.compile(r"(\d{2})-([A-Za-z]{3})")
+# Longer texts are not parsed at all: real values are a few dozen characters.
+MAX_TEXT_LENGTH = 100
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+
+def _compact(value: object) -> str | None:
+    """The text trimmed, with whitespace runs folded to one space; None when over the limit."""
+    text = str(value)
+    if len(text) > MAX_TEXT_LENGTH:
+        return None
+    return " ".join(text.split())
 
 
 def _normalise_unit(unit: str) -> str:
@@ -45,12 +59,14 @@ def parse_sqft(value: object) -> float:
     if isinstance(value, (int, float, np.integer, np.floating)):
         number = float(value)
         return number if math.isfinite(number) and number > 0 else math.nan
-    text = str(value)
-    if match := _PLAIN.match(text):
+    text = _compact(value)
+    if text is None:
+        return math.nan
+    if match := _PLAIN.fullmatch(text):
         number = float(match.group(1))
-    elif match := _RANGE.match(text):
+    elif match := _RANGE.fullmatch(text):
         number = (float(match.group(1)) + float(match.group(2))) / 2
-    elif match := _WITH_UNIT.match(text):
+    elif match := _WITH_UNIT.fullmatch(text):
         factor = SQFT_PER_UNIT.get(_normalise_unit(match.group(2)))
         if factor is None:
             return math.nan
@@ -67,7 +83,8 @@ def parse_size(value: object) -> float:
     if isinstance(value, (int, float, np.integer, np.floating)):
         number = float(value)
         return number if math.isfinite(number) and number >= 1 and number.is_integer() else math.nan
-    match = _SIZE.match(str(value))
+    text = _compact(value)
+    match = _SIZE.fullmatch(text) if text is not None else None
     if not match:
         return math.nan
     rooms = int(match.group(1))
@@ -79,10 +96,12 @@ def parse_availability(value: object) -> tuple[bool | None, date | None]:
     (False, 2018-12-01)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None, None
-    text = str(value).strip()
+    text = _compact(value)
+    if text is None:
+        return None, None
     if text.lower() in READY_WORDS:
         return True, None
-    if match := _AVAILABLE.match(text):
+    if match := _AVAILABLE.fullmatch(text):
         month = _MONTHS.get(match.group(2).lower())
         if month is not None:
             return False, date(2000 + int(match.group(1)), month, 1)

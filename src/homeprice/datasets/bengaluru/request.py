@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from homeprice.datasets.bengaluru.parsing import (
     AREA_TYPES,
+    MAX_TEXT_LENGTH,
     normalise_text,
     parse_availability,
     parse_size,
@@ -19,6 +20,8 @@ from homeprice.datasets.modelinput import ModelInput
 
 AreaType = Literal["Super built-up Area", "Built-up Area", "Plot Area", "Carpet Area"]
 assert set(AREA_TYPES) == set(AreaType.__args__)  # type: ignore[attr-defined]
+# Parsed text fields are bounded before any parser runs (pydantic checks the length first).
+ParsedText = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 
 EXAMPLE: dict[str, Any] = {
     "area_type": "Super built-up Area", "location": "Whitefield", "size": "2 BHK",
@@ -30,14 +33,19 @@ class BengaluruHome(ModelInput):
     """One Bengaluru listing, in the source format or already parsed."""
 
     area_type: AreaType = Field(examples=["Super built-up Area"])
-    availability: str = Field("Ready To Move", examples=["Ready To Move", "19-Dec"],
-                              description='"Ready To Move", "Immediate Possession" or YY-Mon')
+    availability: ParsedText = Field(
+        "Ready To Move", examples=["Ready To Move", "19-Dec"],
+        description='"Ready To Move", "Immediate Possession" or YY-Mon')
     location: str = Field(min_length=1, max_length=200, examples=["Whitefield"])
-    size: str | None = Field(None, examples=["2 BHK"], description='e.g. "2 BHK", "4 Bedroom"')
+    size: ParsedText | None = Field(None, examples=["2 BHK"],
+                                    description='e.g. "2 BHK", "4 Bedroom"')
     bedrooms: int | None = Field(None, ge=1, le=20, description="instead of size")
     society: str | None = Field(None, max_length=200)
+    # Bounded by `_bounded` (a constraint inside the union would word its error by union
+    # member: "total_sqft.constrained-str: ...").
     total_sqft: float | str = Field(examples=[1200, "2100 - 2850", "34.46Sq. Meter"],
-                                    description="square feet, a range, or a value with a unit")
+                                    description="square feet, a range, or a value with a unit "
+                                                f"(at most {MAX_TEXT_LENGTH} characters)")
     bath: float | None = Field(None, ge=1, le=40)
     balcony: float | None = Field(None, ge=0, le=20)
 
@@ -52,6 +60,13 @@ class BengaluruHome(ModelInput):
         if parse_availability(value)[0] is None:
             raise ValueError('must be "Ready To Move", "Immediate Possession" or YY-Mon, '
                              'e.g. "19-Dec"')
+        return value
+
+    @field_validator("total_sqft", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
+            raise ValueError(f"String should have at most {MAX_TEXT_LENGTH} characters")
         return value
 
     @field_validator("total_sqft")
