@@ -25,7 +25,7 @@ def _no_configured_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_builtin_plugins_are_the_sub_packages_in_their_order() -> None:
-    assert builtin_modules() == ["homeprice.datasets.bengaluru", "homeprice.datasets.california"]
+    assert builtin_modules() == ("homeprice.datasets.bengaluru", "homeprice.datasets.california")
     assert dataset_names() == BUILTIN == list(DATASETS)
     assert [get_dataset(name).name for name in DATASETS] == BUILTIN
 

@@ -55,11 +55,16 @@ class Plugin:
     load: Callable[[], Dataset] = field(repr=False)
 
 
-def builtin_modules() -> list[str]:
-    """The built-in plug-ins: every sub-package of homeprice.datasets (found, not imported)."""
+@cache
+def builtin_modules() -> tuple[str, ...]:
+    """The built-in plug-ins: every sub-package of homeprice.datasets (found, not imported).
+
+    Scanned once per process: the installed package does not change while it runs, and every
+    dataset lookup and settings validation asks for the list.
+    """
     here = Path(__file__).parent
-    return sorted(f"{_PACKAGE}.{info.name}" for info in pkgutil.iter_modules([str(here)])
-                  if info.ispkg)
+    return tuple(sorted(f"{_PACKAGE}.{info.name}" for info in pkgutil.iter_modules([str(here)])
+                        if info.ispkg))
 
 
 def register_plugins(modules: list[str]) -> None:
