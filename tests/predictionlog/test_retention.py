@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
@@ -171,6 +172,26 @@ def test_a_rerun_after_a_crash_before_the_delete_writes_no_duplicates(
     assert _part_rows(lake, FEEDBACK) == 3
     assert _archived_as_rows(lake, PREDICTIONS, dataset) == before[0]
     assert predictions_and_feedback(engine, seeded.old) == ({}, {})
+
+
+def test_nothing_is_deleted_when_the_archive_file_does_not_read_back_whole(
+        store: PredictionLog, engine: Engine, lake: Lake, dataset: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seeded = seed(store, dataset, NOW, old=3, new=0)
+    before = predictions_and_feedback(engine, seeded.old)
+    real_write = archive_module._write_durably
+
+    def lose_the_last_row(lake_: Lake, path: str, payload: bytes) -> None:
+        # A storage layer that acknowledges a write it did not keep whole.
+        table = pq.read_table(pa.BufferReader(payload))
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table.slice(0, table.num_rows - 1), buffer)
+        real_write(lake_, path, buffer.getvalue().to_pybytes())
+
+    monkeypatch.setattr(archive_module, "_write_durably", lose_the_last_row)
+    with pytest.raises(LakeError, match="expected .*nothing was deleted"):
+        prune(engine, lake, AGE, dataset=dataset, now=NOW)
+    assert predictions_and_feedback(engine, seeded.old) == before
 
 
 def test_dry_run_counts_and_changes_nothing(store: PredictionLog, engine: Engine, lake: Lake,
