@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from homeprice.config import load_settings
 from homeprice.data.lake import Lake
 from homeprice.errors import LakeError, UserInputError
-from homeprice.predictionlog import PredictionLog, store_url
+from homeprice.predictionlog import PredictionLog, retention, store_url
 from homeprice.predictionlog import archive as archive_module
 from homeprice.predictionlog.archive import (
     FEEDBACK,
@@ -133,6 +133,9 @@ def test_old_rows_move_to_the_archive_with_identical_values_and_new_rows_stay(
         assert {p.name for p in folder.iterdir()} <= days
     assert {p.name for p in (Path(lake.root) / "archive" / PREDICTIONS / dataset).iterdir()
             } == days
+    # The three batches share one file per partition.
+    assert all(len(list(day.iterdir())) == 1
+               for day in (Path(lake.root) / "archive").glob("*/*/*"))
     assert not list(Path(lake.root).rglob("*.tmp-*")), "no temporary file left behind"
 
 
@@ -160,6 +163,8 @@ def test_a_rerun_after_a_crash_before_the_delete_writes_no_duplicates(
         return real_delete(self, *args, **kwargs)
 
     monkeypatch.setattr(_Pruner, "_delete", crash_on_second)
+    # One batch per archive file: the crash comes after the second batch is archived.
+    monkeypatch.setattr(retention, "BATCHES_PER_FILE", 1)
     with pytest.raises(ConnectionError):
         prune(engine, lake, AGE, dataset=dataset, batch_size=2, now=NOW)
     # The second batch is in the archive and still in the tables.
@@ -286,7 +291,9 @@ def test_monitoring_reads_the_archived_labels_as_it_read_the_log(
 
 
 def test_a_prune_beside_the_live_writer_loses_no_new_prediction(
-        store: PredictionLog, engine: Engine, lake: Lake, dataset: str) -> None:
+        store: PredictionLog, engine: Engine, lake: Lake, dataset: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retention, "BATCHES_PER_FILE", 3)  # archive, delete, archive again...
     seeded = seed(store, dataset, NOW, old=400, new=0, label_every=5)
     stop = threading.Event()
     written: list[str] = []

@@ -6,11 +6,12 @@ and the feedback of any of them, wherever those fall in time, so the join monito
 (`queries.labelled`) never sees half a group. Feedback whose prediction was never logged
 goes by its own age.
 
-The work goes in batches of `batch_size` predictions, each in three steps:
-  1. read the batch (a short read);
+The work goes in batches of `batch_size` predictions:
+  1. read the next batches (short reads; up to BATCHES_PER_FILE of them, so each archive
+     partition gets one file of them rather than a small file per batch);
   2. write the rows the archive does not hold yet as Parquet part files (`archive`), each
      flushed to disk and read back before going on;
-  3. delete the batch in one short transaction: every archived feedback row, and every
+  3. delete each batch in its own short transaction: every archived feedback row, and every
      prediction of the batch unless feedback arrived for its group after step 1 (that group
      stays for the next run, which archives it complete).
 So nothing is deleted before it is durably in the archive, the live writer waits at most for
@@ -42,6 +43,9 @@ from homeprice.predictionlog.schema import feedback, prediction_logs, utc
 log = logging.getLogger(__name__)
 
 PartitionKey = tuple[str, str, str]  # (table, dataset, day)
+# Batches read (and held in memory) per archive file: with the default batch size, files of
+# some 20,000 predictions, instead of one small file per delete transaction.
+BATCHES_PER_FILE = 20
 
 
 @dataclass
@@ -95,6 +99,20 @@ class PruneReport:
                 "totals": self.totals(),
                 "partitions": [vars(count) | {"files": list(count.files)}
                                for _, count in sorted(self.partitions.items())]}
+
+
+@dataclass
+class _Batch:
+    """One batch of old groups as read: rows, and the archive partition of each row."""
+
+    predictions: list[dict[str, Any]]
+    labels: list[dict[str, Any]]
+    # The keyset (ts, prediction_id) of its last root: the next batch starts after it.
+    last: tuple[datetime, str]
+    where: dict[str, PartitionKey] = field(default_factory=dict)
+    labels_where: dict[str, PartitionKey] = field(default_factory=dict)
+    grouped: dict[PartitionKey, list[dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(list))
 
 
 class _Pruner:
@@ -187,37 +205,58 @@ class _Pruner:
         return deleted, deleted_labels
 
     # -- the loop ----------------------------------------------------------------------------
+    def _read_batch(self, after: tuple[datetime, str] | None) -> _Batch | None:
+        """The next batch of old groups after the keyset `after` (None when there is none)."""
+        with self.engine.connect() as connection:
+            roots = self._roots(connection, after)
+            if not roots:
+                return None
+            predictions, labels = self._group_rows(connection, roots)
+        self.report.batches += 1
+        batch = _Batch(predictions, labels, (roots[-1]["ts"], roots[-1]["prediction_id"]))
+        for row in predictions:
+            key = (archive.PREDICTIONS, row["dataset"], archive.day_of(row["ts"]))
+            batch.where[row["prediction_id"]] = key
+            batch.grouped[key].append(row)
+        for row in labels:
+            _, dataset, day = batch.where[row["prediction_id"]]
+            key = (archive.FEEDBACK, dataset, day)
+            batch.labels_where[row["prediction_id"]] = key
+            batch.grouped[key].append(row | {"dataset": dataset})
+        return batch
+
     def run_predictions(self) -> None:
         """Archive and delete old predictions with their groups' feedback, batch by batch."""
         after: tuple[datetime, str] | None = None
         while True:
-            with self.engine.connect() as connection:
-                roots = self._roots(connection, after)
-                if not roots:
-                    return
-                predictions, labels = self._group_rows(connection, roots)
-            after = (roots[-1]["ts"], roots[-1]["prediction_id"])
-            self.report.batches += 1
-            where: dict[str, PartitionKey] = {}
+            # Several batches share one archive file per partition (fewer, larger Parquet
+            # files); each batch is still deleted in its own short transaction.
+            batches: list[_Batch] = []
+            while len(batches) < BATCHES_PER_FILE:
+                batch = self._read_batch(after)
+                if batch is None:
+                    break
+                batches.append(batch)
+                after = batch.last
+            if not batches:
+                return
             grouped: dict[PartitionKey, list[dict[str, Any]]] = defaultdict(list)
-            for row in predictions:
-                key = (archive.PREDICTIONS, row["dataset"], archive.day_of(row["ts"]))
-                where[row["prediction_id"]] = key
-                grouped[key].append(row)
-            labels_where: dict[str, PartitionKey] = {}
-            for row in labels:
-                _, dataset, day = where[row["prediction_id"]]
-                labels_where[row["prediction_id"]] = (archive.FEEDBACK, dataset, day)
-                grouped[labels_where[row["prediction_id"]]].append(row | {"dataset": dataset})
+            for batch in batches:
+                for key, rows in batch.grouped.items():
+                    grouped[key].extend(rows)
             self._archive(grouped)
-            if self.report.dry_run:
-                self._count_deleted(where, set(where), labels_where, set(labels_where))
-                continue
-            deleted, deleted_labels = self._delete(predictions, labels)
-            self.report.kept_for_late_feedback += len(where) - len(deleted)
-            self._count_deleted(where, deleted, labels_where, deleted_labels)
-            log.info("prune batch %d: archived and deleted %d predictions, %d feedback rows",
-                     self.report.batches, len(deleted), len(deleted_labels))
+            for batch in batches:
+                if self.report.dry_run:
+                    self._count_deleted(batch.where, set(batch.where), batch.labels_where,
+                                        set(batch.labels_where))
+                    continue
+                deleted, deleted_labels = self._delete(batch.predictions, batch.labels)
+                self.report.kept_for_late_feedback += len(batch.where) - len(deleted)
+                self._count_deleted(batch.where, deleted, batch.labels_where, deleted_labels)
+                log.info("prune: archived and deleted %d predictions, %d feedback rows",
+                         len(deleted), len(deleted_labels))
+            if len(batches) < BATCHES_PER_FILE:
+                return
 
     def run_orphaned_feedback(self) -> None:
         """Archive and delete old feedback whose prediction is not in the log."""
