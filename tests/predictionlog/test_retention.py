@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from homeprice.config import load_settings
 from homeprice.data.lake import Lake
-from homeprice.errors import LakeError, UserInputError
+from homeprice.errors import HomepriceError, LakeError, UserInputError
 from homeprice.predictionlog import PredictionLog, retention, store_url
 from homeprice.predictionlog import archive as archive_module
 from homeprice.predictionlog.archive import (
@@ -34,6 +34,7 @@ from homeprice.predictionlog.retention import _Pruner, prune, prune_log
 from homeprice.predictionlog.schema import feedback, prediction_logs
 from tests.support.logrows import predictions_and_feedback, seed, table_rows
 from tests.support.postgres import fresh_pg_database
+from tests.support.servers import free_port
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 AGE = timedelta(days=90)
@@ -373,3 +374,13 @@ def test_prune_refuses_nonsense(tmp_path: Path, lake: Lake) -> None:
         read_archive(lake, PREDICTIONS, "../escape")
     with pytest.raises(UserInputError, match="no archived table"):
         read_archive(lake, "users")
+
+
+def test_an_unreachable_database_is_one_error_without_the_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOMEPRICE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOMEPRICE_LOG_DB_URL",
+                       f"postgresql://homeprice:s3cret-pw@127.0.0.1:{free_port()}/log")
+    with pytest.raises(HomepriceError, match="cannot prune the prediction log at") as caught:
+        prune_log(load_settings())
+    assert "s3cret-pw" not in str(caught.value) and "***" in str(caught.value)

@@ -30,13 +30,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.durations import parse_duration
-from homeprice.errors import UserInputError
+from homeprice.errors import HomepriceError, UserInputError
 from homeprice.predictionlog import archive
-from homeprice.predictionlog.database import create_engine, store_url
+from homeprice.predictionlog.database import create_engine, reason, store_url
 from homeprice.predictionlog.migrate import upgrade
 from homeprice.predictionlog.schema import feedback, prediction_logs, utc
 
@@ -347,6 +348,11 @@ def prune_log(settings: Settings, older_than: str | None = None, dataset: str | 
             upgrade(engine, url)  # an older schema lacks columns the archive keeps
         return prune(engine, Lake(settings.lake_root), age, dataset=dataset, batch_size=size,
                      dry_run=dry_run, now=now, older_than_text=text)
+    except SQLAlchemyError as exc:
+        # The driver's message, and the URL without its password: this line reaches task logs.
+        raise HomepriceError(f"cannot prune the prediction log at "
+                             f"{url.render_as_string(hide_password=True)}: "
+                             f"{exc.__class__.__name__}: {reason(exc)}") from exc
     finally:
         engine.dispose()
 
