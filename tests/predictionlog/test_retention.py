@@ -289,6 +289,12 @@ def test_monitoring_reads_the_archived_labels_as_it_read_the_log(
     window = archived_labelled(lake, dataset, since)
     assert len(window) and (window["ts"] >= since).all()
     assert window["prediction_id"].isin(before["prediction_id"]).all()
+    # A window across a day boundary: the requests made 101 days (minus minutes) ago.
+    start, until = NOW - timedelta(days=101, hours=1), NOW - timedelta(days=100, hours=1)
+    day = read_archive(lake, PREDICTIONS, dataset, start, until)
+    assert len(day) and ((day["ts"] >= start) & (day["ts"] < until)).all()
+    everything = read_archive(lake, PREDICTIONS, dataset)
+    assert len(day) == ((everything["ts"] >= start) & (everything["ts"] < until)).sum()
 
 
 def test_a_prune_beside_the_live_writer_loses_no_new_prediction(
