@@ -1,7 +1,8 @@
-"""homeprice_live_evaluation: every hour, per dataset, the A/B decision and the drift check.
+"""homeprice_live_evaluation: every hour, per dataset, the A/B decision and the drift check;
+and once per run, the prediction log's retention.
 
-Each task is `homeprice ab evaluate --apply` or `homeprice monitor drift` as a function call
-(imported inside the task, so the file parses fast).
+Each task is `homeprice ab evaluate --apply`, `homeprice monitor drift` or `homeprice log
+prune` as a function call (imported inside the task, so the file parses fast).
 Both notify the webhook themselves (HOMEPRICE_WEBHOOK_URL): a promotion or rollback the
 decision applied, and a drift share over the threshold. "Too little data yet" (no champion,
 too few logged requests) skips the task instead of failing it.
@@ -67,9 +68,26 @@ def homeprice_live_evaluation() -> None:
                  100 * result.drift_share, 100 * result.threshold, result.html)
         return result.to_dict()
 
+    @task
+    def prune_log() -> dict[str, Any]:
+        """Archive prediction log rows older than `log_retention.older_than` to the lake as
+        Parquet, then delete them in short batches (`homeprice log prune`)."""
+        from homeprice.config import load_settings
+        from homeprice.predictionlog.retention import prune_log as prune
+
+        report = prune(load_settings())
+        totals = report.totals()
+        log.info("prediction log older than %s: %d predictions and %d feedback rows archived "
+                 "and deleted", report.older_than, totals["prediction_logs"]["deleted"],
+                 totals["feedback"]["deleted"])
+        return report.to_dict()
+
     names = list(DATASET_NAMES)
     # Decide first, so drift is measured against the champion that is in force afterwards.
     ab_evaluate.expand(dataset=names) >> monitor_drift.expand(dataset=names)
+    # Independent of both: rows past the retention age are older than any window they read,
+    # and a failed decision must not stop the log from being kept in bounds.
+    prune_log()
 
 
 homeprice_live_evaluation()

@@ -278,6 +278,30 @@ class UiSettings(BaseModel):
     batch_chunk_rows: int = Field(500, ge=1)
 
 
+class LogRetentionSettings(BaseModel):
+    """Prediction log retention: old rows are archived to the lake as Parquet, then deleted."""
+
+    # Predictions (and their feedback) older than this are archived and pruned by
+    # `homeprice log prune` and the hourly live-evaluation DAG; e.g. 90d, 12h, 2w.
+    older_than: str = "90d"
+    # Predictions per archive-and-delete step (their shadows and feedback go with them): each
+    # step's delete is one short transaction, so the live writer never waits long for it.
+    batch_size: int = Field(1000, ge=1, le=10_000)
+
+    @field_validator("older_than")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        from homeprice.durations import parse_duration
+        from homeprice.errors import UserInputError
+
+        try:
+            parse_duration(value, "older_than")
+        except UserInputError as error:
+            # pydantic reports ValueErrors with the field's location; other errors escape raw.
+            raise ValueError(str(error)) from None
+        return value
+
+
 def config_file() -> Path | None:
     """The YAML file in force: $HOMEPRICE_CONFIG, ./config/homeprice.yaml, or the repository's."""
     explicit = os.environ.get("HOMEPRICE_CONFIG")
@@ -373,6 +397,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.
     log_db_url: str | None = None
+    # Archive-then-delete of old prediction log rows (`homeprice log prune`).
+    log_retention: LogRetentionSettings = LogRetentionSettings()
     # Bearer token of the admin endpoints (HOMEPRICE_ADMIN_TOKEN); unset = admin disabled.
     admin_token: SecretStr | None = None
 

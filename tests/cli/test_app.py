@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from homeprice.cli import app, main
 
-GROUPS = {"data", "pipeline", "models", "ab", "monitor"}
+GROUPS = {"data", "pipeline", "models", "ab", "monitor", "log"}
 COMMANDS = {"predict", "serve", "ui", "simulate", "reproduce"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -45,6 +46,9 @@ def test_dagbag_imports_with_the_expected_graph(dagbag: Any) -> None:
     live = dagbag.dags["homeprice_live_evaluation"]
     assert live.timetable.expression == "0 * * * *"  # hourly
     assert live.get_task("ab_evaluate").downstream_task_ids == {"monitor_drift"}
+    # Retention runs every hour whatever the decision and drift tasks do.
+    prune = live.get_task("prune_log")
+    assert prune.upstream_task_ids == set() and prune.downstream_task_ids == set()
 
     for dag in (training, live):
         assert dag.catchup is False and dag.max_active_runs == 1
@@ -159,3 +163,33 @@ def test_bad_input_fails_at_once_and_other_errors_retry() -> None:
         assert RETRY_POLICY.evaluate(error, 1, 3).action == RetryAction.FAIL
     for error in (LakeError("bucket unreachable"), ConnectionError("refused")):
         assert RETRY_POLICY.evaluate(error, 1, 3).action == RetryAction.DEFAULT
+
+
+def test_live_evaluation_dag_prunes_the_log_into_the_lake(dagbag: Any, settings: Settings,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from homeprice.data.lake import Lake
+    from homeprice.predictionlog import PredictionLog
+    from homeprice.predictionlog.archive import PREDICTIONS, read_archive
+    from tests.support.logrows import seed as seed_rows
+
+    log = PredictionLog(settings.log_url)
+    log.start()
+    try:
+        seeded = seed_rows(log, "california", datetime.now(UTC), old=3, new=2)
+    finally:
+        log.close()
+    monkeypatch.setenv("HOMEPRICE_LOG_RETENTION__OLDER_THAN", "30d")
+
+    # Only the prune task: the others need a registry this test does not build.
+    run = dagbag.dags["homeprice_live_evaluation"].partial_subset(
+        task_ids=["prune_log"], include_upstream=False).test()
+    assert str(run.state) == "success", _states(run)
+    archived = read_archive(Lake(settings.lake_root), PREDICTIONS, "california")
+    assert set(archived["prediction_id"]) == set(seeded.old)
+    log = PredictionLog(settings.log_url)
+    log.start()
+    try:
+        assert log.count("california") == len(seeded.new)
+    finally:
+        log.close()

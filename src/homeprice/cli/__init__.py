@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from homeprice.cli import ab, data, models, monitor, pipeline, predict, reproduce, serve
+from homeprice.cli import ab, data, log, models, monitor, pipeline, predict, reproduce, serve
 from homeprice.cli.errors import ReportingGroup
 
 app = typer.Typer(cls=ReportingGroup, help="homeprice: house-price models from raw data to "
@@ -26,6 +26,7 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(models.app, name="models")
 app.add_typer(ab.app, name="ab")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(log.app, name="log")
 
 
 @app.callback()
