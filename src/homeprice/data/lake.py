@@ -25,6 +25,7 @@ import fsspec
 import pandas as pd
 
 from homeprice.errors import LakeError
+from homeprice.masking import mask_url
 
 
 def _now() -> str:
@@ -35,7 +36,9 @@ class Lake:
     """Reads and writes the lake's raw and clean zones."""
 
     def __init__(self, root: str) -> None:
-        self.url = root
+        # `url` names the lake in messages and lineage: without a password an object-store
+        # URL may carry.
+        self.url = mask_url(root)
         self.fs, self.root = fsspec.core.url_to_fs(root)
 
     # -- paths -----------------------------------------------------------------------------
