@@ -69,3 +69,11 @@ def test_resolved_settings_carry_no_secret(settings: Settings,
     assert resolved["tracking"]["uri"] == f"postgresql://mlflow:{MASK}@db/mlflow"
     # What reproduction reads back is untouched.
     assert resolved["training"] == json.loads(load_settings().training.model_dump_json())
+
+
+def test_settings_repr_shows_neither_url(settings: Settings) -> None:
+    loaded = settings.model_copy(update={
+        "log_db_url": f"postgresql://u:{PASSWORD}@h/db",
+        "webhook_url": "https://hooks.example.org/webhooksecret"})
+    assert PASSWORD not in repr(loaded) and "webhooksecret" not in repr(loaded)
+    assert PASSWORD not in str(loaded)

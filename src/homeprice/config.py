@@ -372,9 +372,11 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = MonitoringSettings()
     ui: UiSettings = UiSettings()
     # Where decisions and alerts are POSTed as JSON (HOMEPRICE_WEBHOOK_URL); unset = none.
-    webhook_url: str | None = None
+    # Out of repr (its path is a credential); resolved() shows it masked.
+    webhook_url: str | None = Field(None, repr=False)
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.
-    log_db_url: str | None = None
+    # Out of repr (it may hold a password); resolved() shows it masked.
+    log_db_url: str | None = Field(None, repr=False)
     # Bearer token of the admin endpoints (HOMEPRICE_ADMIN_TOKEN); unset = admin disabled.
     admin_token: SecretStr | None = None
 
