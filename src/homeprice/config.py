@@ -30,6 +30,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from homeprice.masking import mask_tree, mask_webhook_url
+
 # The repository's config file; found for editable installs and when run from the repo root.
 _REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "homeprice.yaml"
 # The shared data folder beside a checkout (../shared/data), used when HOMEPRICE_DATA_DIR is unset.
@@ -394,9 +396,11 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = MonitoringSettings()
     ui: UiSettings = UiSettings()
     # Where decisions and alerts are POSTed as JSON (HOMEPRICE_WEBHOOK_URL); unset = none.
-    webhook_url: str | None = None
+    # Out of repr (its path is a credential); resolved() shows it masked.
+    webhook_url: str | None = Field(None, repr=False)
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.
-    log_db_url: str | None = None
+    # Out of repr (it may hold a password); resolved() shows it masked.
+    log_db_url: str | None = Field(None, repr=False)
     # Archive-then-delete of old prediction log rows (`homeprice log prune`).
     log_retention: LogRetentionSettings = LogRetentionSettings()
     # Bearer token of the admin endpoints (HOMEPRICE_ADMIN_TOKEN); unset = admin disabled.
@@ -472,8 +476,12 @@ class Settings(BaseSettings):
         return [_SHARED_DATA] if _SHARED_DATA.is_dir() else []
 
     def resolved(self) -> dict[str, Any]:
-        """The settings as plain JSON-able data (logged with every run)."""
-        return self.model_dump(mode="json")
+        """The settings as plain JSON-able data with every secret masked (logged with every
+        run): URL passwords, the webhook's path and query, tokens."""
+        data = mask_tree(self.model_dump(mode="json"))
+        if self.webhook_url:
+            data["webhook_url"] = mask_webhook_url(self.webhook_url)
+        return data
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -25,6 +25,7 @@ from homeprice.data.cleaning import clean
 from homeprice.data.lake import Lake
 from homeprice.datasets import get_dataset
 from homeprice.errors import LakeError, UserInputError
+from homeprice.masking import mask_url
 from homeprice.training import runner
 from homeprice.training.candidates import CANDIDATES
 
@@ -81,7 +82,7 @@ def _pipeline_run(client: mlflow.tracking.MlflowClient, run_id: str) -> Any:
         run = client.get_run(run_id)
     except MlflowException:
         raise UserInputError(f"no run {run_id!r} in the tracking store "
-                             f"{mlflow.get_tracking_uri()}") from None
+                             f"{mask_url(mlflow.get_tracking_uri())}") from None
     parent = run.data.tags.get("mlflow.parentRunId")
     if run.data.tags.get("kind") == "candidate" and parent:
         run = client.get_run(parent)

@@ -49,3 +49,45 @@ def test_missing_data_is_a_clear_error(lake: Lake) -> None:
         lake.raw_entry("demo")
     with pytest.raises(LakeError, match="homeprice data clean --dataset demo"):
         lake.clean_entry("demo")
+
+
+def _update_manifests(root: str, worker: int, updates: int) -> None:
+    """One process's fetches and cleans: each adds its own raw entry and clean version."""
+    lake = Lake(root)
+    frame = pd.DataFrame({"a": ["1"]})
+    for i in range(updates):
+        lake.write_raw("demo", f"sha-{worker}-{i}", frame, f"source-{worker}-{i}.csv")
+        lake.write_clean("demo", f"v-{worker}-{i}", pd.DataFrame({"a": [1.0]}),
+                         {"raw_sha256": f"sha-{worker}-{i}"})
+
+
+def test_concurrent_processes_lose_no_manifest_update(tmp_path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    root, workers, updates = str(tmp_path / "lake"), 6, 15
+    # fork: the workers start at once, without re-importing pandas each.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for done in [pool.submit(_update_manifests, root, w, updates) for w in range(workers)]:
+            done.result()
+    lake = Lake(root)
+    expected = {f"{w}-{i}" for w in range(workers) for i in range(updates)}
+    assert {k.removeprefix("sha-") for k in lake.raw_manifest("demo")["entries"]} == expected
+    clean = lake._read_json(lake._path("clean", "demo", "manifest.json"))
+    assert {k.removeprefix("v-") for k in clean["versions"]} == expected
+    assert not [p for p in lake.fs.find(lake.root) if ".tmp-" in p]
+
+
+def test_a_stuck_manifest_lock_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    from filelock import FileLock
+
+    from homeprice.data import lake as lake_module
+
+    monkeypatch.setattr(lake_module, "MANIFEST_LOCK_TIMEOUT", 0.1)
+    lake = Lake(str(tmp_path / "lake"))
+    lake.write_raw("demo", "abc", pd.DataFrame({"a": ["1"]}), "s")
+    # Another holder of the manifest's lock (a lock file of its own: flock is per open file).
+    with FileLock(lake._path("raw", "demo", "manifest.json") + ".lock"), \
+            pytest.raises(LakeError, match="stayed locked .* delete the lock file"):
+        lake.write_raw("demo", "def", pd.DataFrame({"a": ["2"]}), "t")
+    assert set(lake.raw_manifest("demo")["entries"]) == {"abc"}

@@ -19,19 +19,31 @@ from homeprice.serving.metrics import MULTIPROC_ENV
 def shared_run_folder() -> Iterator[Path]:
     """A fresh folder for the workers of one server run, removed at exit.
 
-    Prometheus metric files go to $PROMETHEUS_MULTIPROC_DIR when the operator set it (emptied
-    first: files of an earlier run would be counted again), else to `metrics/` inside.
+    Prometheus metric files go to a fresh folder this run creates and owns: `metrics/` inside
+    the run folder, or a new `homeprice-metrics-*` folder inside $PROMETHEUS_MULTIPROC_DIR when
+    the operator set it. Never the operator's folder itself: prometheus_client reads every *.db
+    file there as metrics, and emptying it would delete whatever else lives there (pointed at
+    the home, mlflow.db).
     """
+    operator_dir = os.environ.get(MULTIPROC_ENV)
     run_dir = Path(tempfile.mkdtemp(prefix="homeprice-serve-"))
+    metrics_dir = run_dir / "metrics"
     try:
-        metrics_dir = Path(os.environ.get(MULTIPROC_ENV) or run_dir / "metrics")
-        metrics_dir.mkdir(parents=True, exist_ok=True)
-        for stale in metrics_dir.glob("*.db"):
-            stale.unlink()
+        if operator_dir:
+            Path(operator_dir).mkdir(parents=True, exist_ok=True)
+            # Fresh, so no file of an earlier run is counted again.
+            metrics_dir = Path(tempfile.mkdtemp(prefix="homeprice-metrics-", dir=operator_dir))
+        else:
+            metrics_dir.mkdir()
         os.environ[MULTIPROC_ENV] = str(metrics_dir)
         yield run_dir
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        if operator_dir is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = operator_dir
 
 
 def serve(settings: Settings) -> None:

@@ -11,20 +11,34 @@ Layout under the lake root:
                                      derives from the clean version and the split settings
   split/<dataset>/<key>/split.json   what the split was made from and its sizes
 Every file is written to a temporary name and moved into place, so readers never see half a file.
+Manifests are read, updated and written back under an inter-process file lock, so concurrent
+fetches and cleans never lose each other's entries.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import fsspec
 import pandas as pd
+from filelock import FileLock, Timeout
+from fsspec.implementations.local import LocalFileSystem
 
 from homeprice.errors import LakeError
+from homeprice.masking import mask_url
+
+# Manifest updates take milliseconds; a lock held this long belongs to a stuck process.
+MANIFEST_LOCK_TIMEOUT = 120.0
 
 
 def _now() -> str:
@@ -35,8 +49,11 @@ class Lake:
     """Reads and writes the lake's raw and clean zones."""
 
     def __init__(self, root: str) -> None:
-        self.url = root
+        # `url` names the lake in messages and lineage: without a password an object-store
+        # URL may carry.
+        self.url = mask_url(root)
         self.fs, self.root = fsspec.core.url_to_fs(root)
+        self.local = isinstance(self.fs, LocalFileSystem)
 
     # -- paths -----------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -60,7 +77,11 @@ class Lake:
         temp = f"{path}.tmp-{uuid.uuid4().hex}"
         with self.fs.open(temp, "wb") as handle:
             handle.write(payload)
-        self.fs.mv(temp, path)
+        if self.local:
+            # os.replace swaps the file in one step, also over an existing one.
+            os.replace(temp, path)
+        else:
+            self.fs.mv(temp, path)
 
     def _write_parquet(self, path: str, frame: pd.DataFrame) -> None:
         buffer = io.BytesIO()
@@ -76,6 +97,32 @@ class Lake:
     def _write_json(self, path: str, payload: dict[str, Any]) -> None:
         self._write_bytes(path, json.dumps(payload, indent=2, default=str).encode())
 
+    # -- manifest updates ------------------------------------------------------------------
+    def _lock_path(self, path: str) -> Path:
+        """The lock file guarding `path`: beside it on a local lake; for a remote lake, in the
+        local temp folder, keyed by the file's URL (so it orders the processes of this machine
+        only: object stores offer no lock to share)."""
+        if self.local:
+            return Path(f"{path}.lock")
+        key = hashlib.sha256(self.fs.unstrip_protocol(path).encode()).hexdigest()[:32]
+        return Path(tempfile.gettempdir()) / "homeprice-lake-locks" / f"{key}.lock"
+
+    @contextmanager
+    def _updating(self, path: str) -> Iterator[dict[str, Any]]:
+        """The JSON document at `path` ({} when absent) to change in place; written back
+        atomically when the block succeeds, with no other update in between."""
+        lock_path = self._lock_path(path)
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(lock_path, timeout=MANIFEST_LOCK_TIMEOUT):
+                document = self._read_json(path)
+                yield document
+                self._write_json(path, document)
+        except Timeout:
+            raise LakeError(f"{self.fs.unstrip_protocol(path)} stayed locked for "
+                            f"{MANIFEST_LOCK_TIMEOUT:.0f} s by another process; if none is "
+                            f"running, delete the lock file {lock_path}") from None
+
     # -- raw zone --------------------------------------------------------------------------
     def raw_manifest(self, dataset: str) -> dict[str, Any]:
         """The raw manifest of a dataset ({} when nothing was ingested)."""
@@ -87,25 +134,24 @@ class Lake:
         path = self.raw_path(dataset, sha256)
         if not self.fs.exists(path):
             self._write_parquet(path, frame.astype("string"))
-        manifest = self.raw_manifest(dataset)
-        entries: dict[str, Any] = manifest.setdefault("entries", {})
-        now = _now()
-        entry = entries.get(sha256) or {
-            "sha256": sha256,
-            "path": self.url_of(path),
-            "rows": len(frame),
-            "columns": [str(c) for c in frame.columns],
-            "fetched_at": now,
-            "sources": [],
-        }
-        if source not in entry["sources"]:
-            entry["sources"].append(source)
-        entry["source"] = source
-        entry["last_fetched_at"] = now
-        entries[sha256] = entry
-        manifest["dataset"] = dataset
-        manifest["latest"] = sha256
-        self._write_json(self._path("raw", dataset, "manifest.json"), manifest)
+        with self._updating(self._path("raw", dataset, "manifest.json")) as manifest:
+            entries: dict[str, Any] = manifest.setdefault("entries", {})
+            now = _now()
+            entry = entries.get(sha256) or {
+                "sha256": sha256,
+                "path": self.url_of(path),
+                "rows": len(frame),
+                "columns": [str(c) for c in frame.columns],
+                "fetched_at": now,
+                "sources": [],
+            }
+            if source not in entry["sources"]:
+                entry["sources"].append(source)
+            entry["source"] = source
+            entry["last_fetched_at"] = now
+            entries[sha256] = entry
+            manifest["dataset"] = dataset
+            manifest["latest"] = sha256
         return entry
 
     def raw_entry(self, dataset: str, sha256: str | None = None) -> dict[str, Any]:
@@ -133,13 +179,12 @@ class Lake:
         path = self.clean_path(dataset, version)
         self._write_parquet(path, frame)
         self._write_json(self._path("clean", dataset, f"{version}.json"), report)
-        manifest = self._read_json(self._path("clean", dataset, "manifest.json"))
         entry = {"version": version, "path": self.url_of(path), "rows": len(frame),
                  "raw_sha256": report.get("raw_sha256"), "created_at": _now()}
-        manifest.setdefault("versions", {})[version] = entry
-        manifest["dataset"] = dataset
-        manifest["latest"] = version
-        self._write_json(self._path("clean", dataset, "manifest.json"), manifest)
+        with self._updating(self._path("clean", dataset, "manifest.json")) as manifest:
+            manifest.setdefault("versions", {})[version] = entry
+            manifest["dataset"] = dataset
+            manifest["latest"] = version
         return entry
 
     def clean_entry(self, dataset: str, version: str | None = None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import NotEnoughDataError
 from homeprice.monitoring.notify import notify
+from homeprice.monitoring.reporttext import safe_columns
 from homeprice.predictionlog import PredictionLog
 
 
@@ -96,8 +97,9 @@ def check_drift(dataset_name: str, settings: Settings, window: timedelta | None 
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(reference[c])]
     categorical = [c for c in columns if c not in numeric]
     definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
-    current = current[columns].astype({c: float for c in numeric})
-    reference = reference[columns].astype({c: float for c in numeric})
+    # Category values are client input and end up inside the report's <script> block.
+    current = safe_columns(current[columns].astype({c: float for c in numeric}), categorical)
+    reference = safe_columns(reference[columns].astype({c: float for c in numeric}), categorical)
     with warnings.catch_warnings():
         # A category absent from the reference makes scipy divide by zero: the test still
         # reports that column as drifted, which is the right answer.

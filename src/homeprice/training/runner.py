@@ -23,6 +23,7 @@ from homeprice.data.lake import Lake
 from homeprice.data.splitting import Split, materialise_split
 from homeprice.datasets import Dataset
 from homeprice.errors import UserInputError
+from homeprice.masking import mask_tree
 from homeprice.training.candidates import CANDIDATES, build_pipeline
 from homeprice.training.evaluation import (
     evaluate,
@@ -113,12 +114,14 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
     results: list[CandidateResult] = []
     experiment = tracking.experiment_id(client, dataset.name, settings)
     with mlflow.start_run(experiment_id=experiment, run_name=f"{dataset.name}-{budget}") as parent:
-        mlflow.set_tags({"dataset": dataset.name, "budget": budget, "kind": "pipeline",
-                         "git_commit": tracking.git_commit(), "seed": str(seed), **lineage,
-                         **(tags or {})})
+        # Lineage holds lake URLs, which may carry object-store credentials.
+        mlflow.set_tags(mask_tree({"dataset": dataset.name, "budget": budget, "kind": "pipeline",
+                                   "git_commit": tracking.git_commit(), "seed": str(seed),
+                                   **lineage, **(tags or {})}))
         mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
                            "cv_folds": budget_settings.cv_folds, "trials": budget_settings.trials,
                            **{f"rows_{k}": v for k, v in split.sizes().items()}})
+        # resolved() masks passwords, tokens and the webhook URL: run artifacts are shared.
         tracking.log_json(settings.resolved(), artifacts.RESOLVED_CONFIG)
         tracking.log_json(lake.clean_report(dataset.name, lineage["clean_version"]),
                           artifacts.CLEAN_REPORT)
@@ -140,8 +143,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
             model[-1].calibrate(model[:-1].transform(X_cal), y_cal.to_numpy())
             test_metrics = evaluate(model, dataset, split.test)
             with mlflow.start_run(experiment_id=experiment, run_name=name, nested=True) as child:
-                mlflow.set_tags({"dataset": dataset.name, "candidate": name, "kind": "candidate",
-                                 **lineage})
+                mlflow.set_tags(mask_tree({"dataset": dataset.name, "candidate": name,
+                                           "kind": "candidate", **lineage}))
                 mlflow.log_params(tuned.best_params | {"candidate": name})
                 mlflow.log_metrics({"cv_rmse": tuned.cv_rmse, "cv_rmse_std": tuned.cv_rmse_std,
                                     "n_trials": tuned.n_trials,
