@@ -157,3 +157,19 @@ def test_security_headers_on_every_answer(settings: Settings) -> None:
     assert report.headers["content-security-policy"] == REPORT_CSP
     assert "connect-src 'none'" in REPORT_CSP and "frame-ancestors 'none'" in REPORT_CSP
     assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+
+
+def test_an_unexpected_error_answers_500_with_the_headers_and_no_traceback(
+        settings: Settings) -> None:
+    app = create_app(settings, load_models=False)
+
+    @app.get("/v1/crash")
+    async def crash() -> None:
+        raise RuntimeError(f"boom in {settings.home.resolve()}")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/v1/crash")
+    assert answer.status_code == 500
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["content-security-policy"] == API_CSP
+    assert "boom" not in answer.text and "Traceback" not in answer.text

@@ -80,7 +80,8 @@ async def models(dataset: ServedDataset, client: RegistryClient, shared: Shared)
         return {"versions": registry.list_versions(client, dataset),
                 "history": [asdict(e) for e in reversed(registry.history(client, dataset))]}
 
-    return json_response(await shared.get("models", dataset, read))
+    # Not cached: an admin change must show at once; concurrent callers still share one read.
+    return json_response(await shared.get("models", dataset, read, cache=False))
 
 
 @router.get("/{dataset}/ab", responses=_BUSY)

@@ -31,11 +31,13 @@ class SharedResults:
         self._results: dict[Hashable, tuple[float, Any]] = {}
         self._running: dict[Hashable, asyncio.Future[Any]] = {}
 
-    async def get(self, view: str, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """The result of `compute()` (run in a worker thread) for `(view, key)`: cached,
-        shared with a running computation, or computed now if a slot is free."""
+    async def get(self, view: str, key: Hashable, compute: Callable[[], Any], *,
+                  cache: bool = True) -> Any:
+        """The result of `compute()` (run in a worker thread) for `(view, key)`: cached (unless
+        `cache` is false), shared with a running computation, or computed now if a slot is
+        free."""
         full_key = (view, key)
-        cached = self._results.get(full_key)
+        cached = self._results.get(full_key) if cache else None
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         running = self._running.get(full_key)
@@ -44,16 +46,17 @@ class SharedResults:
                 self._on_busy(view)
                 raise BusyError(f"too many {view} views are being computed; retry shortly",
                                 retry_after=max(1, round(self.ttl)) if self.ttl else 1)
-            running = asyncio.ensure_future(self._compute(view, full_key, compute))
+            running = asyncio.ensure_future(self._compute(view, full_key, compute, cache))
             self._running[full_key] = running
         # Shielded: a caller that disconnects must not cancel the others' computation.
         return await asyncio.shield(running)
 
-    async def _compute(self, view: str, full_key: Hashable, compute: Callable[[], Any]) -> Any:
+    async def _compute(self, view: str, full_key: Hashable, compute: Callable[[], Any],
+                       cache: bool) -> Any:
         self._on_compute(view)
         try:
             value = await run_in_threadpool(compute)
-            if self.ttl > 0:
+            if cache and self.ttl > 0:
                 self._store(full_key, value)
             return value
         finally:
