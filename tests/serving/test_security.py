@@ -93,6 +93,7 @@ def test_redaction_removes_paths_and_credentials(text: str, leaked: str) -> None
 
 
 @pytest.mark.parametrize("text", ["unknown dataset 'atlantis' (served: california)",
+                                  "no such file: it was removed", "sqlite: database locked",
                                   "see /v1/models", "no version 9 of homeprice-california"])
 def test_redaction_keeps_plain_messages(text: str) -> None:
     assert redact(text) == text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 # file:///home/alice/..., sqlite:////home/alice/x.db, and the like: the whole URI goes.
-_FILE_URI = re.compile(r"\b(?:file|sqlite|mlflow-artifacts)[a-z+]*:/*[^\s'\"<>),;]*", re.I)
+_FILE_URI = re.compile(r"\b(?:file|sqlite|mlflow-artifacts)[a-z+]*:/+[^\s'\"<>),;]*", re.I)
 # user:password@ in any URL.
 _URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@'\"<>]+@", re.I)
 # An absolute POSIX path of two or more segments (not an API path: those start /v1/) ...
