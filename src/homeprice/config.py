@@ -238,6 +238,34 @@ class ServingSettings(BaseModel):
     # files). `homeprice serve --workers N` (N > 1) creates it and removes it at exit; unset: one
     # process, nothing to share.
     run_dir: Path | None = None
+    # -- edge limits and security (README "Security") ---------------------------------------
+    # Bytes one predict instance may take as JSON (Bengaluru texts are bounded at 100
+    # characters, escapes included); predict bodies are refused above max_batch times this
+    # (plus an envelope) unless max_predict_body_bytes says otherwise, before parsing.
+    max_record_bytes: int = Field(2048, ge=64)
+    max_predict_body_bytes: int | None = Field(None, ge=1)
+    max_feedback_body_bytes: int = Field(4096, ge=64)
+    max_admin_body_bytes: int = Field(16_384, ge=64)
+    # Any other route (explain, insights, health): one record's worth is plenty.
+    max_other_body_bytes: int = Field(65_536, ge=64)
+    # A shorter HOMEPRICE_ADMIN_TOKEN refuses to start (a short token is guessable).
+    admin_token_min_length: int = Field(16, ge=1)
+    # After this many failed admin attempts from one client address within the window,
+    # its admin requests get 429 for the lockout period.
+    admin_max_failures: int = Field(5, ge=1)
+    admin_failure_window_seconds: float = Field(60.0, gt=0)
+    admin_lockout_seconds: float = Field(300.0, gt=0)
+    # GET /v1/insights/*: results shared per dataset for this long (0 = no cache), at most
+    # this many computations at once (more get 503 with Retry-After), and an optional bearer
+    # token (HOMEPRICE_SERVING__READ_TOKEN; unset = anonymous, as the web UI expects).
+    insights_cache_seconds: float = Field(10.0, ge=0)
+    insights_max_concurrent: int = Field(2, ge=1)
+    read_token: SecretStr | None = None
+
+    @property
+    def predict_body_bytes(self) -> int:
+        """The byte limit of a predict body: explicit, or max_batch records plus an envelope."""
+        return self.max_predict_body_bytes or self.max_batch * self.max_record_bytes + 4096
 
     def traffic_for(self, dataset: str) -> TrafficSettings:
         """The start-up traffic setting of `dataset`."""

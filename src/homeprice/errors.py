@@ -75,6 +75,15 @@ class UnavailableError(HomepriceError):
     http_status = 503
 
 
+class BusyError(UnavailableError):
+    """Too many costly computations are running (HTTP 503 with Retry-After): ask again in
+    `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UnsupportedError(HomepriceError):
     """The loaded model cannot do what was asked (HTTP 501): e.g. explain a model type that
     has no explanation method."""

@@ -157,17 +157,19 @@ class TestAdmin:
 
     @pytest.fixture
     def admin(self, serving_settings: Settings):
-        settings = serving_settings.model_copy(update={"admin_token": SecretStr("s3cret")})
+        settings = serving_settings.model_copy(
+            update={"admin_token": SecretStr("s3cret-0123456789")})
         with TestClient(create_app(settings)) as client:
             yield client
 
-    @pytest.mark.parametrize("header", [None, "Bearer wrong", "s3cret", "Basic s3cret"])
+    @pytest.mark.parametrize("header", [None, "Bearer wrong", "s3cret-0123456789",
+                                        "Basic s3cret-0123456789"])
     def test_wrong_or_missing_token_is_401(self, admin: TestClient, header: str | None) -> None:
         headers = {"Authorization": header} if header else {}
         assert admin.post("/v1/admin/california/reload", headers=headers).status_code == 401
 
     def test_reload_promote_rollback(self, admin: TestClient) -> None:
-        auth = {"Authorization": "Bearer s3cret"}
+        auth = {"Authorization": "Bearer s3cret-0123456789"}
         assert admin.post("/v1/admin/california/reload", headers=auth).status_code == 200
         missing = admin.post("/v1/admin/california/promote", headers=auth,
                              json={"version": "9", "reason": "typo"})

@@ -28,7 +28,7 @@ from homeprice.errors import (
 )
 from tests.support.bodies import CALIFORNIA
 
-AUTH = {"Authorization": "Bearer s3cret"}
+AUTH = {"Authorization": "Bearer s3cret-0123456789"}
 
 
 @pytest.mark.parametrize(("error", "status", "exit_code"), [
@@ -102,7 +102,7 @@ def test_unknown_datasets_are_404(bare_app: FastAPI) -> None:
 def admin(serving_settings: Settings) -> Iterator[TestClient]:
     """Admin enabled over the trained copy (champion v1, no challenger); models not loaded:
     the refused changes never reach a reload."""
-    settings = serving_settings.model_copy(update={"admin_token": SecretStr("s3cret")})
+    settings = serving_settings.model_copy(update={"admin_token": SecretStr("s3cret-0123456789")})
     with TestClient(create_api(settings, load_models=False)) as client:
         yield client
 

@@ -22,7 +22,7 @@ from homeprice.serving.trafficstore import TrafficStore
 from tests.support.bodies import CALIFORNIA
 from tests.support.registry import register_variant
 
-AUTH = {"Authorization": "Bearer s3cret"}
+AUTH = {"Authorization": "Bearer s3cret-0123456789"}
 
 
 def with_traffic(settings: Settings, mode: str, share: float = 0.2,
@@ -290,7 +290,8 @@ def test_failing_challenger_in_shadow_does_not_touch_the_answer(
 @pytest.fixture
 def admin(challenger_home: Settings) -> Iterator[TestClient]:
     """A started app with a challenger loaded and admin enabled."""
-    with TestClient(create_app(with_traffic(challenger_home, "off", token="s3cret"))) as client:
+    settings = with_traffic(challenger_home, "off", token="s3cret-0123456789")
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

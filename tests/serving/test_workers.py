@@ -15,7 +15,7 @@ from tests.support.servers import running_server, wait_for
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "e2e-admin-token"
+TOKEN = "e2e-admin-token-17"
 PREDICTIONS = 120
 
 

@@ -17,7 +17,7 @@ from homeprice.serving.app import create_app
 def create_api(settings: Settings, *, load_models: bool = True) -> FastAPI:
     """The whole API for `settings`: `serving.app.create_app` with the insights routes."""
     app = create_app(settings, load_models=load_models)
-    app.include_router(insights.router)
+    insights.install(app)
     return app
 
 

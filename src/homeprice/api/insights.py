@@ -14,22 +14,53 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from homeprice import artifacts, registry
+from homeprice.api.sharedresults import SharedResults
 from homeprice.errors import NotFoundError
 from homeprice.monitoring.drift import latest_path
 from homeprice.monitoring.live import live_view
-from homeprice.serving.dependencies import Context, RegistryClient, ServedDataset
+from homeprice.serving.dependencies import (
+    Context,
+    ReadToken,
+    RegistryClient,
+    ServedDataset,
+    ServingContext,
+)
 from homeprice.serving.responses import error, json_response
 
-router = APIRouter(prefix="/v1/insights", tags=["insights"],
-                   responses={404: error("unknown dataset or nothing recorded yet")})
+router = APIRouter(prefix="/v1/insights", tags=["insights"], dependencies=[ReadToken],
+                   responses={401: error("serving.read_token is set and was not given"),
+                              404: error("unknown dataset or nothing recorded yet")})
+_BUSY = {503: error("too many of these views are being computed: retry after Retry-After")}
+
+
+def shared_results(ctx: ServingContext) -> SharedResults:
+    """The app's shared results of costly views (a join, registry calls, a log scan)."""
+    return SharedResults(ctx.settings.serving.insights_cache_seconds,
+                         ctx.settings.serving.insights_max_concurrent,
+                         on_compute=lambda view: ctx.metrics.insight_computations.labels(
+                             view).inc(),
+                         on_busy=lambda view: ctx.metrics.insight_busy.labels(view).inc())
+
+
+async def get_shared(request: Request) -> SharedResults:
+    """The shared results of this app (see `install`)."""
+    return request.app.state.insight_results
+
+
+Shared = Annotated[SharedResults, Depends(get_shared)]
+
+
+def install(app: FastAPI) -> None:
+    """Add the insights routes to `app`, with the shared results they compute through."""
+    app.state.insight_results = shared_results(app.state.context)
+    app.include_router(router)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -40,8 +71,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
-@router.get("/{dataset}/models")
-async def models(dataset: ServedDataset, client: RegistryClient) -> Response:
+@router.get("/{dataset}/models", responses=_BUSY)
+async def models(dataset: ServedDataset, client: RegistryClient, shared: Shared) -> Response:
     """Registered versions (newest first, with aliases, metrics and gate outcome) and the audit
     trail of alias moves (newest first)."""
 
@@ -49,11 +80,12 @@ async def models(dataset: ServedDataset, client: RegistryClient) -> Response:
         return {"versions": registry.list_versions(client, dataset),
                 "history": [asdict(e) for e in reversed(registry.history(client, dataset))]}
 
-    return json_response(await run_in_threadpool(read))
+    # Not cached: an admin change must show at once; concurrent callers still share one read.
+    return json_response(await shared.get("models", dataset, read, cache=False))
 
 
-@router.get("/{dataset}/ab")
-async def ab(dataset: ServedDataset, ctx: Context) -> Response:
+@router.get("/{dataset}/ab", responses=_BUSY)
+async def ab(dataset: ServedDataset, ctx: Context, shared: Shared) -> Response:
     """Live error per variant with anytime-valid confidence intervals, what `ab evaluate`
     would decide now (not applied), and the last decision it applied."""
 
@@ -63,7 +95,7 @@ async def ab(dataset: ServedDataset, ctx: Context) -> Response:
         return live_view(dataset, ctx.settings, ctx.log)
 
     # orjson writes NaN (no labels yet) as null, which the standard encoder refuses.
-    return json_response(await run_in_threadpool(read))
+    return json_response(await shared.get("ab", dataset, read))
 
 
 def traffic_buckets(rows: pd.DataFrame, since: datetime, bucket_seconds: int
@@ -87,8 +119,8 @@ def traffic_buckets(rows: pd.DataFrame, since: datetime, bucket_seconds: int
     return [{"start": ts.isoformat(), **row} for ts, row in grouped.iterrows()]
 
 
-@router.get("/{dataset}/traffic")
-async def traffic(dataset: ServedDataset, ctx: Context,
+@router.get("/{dataset}/traffic", responses=_BUSY)
+async def traffic(dataset: ServedDataset, ctx: Context, shared: Shared,
                   minutes: int = Query(60, ge=1, le=7 * 24 * 60),
                   bucket_seconds: int = Query(60, ge=10, le=3600)) -> Response:
     """Request rate and latency over the last `minutes`, from the prediction log (so it covers
@@ -101,7 +133,8 @@ async def traffic(dataset: ServedDataset, ctx: Context,
         return {"dataset": dataset, "since": since.isoformat(), "bucket_seconds": bucket_seconds,
                 "buckets": traffic_buckets(rows, since, bucket_seconds)}
 
-    return json_response(await run_in_threadpool(read))
+    # Shared per window and bucket size: within the TTL every caller sees the same buckets.
+    return json_response(await shared.get("traffic", (dataset, minutes, bucket_seconds), read))
 
 
 @router.get("/{dataset}/drift")

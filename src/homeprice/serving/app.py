@@ -13,18 +13,23 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from homeprice.config import Settings
-from homeprice.errors import HomepriceError
+from homeprice.errors import BusyError, HomepriceError
 from homeprice.predictionlog import PredictionLog
 from homeprice.serving.dependencies import ServingContext
+from homeprice.serving.edge import EdgeGuard
+from homeprice.serving.limits import BodyLimits
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.pricing import PricingService
+from homeprice.serving.redaction import redact
 from homeprice.serving.responses import json_response
 from homeprice.serving.routes import admin, health
 from homeprice.serving.routes.predict import prediction_router
 from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
+from homeprice.serving.security import AdminGate, check_admin_token
 from homeprice.serving.trafficstore import TrafficStore
 
 log = logging.getLogger(__name__)
@@ -53,6 +58,8 @@ def _count_error(request: Request, status: int) -> None:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     _count_error(request, exc.status_code)
+    if isinstance(exc.detail, str):
+        exc.detail = redact(exc.detail)
     return await http_exception_handler(request, exc)
 
 
@@ -64,7 +71,11 @@ async def _homeprice_error(request: Request, exc: HomepriceError) -> Response:
         # log (the client gets one line). 501 and 503 are expected states, not logged each time.
         log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
     _count_error(request, status)
-    return json_response({"detail": str(exc)}, status)
+    # Messages may quote a file, URI or database URL of this server: the client gets neither.
+    response = json_response({"detail": redact(str(exc))}, status)
+    if isinstance(exc, BusyError):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -105,8 +116,24 @@ async def _cancel(task: asyncio.Task) -> None:
         await task
 
 
+class GuardedApp(FastAPI):
+    """FastAPI with the edge guard outside all its layers, so every answer (a 500 from an
+    unexpected error too) carries the security headers, and no layer sees a refused body."""
+
+    edge: tuple[BodyLimits, AdminGate, ServingMetrics] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        if self.edge is None:
+            return inner
+        limits, gate, metrics = self.edge
+        return EdgeGuard(inner, limits, gate,
+                         on_refused=lambda reason: metrics.requests_refused.labels(reason).inc())
+
+
 def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     """A serving app for `settings`; it loads the champions and challengers at start-up."""
+    check_admin_token(settings.admin_token, settings.serving.admin_token_min_length)
     metrics = ServingMetrics(settings.reports_dir, settings.serving.datasets)
     store = ModelStore(settings, metrics)
     prediction_log = PredictionLog(settings.log_url, batch_size=settings.serving.log_batch_size,
@@ -146,9 +173,12 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
             metrics.sample()
             metrics.close()
 
-    app = FastAPI(title="homeprice", version="1", lifespan=lifespan,
-                  description="House-price predictions with 90% intervals, explanations, "
-                              "feedback and model administration.")
+    app = GuardedApp(title="homeprice", version="1", lifespan=lifespan,
+                     description="House-price predictions with 90% intervals, explanations, "
+                                 "feedback and model administration.")
+    gate = AdminGate(settings.admin_token, settings.serving,
+                     on_failure=lambda reason: metrics.admin_auth_failures.labels(reason).inc())
+    app.edge = (BodyLimits.from_settings(settings.serving), gate, metrics)
     datasets = list(settings.serving.datasets)
     pricing = PricingService(datasets, store, router, prediction_log, metrics, shadow)
     app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,

@@ -1,5 +1,6 @@
 """What request handlers depend on, as typed aliases: the app's serving context, a dataset it
-serves (404 otherwise), its registry client, and the admin bearer token.
+serves (404 otherwise), its registry client, the admin bearer token and the optional read
+token.
 
     async def handler(dataset: ServedDataset, ctx: Context, client: RegistryClient): ...
 """
@@ -13,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from mlflow.tracking import MlflowClient
+from pydantic import SecretStr
 
 from homeprice import tracking
 from homeprice.config import Settings
@@ -100,5 +102,32 @@ async def require_admin(ctx: Context, authorization: Annotated[str | None, Heade
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-# For `dependencies=[AdminToken]` on a router: it gates, and hands the handler nothing.
+# For `dependencies=[AdminToken]` on a router: it gates, and hands the handler nothing. The
+# app's edge guard (serving/edge.py) checks the same token before the body is read, and counts
+# and rate-limits failures; this check keeps every admin route safe on its own.
 AdminToken = Depends(require_admin)
+
+
+def _bearer_matches(authorization: str | None, *tokens: SecretStr | None) -> bool:
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    supplied = given.strip().encode()
+    return any(token is not None and token.get_secret_value()
+               and hmac.compare_digest(supplied, token.get_secret_value().encode())
+               for token in tokens)
+
+
+async def require_reader(ctx: Context, authorization: Annotated[str | None, Header()] = None
+                         ) -> None:
+    """When serving.read_token is set: 401 unless the read token (or the admin token) is
+    given as a bearer token. Unset: anyone may read."""
+    token = ctx.settings.serving.read_token
+    if token is None or not token.get_secret_value():
+        return
+    if not _bearer_matches(authorization, token, ctx.settings.admin_token):
+        raise HTTPException(401, "missing or wrong bearer token (serving.read_token)",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+ReadToken = Depends(require_reader)

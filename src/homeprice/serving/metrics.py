@@ -140,6 +140,21 @@ class ServingMetrics:
         self.traffic_share = Gauge("homeprice_traffic_share",
                                    "Share of clients the challenger answers in split mode",
                                    ["dataset"], registry=r, multiprocess_mode="liveall")
+        # -- edge: refused requests and shared insight computations (README "Security") --
+        self.admin_auth_failures = Counter("homeprice_admin_auth_failures_total",
+                                           "Admin requests refused: token missing or wrong, or "
+                                           "the client address locked out", ["reason"],
+                                           registry=r)
+        self.requests_refused = Counter("homeprice_requests_refused_total",
+                                        "Requests refused before reaching a route",
+                                        ["reason"], registry=r)
+        self.insight_computations = Counter("homeprice_insight_computations_total",
+                                            "Insight views computed (not served from cache "
+                                            "or shared with a caller already computing)",
+                                            ["view"], registry=r)
+        self.insight_busy = Counter("homeprice_insight_busy_total",
+                                    "Insight requests refused with 503: too many computations "
+                                    "running", ["view"], registry=r)
         self._sampled: list[tuple[Gauge, Callable[[], float]]] = []
         drift = DriftCollector(reports_dir, datasets)
         if self.multiprocess:

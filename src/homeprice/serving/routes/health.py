@@ -9,7 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from homeprice import registry
 from homeprice.serving.dependencies import Context
+from homeprice.serving.redaction import redact
 from homeprice.serving.responses import json_response
 
 router = APIRouter()
@@ -45,5 +47,14 @@ async def models(ctx: Context) -> dict[str, Any]:
     """What is loaded per dataset (versions, aliases, metrics, loaded_at, fast path) and its
     traffic mode and share."""
     traffic = ctx.router.snapshot()
-    return {dataset: {**entry, "traffic": traffic[dataset]}
+    return {dataset: {"registered_model": registry.model_name(dataset), **_public(entry),
+                      "traffic": traffic[dataset]}
             for dataset, entry in ctx.store.snapshot().items()}
+
+
+def _public(entry: dict[str, Any]) -> dict[str, Any]:
+    """A dataset's model entry as clients may see it: registry versions, run ids and metrics,
+    but load errors without the local paths and file URIs they often quote."""
+    return {alias: ({**state, "error": redact(str(state["error"]))} if "error" in state
+                    else state)
+            for alias, state in entry.items()}

@@ -1,0 +1,129 @@
+"""The outermost layer of the serving app, in pure ASGI (BaseHTTPMiddleware would buffer every
+body): it adds security headers to every answer, checks the admin token before any admin body
+is read, and refuses bodies over their route's byte limit from Content-Length at once or, when
+streamed, as soon as the bytes read pass the limit, before the app parses anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from homeprice.serving.limits import BodyLimits, BodyTooLarge, route_class
+from homeprice.serving.security import AdminGate, Refusal, security_headers
+
+
+class EdgeGuard:
+    """ASGI middleware: security headers, admin gate and body limits (see the module)."""
+
+    def __init__(self, app: ASGIApp, limits: BodyLimits, admin: AdminGate,
+                 on_refused: Callable[[str], None] = lambda reason: None) -> None:
+        self.app = app
+        self.limits = limits
+        self.admin = admin
+        self.on_refused = on_refused
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        send = _with_headers(send, security_headers(path))
+        kind = route_class(path)
+        if kind == "admin":
+            refusal = self.admin.check(_client(scope), _header(scope, b"authorization"),
+                                       scope["method"], path)
+            if refusal is not None:
+                await _answer(send, refusal)
+                return
+        limit = getattr(self.limits, kind)
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _answer(send, Refusal(400, f"invalid Content-Length {declared[:40]!r}"))
+                return
+            if int(declared) > limit:
+                self.on_refused("body_too_large")
+                await _answer(send, _too_large(limit))
+                return
+        await self._guarded(scope, receive, send, limit)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Call the app with a `receive` that stops at `limit` bytes; a body cut short is
+        answered 413 whatever the app made of it (FastAPI turns the error into a 400)."""
+        received = 0
+        exceeded = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _answer(send, _too_large(limit))
+                return  # the app's own answer to the cut body is dropped
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _answer(send, _too_large(limit))
+        finally:
+            if exceeded:
+                self.on_refused("body_too_large")
+
+
+def _too_large(limit: int) -> Refusal:
+    return Refusal(413, f"request body is larger than the limit of {limit} bytes for this "
+                        "route", (("connection", "close"),))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """`send` adding `extra` headers to the response start, unless the app set them."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            present = {name.lower() for name, _ in headers}
+            headers.extend(item for item in extra if item[0] not in present)
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return send_with_headers
+
+
+async def _answer(send: Send, refusal: Refusal) -> None:
+    """Send `refusal` as {"detail": ...} JSON; the request body is never read."""
+    body = orjson.dumps({"detail": refusal.detail})
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode())]
+    headers.extend((name.encode(), value.encode()) for name, value in refusal.headers)
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
