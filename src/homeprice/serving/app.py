@@ -109,8 +109,12 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     """A serving app for `settings`; it loads the champions and challengers at start-up."""
     metrics = ServingMetrics(settings.reports_dir, settings.serving.datasets)
     store = ModelStore(settings, metrics)
-    prediction_log = PredictionLog(settings.log_url, batch_size=settings.serving.log_batch_size,
-                                   max_queue=settings.serving.log_queue_size)
+    serving = settings.serving
+    spill_dir = ((serving.log_spill_dir or settings.home / "log-spill")
+                 if serving.log_spill_max_bytes else None)
+    prediction_log = PredictionLog(settings.log_url, batch_size=serving.log_batch_size,
+                                   max_queue=serving.log_queue_size, spill_dir=spill_dir,
+                                   spill_max_bytes=serving.log_spill_max_bytes)
     run_dir = settings.serving.run_dir
     router = TrafficRouter(settings.serving.traffic, store.datasets,
                            lambda dataset: store.get(dataset, CHALLENGER) is not None,
@@ -118,9 +122,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
                            on_change=metrics.record_traffic)
     shadow = ShadowPool()
     metrics.watch(metrics.shadow_backlog, lambda: shadow.pending)
-    metrics.watch(metrics.log_queue_depth, lambda: prediction_log.queue_depth)
-    metrics.watch(metrics.log_rows_written, lambda: prediction_log.rows_written)
-    metrics.watch(metrics.log_rows_dropped, lambda: prediction_log.rows_dropped)
+    metrics.watch_log(prediction_log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,7 +144,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
             # Finish shadow scoring first (its rows go to the log), then drain the prediction
             # log before exit: zero lost rows on SIGTERM/SIGINT.
             await asyncio.to_thread(shadow.close)
-            await asyncio.to_thread(prediction_log.close)
+            await asyncio.to_thread(prediction_log.close, serving.log_shutdown_grace_seconds)
             metrics.sample()
             metrics.close()
 
