@@ -120,7 +120,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
                            lambda dataset: store.get(dataset, CHALLENGER) is not None,
                            store=TrafficStore(run_dir) if run_dir else None,
                            on_change=metrics.record_traffic)
-    shadow = ShadowPool()
+    shadow = ShadowPool(max_rows=serving.shadow_max_rows)
     metrics.watch(metrics.shadow_backlog, lambda: shadow.pending)
     metrics.watch_log(prediction_log)
 

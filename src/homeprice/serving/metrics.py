@@ -105,7 +105,8 @@ class ServingMetrics:
                                           "Homes priced by the challenger in shadow (logged, "
                                           "not returned)", ["dataset"], registry=r)
         self.shadow_skipped = Counter("homeprice_shadow_skipped_total",
-                                      "Homes not shadow-priced: the shadow backlog was full",
+                                      "Homes not shadow-priced: they did not fit in the shadow "
+                                      "backlog (serving.shadow_max_rows homes)",
                                       ["dataset"], registry=r)
         self.challenger_failures = Counter("homeprice_challenger_failures_total",
                                            "Challenger predictions that raised (the champion "
@@ -120,7 +121,8 @@ class ServingMetrics:
         # rows written add up over every worker of the run; what each worker has loaded and
         # routes is shown per worker (a pid label), so a worker lagging behind is visible.
         self.shadow_backlog = Gauge("homeprice_shadow_backlog",
-                                    "Shadow scoring jobs queued or running", registry=r,
+                                    "Homes of the shadow scoring jobs queued or running",
+                                    registry=r,
                                     multiprocess_mode="livesum")
         self.log_queue_depth = Gauge("homeprice_log_queue_depth",
                                      "Prediction log rows waiting to be written", registry=r,
