@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from homeprice.predictionlog import PredictionLog, PredictionRecord, store_url
+from homeprice.predictionlog import PredictionLog, PredictionRecord, UnknownPrediction, store_url
+from homeprice.predictionlog.records import PredictionNotWrittenYet
 from homeprice.predictionlog.spill import SPILL_GLOB, encode
 from homeprice.predictionlog.writer import _row
 from tests.support.postgres import fresh_pg_database
@@ -86,13 +88,16 @@ def test_full_queue_spills_without_waiting_then_replays_everything_once(
         wait_until(lambda: log.health().state == "down")  # the writer holds these twenty
         send([record(dataset) for _ in range(50)])  # the queue is full
         assert (log.queue_depth, log.rows_spilled) == (70, 0)
-        one_by_one = [[record(dataset)] for _ in range(1000)]
-        started = time.perf_counter()
-        for records in one_by_one:
+        latencies = []
+        for records in [[record(dataset)] for _ in range(1000)]:
+            started = time.perf_counter()
             send(records)
-        elapsed = time.perf_counter() - started
-        # 1,000 predictions with the queue full cost well under 50 ms in all (1 s each before).
-        assert elapsed < 0.05, f"1,000 enqueues took {elapsed * 1000:.1f} ms"
+            latencies.append(time.perf_counter() - started)
+        # Before: every enqueue with the queue full waited 1 s. Now a few microseconds each;
+        # the total bound is loose because other processes share the test machine's cores.
+        total, typical = sum(latencies), sorted(latencies)[500]
+        assert typical < 50e-6 and total < 0.25, (
+            f"1,000 enqueues: median {typical * 1e6:.0f} us, total {total * 1e3:.1f} ms")
         assert (log.rows_spilled, log.rows_dropped) == (1000, 0)
         health = log.health()
         assert (health.state, health.spill_records, health.dropped) == ("down", 1000, 0)
@@ -115,6 +120,38 @@ def test_full_queue_spills_without_waiting_then_replays_everything_once(
     assert log.flush()
     assert (log.rows_written, log.rows_spilled) == (77, 1003)
     log.close()
+
+
+def test_spilling_ends_under_steady_traffic_and_keeps_the_order(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    log = PredictionLog(url, max_queue=1000, flush_interval=0.01, spill_dir=tmp_path / "s")
+    sent = [record("california") for _ in range(1045)]
+    log.enqueue(sent)  # not started yet: 1,000 queued, 45 spilled
+    assert log.rows_spilled == 45
+    stop = threading.Event()
+
+    def traffic() -> None:  # a request every 2 ms, well within what the writer keeps up with
+        while not stop.is_set():
+            one = record("california")
+            sent.append(one)
+            log.enqueue([one])
+            time.sleep(0.002)
+
+    producer = threading.Thread(target=traffic)
+    log.start()
+    producer.start()
+    try:
+        wait_until(lambda: log.health().state == "ok")
+        spilled = log.rows_spilled
+        time.sleep(0.3)
+        assert log.rows_spilled == spilled  # new records use the queue again
+    finally:
+        stop.set()
+        producer.join()
+    assert log.flush()
+    log.close()
+    assert log.rows_dropped == 0
+    assert ids_in_table(url, "california", ordered=True) == [r.prediction_id for r in sent]
 
 
 def test_a_restarted_process_replays_leftover_spill_files_once(
@@ -218,3 +255,21 @@ def test_a_torn_last_line_is_counted_not_fatal(tmp_path: Path) -> None:
     log.close()
     assert (log.rows_replayed, log.rows_dropped) == (3, 1)
     assert sorted(ids_in_table(url, "california")) == sorted(r.prediction_id for r in good)
+
+
+def test_feedback_for_a_spilled_prediction_asks_to_come_back(tmp_path: Path) -> None:
+    log = PredictionLog(f"sqlite:///{tmp_path / 'p.db'}", max_queue=1, spill_dir=tmp_path / "s")
+    log.prepare()  # the schema, without the writer: nothing is written yet
+    queued, spilled = record("california"), record("california")
+    log.enqueue([queued, spilled])
+    assert log.spill_records == 1
+    with pytest.raises(PredictionNotWrittenYet, match="send the feedback again later") as caught:
+        log.add_feedback(spilled.prediction_id, 400_000.0)
+    assert caught.value.http_status == 503
+    log.start()
+    assert log.flush()
+    log.add_feedback(spilled.prediction_id, 400_000.0)  # replayed: now it is known
+    with pytest.raises(UnknownPrediction):
+        log.add_feedback("never-logged", 1.0)
+    assert log.labelled("california")["prediction_id"].tolist() == [spilled.prediction_id]
+    log.close()

@@ -101,18 +101,23 @@ class SpillDirectory:
         # This process's files not replayed yet: path -> [lines, bytes]. The cap applies to
         # their bytes; their lines are the records still waiting for the database.
         self._own: dict[Path, list[int]] = {}
+        # Their totals, kept up to date: read on every append and every metrics scrape.
+        self._records = 0
+        self._bytes = 0
         self._unsynced = False
         self._last_sync = time.monotonic()
+        # Files whose folder entry was fsynced (done once per file, by the writer thread).
+        self._synced_names: set[Path] = set()
 
     @property
     def bytes(self) -> int:
         """Bytes this process spilled that are not replayed yet."""
-        return sum(size for _, size in self._own.values())
+        return self._bytes
 
     @property
     def records(self) -> int:
         """Records this process spilled that are not replayed yet."""
-        return sum(lines for lines, _ in self._own.values())
+        return self._records
 
     @property
     def current(self) -> Path | None:
@@ -123,7 +128,7 @@ class SpillDirectory:
         """Append the lines that fit under the cap; the number appended (OSError on failure)."""
         fitting: list[bytes] = []
         size = 0
-        used = self.bytes
+        used = self._bytes
         for line in lines:
             if used + size + len(line) > self.max_bytes:
                 break
@@ -137,6 +142,8 @@ class SpillDirectory:
         own = self._own.setdefault(self._path, [0, 0])  # type: ignore[arg-type]
         own[0] += len(fitting)
         own[1] += size
+        self._records += len(fitting)
+        self._bytes += size
         self._unsynced = True
         return len(fitting)
 
@@ -158,6 +165,14 @@ class SpillDirectory:
         now = time.monotonic()
         if force or now - self._last_sync >= interval:
             os.fsync(self._handle.fileno())
+            if self._path not in self._synced_names:
+                # The new file's name must survive a power loss too, not only its bytes.
+                folder = os.open(self.folder, os.O_RDONLY)
+                try:
+                    os.fsync(folder)
+                finally:
+                    os.close(folder)
+                self._synced_names.add(self._path)  # type: ignore[arg-type]
             self._unsynced = False
             self._last_sync = now
 
@@ -174,13 +189,16 @@ class SpillDirectory:
 
     def forget(self, path: Path) -> int:
         """A file fully replayed (and removed): its lines if this process wrote it, else 0."""
-        lines, _ = self._own.pop(path, [0, 0])
+        self._synced_names.discard(path)
+        lines, size = self._own.pop(path, [0, 0])
+        self._records -= lines
+        self._bytes -= size
         return lines
 
     def forget_missing(self) -> None:
         """Forget this process's sealed files another process replayed (and removed)."""
         for path in [p for p in self._own if p != self._path and not p.exists()]:
-            del self._own[path]
+            self.forget(path)
 
     def sealed_files(self) -> list[Path]:
         """Spill files in the folder other than the one this process appends to, oldest first."""

@@ -26,7 +26,12 @@ from homeprice.predictionlog.database import create_engine, store_url
 from homeprice.predictionlog.feedback import checked_price, record_feedback
 from homeprice.predictionlog.health import LogHealth
 from homeprice.predictionlog.migrate import upgrade
-from homeprice.predictionlog.records import DuplicateFeedback, PredictionRecord, UnknownPrediction
+from homeprice.predictionlog.records import (
+    DuplicateFeedback,
+    PredictionNotWrittenYet,
+    PredictionRecord,
+    UnknownPrediction,
+)
 from homeprice.predictionlog.schema import utc
 from homeprice.predictionlog.spill import SpillDirectory
 from homeprice.predictionlog.writer import BatchWriter
@@ -126,13 +131,23 @@ class PredictionLog:
                      ts: datetime | None = None) -> None:
         """Record the actual price for a logged prediction (received at `ts`, default now).
 
-        Raises UnknownPrediction for an id never logged, DuplicateFeedback for a second label.
+        Raises UnknownPrediction for an id never logged, DuplicateFeedback for a second label,
+        and PredictionNotWrittenYet (503) for an id not written while spilled records wait.
         """
         price = checked_price(actual_price)
         received = datetime.now(UTC) if ts is None else utc(ts)
         # Feedback can beat its prediction's row to the database: wait for that row first.
         queued = self._writer.still_queued(prediction_id, _FEEDBACK_WAIT)
-        record_feedback(self._engine, prediction_id, price, received, queued=queued)
+        try:
+            record_feedback(self._engine, prediction_id, price, received, queued=queued)
+        except UnknownPrediction:
+            # Spilled ids are not kept in memory (the spill may hold millions): while any wait
+            # for replay, an unknown id may be one of them, and "send it again" beats a 404.
+            if self._writer.spill_records:
+                raise PredictionNotWrittenYet(
+                    f"prediction_id {prediction_id!r} is not in the prediction log yet (spilled "
+                    f"records wait for the database); send the feedback again later") from None
+            raise
 
     # -- reading -----------------------------------------------------------------------------
     def ping(self) -> bool:

@@ -87,8 +87,9 @@ class BatchWriter:
     """Queued records written to prediction_logs by one background thread, in batches.
 
     `enqueue` never waits: when the queue is full, records go to the spill files (`spill`),
-    and from then on every new record does too until the writer has replayed them, so the
-    database receives records in the order they were accepted. Records are lost only when the
+    and from then on every new record does too until the queue is empty and the writer starts
+    replaying them; it takes newer queued records only after that replay, so the database
+    receives records in the order they were accepted. Records are lost only when the
     spill is full or fails as well (or spilling is off), or when the database refuses a row for
     its data (a duplicate id, a value out of range): each is counted in `dropped` and logged.
     """
@@ -126,7 +127,7 @@ class BatchWriter:
         self._closed = False
         # Set when close() ran out of time: a database failure from then on spills the records.
         self._gave_up = False
-        # True from the first spilled record until the writer has replayed every spilled record.
+        # True from the first spilled record until the writer, its queue empty, starts a replay.
         self._spilling = False
         # The writer should look at the spill folder (records spilled, or leftovers at start).
         self._replay_wanted = spill is not None
@@ -371,6 +372,11 @@ class BatchWriter:
                     if self._replay_due() and not self._gave_up:
                         self._replay_wanted = False
                         self._seal_spill()
+                        # Everything spilled so far is sealed and the queue is empty, so new
+                        # records may use the queue again: the writer takes them only after
+                        # this pass, which keeps the order. (Waiting for an empty spill instead
+                        # would never end under steady traffic.)
+                        self._spilling = False
                     else:
                         return
                     batch: list[tuple[int, PredictionRecord]] = []
@@ -461,13 +467,10 @@ class BatchWriter:
                 self._progress.notify_all()
         with self._lock:
             self._spill.forget_missing()
-            if self._spill.current is None and not self._spill.records:
-                # Nothing spilled since the seal: new records may use the queue again.
-                self._spilling = False
-            elif self._spilling:
+            if self._spill.records and not self._replay_wanted:
+                # Sealed files of ours that a sibling process is replaying: look again later.
                 self._replay_wanted = True
                 if not replayed_any:
-                    # A sibling process replays our files: look again in a while, not at once.
                     self._replay_not_before = time.monotonic() + self._fsync_interval
             self._progress.notify_all()
 
