@@ -128,14 +128,20 @@ def test_spilling_ends_under_steady_traffic_and_keeps_the_order(tmp_path: Path) 
     sent = [record("california") for _ in range(1045)]
     log.enqueue(sent)  # not started yet: 1,000 queued, 45 spilled
     assert log.rows_spilled == 45
+
+    def round_trip(*_: object) -> None:  # a database a few milliseconds away, as on a network
+        time.sleep(0.005)
+
+    sa.event.listen(log._engine, "before_cursor_execute", round_trip)
     stop = threading.Event()
 
-    def traffic() -> None:  # a request every 2 ms, well within what the writer keeps up with
+    # Steady requests, well within what the writer keeps up with, but several per round trip.
+    def traffic() -> None:
         while not stop.is_set():
             one = record("california")
             sent.append(one)
             log.enqueue([one])
-            time.sleep(0.002)
+            time.sleep(0.0005)
 
     producer = threading.Thread(target=traffic)
     log.start()
