@@ -279,3 +279,39 @@ def test_feedback_for_a_spilled_prediction_asks_to_come_back(tmp_path: Path) -> 
         log.add_feedback("never-logged", 1.0)
     assert log.labelled("california")["prediction_id"].tolist() == [spilled.prediction_id]
     log.close()
+
+
+def test_a_hung_database_neither_blocks_requests_nor_holds_up_shutdown(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    spill = tmp_path / "spill"
+    log = PredictionLog(url, flush_interval=0.01, batch_size=4, max_queue=4, spill_dir=spill)
+    log.start()
+    hung, entered = threading.Event(), threading.Event()
+
+    def hang(*_: object) -> None:  # every statement waits, as on a server that stopped answering
+        entered.set()
+        assert hung.wait(30), "never released"
+
+    sa.event.listen(log._engine, "before_cursor_execute", hang)
+    records = [record("california") for _ in range(4)]
+    log.enqueue(records)
+    assert entered.wait(5)  # the writer is stuck inserting these four
+    more = [record("california") for _ in range(103)]
+    started = time.perf_counter()
+    for one in more:
+        log.enqueue([one])  # four fit in the queue, the rest spill
+    assert time.perf_counter() - started < 0.25
+    records += more
+    started = time.perf_counter()
+    log.close(timeout=0.4)
+    assert time.perf_counter() - started < 0.6  # bounded by the grace period, not the database
+    # The stuck batch was spilled by close(), the queue too: nothing is lost...
+    assert (log.rows_spilled, log.rows_dropped) == (107, 0)
+    hung.set()  # ...and when the stuck insert finally lands, its rows are in both places
+    wait_until(lambda: log.rows_written == 4)
+    restarted = PredictionLog(url, spill_dir=spill)
+    restarted.start()
+    wait_until(lambda: not spill_files(spill))
+    restarted.close()
+    # The replay skipped the four already written: no duplicates.
+    assert sorted(ids_in_table(url, "california")) == sorted(r.prediction_id for r in records)

@@ -210,8 +210,10 @@ class BatchWriter:
                 if rows:
                     self._spill_rows(rows, "the writer is stuck in a database call at shutdown",
                                      at_once=True)
+            # A replay in progress needs nothing more: its file stays for the next process.
             log.error("prediction log: the writer is still in a database call %.1f s after "
-                      "shutdown began; its batch was spilled", timeout)
+                      "shutdown began; %d records of its batch in hand were spilled", timeout,
+                      len(rows or ()))
 
     def _seal_spill(self) -> None:
         """With the lock held: close this process's spill file, fsynced."""
