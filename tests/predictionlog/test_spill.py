@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from homeprice.predictionlog import PredictionLog, PredictionRecord, UnknownPrediction, store_url
+from homeprice.predictionlog import spill as spill_module
 from homeprice.predictionlog.records import PredictionNotWrittenYet
 from homeprice.predictionlog.spill import SPILL_GLOB, encode
 from homeprice.predictionlog.writer import _row
@@ -315,3 +317,29 @@ def test_a_hung_database_neither_blocks_requests_nor_holds_up_shutdown(tmp_path:
     restarted.close()
     # The replay skipped the four already written: no duplicates.
     assert sorted(ids_in_table(url, "california")) == sorted(r.prediction_id for r in records)
+
+
+def test_a_slow_spill_fsync_never_holds_up_enqueue(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fsync = os.fsync
+    in_fsync = threading.Event()
+    synced: list[float] = []
+
+    def slow_fsync(fd: int) -> None:  # a busy disk
+        in_fsync.set()
+        time.sleep(0.3)
+        real_fsync(fd)
+        synced.append(time.monotonic())
+
+    monkeypatch.setattr(spill_module.os, "fsync", slow_fsync)
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    log = PredictionLog(url, max_queue=1, spill_dir=tmp_path / "s", fsync_interval=0.05)
+    log.start()
+    log.enqueue([record("california") for _ in range(5)])  # one queued, four spilled
+    assert in_fsync.wait(5)  # the writer syncs the spill file before replaying it
+    started = time.perf_counter()
+    log.enqueue([record("california")])
+    assert time.perf_counter() - started < 0.1  # not behind the fsync in progress
+    assert log.flush()
+    log.close()
+    assert synced and (log.rows_written + log.rows_replayed, log.rows_dropped) == (6, 0)

@@ -8,10 +8,10 @@ replay; a fully replayed file is deleted.
 
 Durability: every append is written through to the kernel at once (so a crashed or killed
 process loses nothing), and fsynced at most once per `fsync_interval` by the writer thread and
-when a file is sealed. A per-record fsync would put a disk flush (milliseconds) on the request
-path, which is exactly what spilling exists to avoid; the price is that a power loss or kernel
-crash may lose the last second of spilled records, as SQLite's synchronous=NORMAL does for the
-database itself.
+when a file is sealed, never under the lock the request path takes. A per-record fsync would
+put a disk flush (milliseconds) on the request path, which is exactly what spilling exists to
+avoid; the price is that a power loss or kernel crash may lose the last second of spilled
+records, as SQLite's synchronous=NORMAL does for the database itself.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ class SpillDirectory:
     """This process's spill file and the replay of every sealed file in the folder.
 
     Not thread-safe: the caller (the batch writer) serialises calls with its own lock, except
-    for `claim`/SealedFile reads, which only the writer thread does.
+    for `fsync`, `close_detached`, `sealed_files`, `claim` and SealedFile reads, which only the
+    writer thread (or close) makes, on files no append can reach any more.
     """
 
     def __init__(self, folder: Path, max_bytes: int) -> None:
@@ -158,34 +159,57 @@ class SpillDirectory:
             self._handle, self._path = handle, path
         return self._handle
 
-    def sync(self, force: bool = False, interval: float = 1.0) -> None:
-        """fsync the open file if it has unsynced appends (at most once per `interval`)."""
+    def sync_due(self, interval: float) -> tuple[int, bool] | None:
+        """With the caller's lock: when the open file's fsync is due (unsynced appends, and
+        `interval` seconds since the last), a duplicate of its descriptor and whether its folder
+        entry is new; the caller runs `fsync` on them after releasing the lock."""
         if self._handle is None or not self._unsynced:
-            return
+            return None
         now = time.monotonic()
-        if force or now - self._last_sync >= interval:
-            os.fsync(self._handle.fileno())
-            if self._path not in self._synced_names:
-                # The new file's name must survive a power loss too, not only its bytes.
+        if now - self._last_sync < interval:
+            return None
+        self._unsynced = False
+        self._last_sync = now
+        new_name = self._path not in self._synced_names
+        self._synced_names.add(self._path)  # type: ignore[arg-type]
+        return os.dup(self._handle.fileno()), new_name
+
+    def detach(self) -> tuple[IO[bytes], bool] | None:
+        """With the caller's lock: take the open file away, handing it over to replay once
+        closed (the next append opens a new one); the caller runs `close_detached` on it after
+        releasing the lock."""
+        if self._handle is None:
+            return None
+        detached = self._handle, self._path not in self._synced_names
+        self._handle, self._path = None, None
+        self._unsynced = False
+        return detached
+
+    def fsync(self, fd: int, folder_too: bool) -> None:
+        """fsync (and close) a descriptor from `sync_due`, and the folder when asked.
+
+        Outside the caller's lock: an fsync takes milliseconds, more on a busy disk, and the
+        request path must never wait for it.
+        """
+        try:
+            os.fsync(fd)
+            if folder_too:
+                # A new file's name must survive a power loss too, not only its bytes.
                 folder = os.open(self.folder, os.O_RDONLY)
                 try:
                     os.fsync(folder)
                 finally:
                     os.close(folder)
-                self._synced_names.add(self._path)  # type: ignore[arg-type]
-            self._unsynced = False
-            self._last_sync = now
-
-    def seal(self) -> None:
-        """Close the open file (fsynced), handing it over to replay; the next append opens a
-        new one."""
-        if self._handle is None:
-            return
-        try:
-            self.sync(force=True)
         finally:
-            self._handle.close()
-            self._handle, self._path = None, None
+            os.close(fd)
+
+    def close_detached(self, detached: tuple[IO[bytes], bool]) -> None:
+        """fsync and close a file from `detach` (releasing its lock: it is sealed)."""
+        handle, folder_too = detached
+        try:
+            self.fsync(os.dup(handle.fileno()), folder_too)
+        finally:
+            handle.close()
 
     def forget(self, path: Path) -> int:
         """A file fully replayed (and removed): its lines if this process wrote it, else 0."""

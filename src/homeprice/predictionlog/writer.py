@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from sqlalchemy.dialects import postgresql, sqlite
@@ -190,8 +190,9 @@ class BatchWriter:
             if thread.is_alive():
                 self._give_up(thread, timeout, reserve)
         with self._lock:
-            self._seal_spill()
+            detached = self._spill.detach() if self._spill is not None else None
             stopped = thread is None or not thread.is_alive()
+        self._close_detached(detached)
         return stopped
 
     def _give_up(self, thread: threading.Thread, timeout: float, reserve: float) -> None:
@@ -215,15 +216,15 @@ class BatchWriter:
                       "shutdown began; %d records of its batch in hand were spilled", timeout,
                       len(rows or ()))
 
-    def _seal_spill(self) -> None:
-        """With the lock held: close this process's spill file, fsynced."""
-        if self._spill is None:
+    def _close_detached(self, detached: tuple[IO[bytes], bool] | None) -> None:
+        """Outside the lock: fsync and close a spill file taken off the append path."""
+        if detached is None or self._spill is None:
             return
         try:
-            self._spill.seal()
+            self._spill.close_detached(detached)
         except OSError as exc:
-            log.error("prediction log: could not fsync the spill file %s: %s",
-                      self._spill.current, exc)
+            log.error("prediction log: could not fsync a spill file in %s: %s",
+                      self._spill.folder, exc)
 
     # -- queueing ----------------------------------------------------------------------------
     def enqueue(self, records: Sequence[PredictionRecord]) -> None:
@@ -364,16 +365,18 @@ class BatchWriter:
         """The writer thread: write batches off the queue, and replay the spill when the queue
         is empty, until closed."""
         while True:
+            self._sync_spill()
+            detached = None
             with self._lock:
-                self._sync_spill()
-                while (not self._queue and not self._stopping and not self._replay_due()):
+                if not self._queue and not self._stopping and not self._replay_due():
                     # Wake now and then to fsync the spill file (and retry a deferred replay).
                     self._has_items.wait(self._fsync_interval)
-                    self._sync_spill()
+                    continue
                 if not self._queue:
                     if self._replay_due() and not self._gave_up:
                         self._replay_wanted = False
-                        self._seal_spill()
+                        assert self._spill is not None
+                        detached = self._spill.detach()
                         # Everything spilled so far is sealed and the queue is empty, so new
                         # records may use the queue again: the writer takes them only after
                         # this pass, which keeps the order. (Waiting for an empty spill instead
@@ -395,6 +398,7 @@ class BatchWriter:
                     size = min(self._batch_size, len(self._queue))
                     batch = [self._queue.popleft() for _ in range(size)]
             if not batch:
+                self._close_detached(detached)
                 self._replay()
                 continue
             try:
@@ -418,14 +422,18 @@ class BatchWriter:
         return self._replay_wanted and time.monotonic() >= self._replay_not_before
 
     def _sync_spill(self) -> None:
-        """With the lock held: fsync the spill file if its interval has passed."""
+        """Outside the lock: fsync the spill file if its interval has passed."""
         if self._spill is None:
             return
+        with self._lock:
+            due = self._spill.sync_due(self._fsync_interval)
+        if due is None:
+            return
         try:
-            self._spill.sync(interval=self._fsync_interval)
+            self._spill.fsync(*due)
         except OSError as exc:
-            log.error("prediction log: could not fsync the spill file %s: %s",
-                      self._spill.current, exc)
+            log.error("prediction log: could not fsync a spill file in %s: %s",
+                      self._spill.folder, exc)
 
     def _write_batch(self, records: list[PredictionRecord]) -> None:
         """Convert records to rows (dropping unconvertible ones, with a log line) and insert;
@@ -571,7 +579,7 @@ class BatchWriter:
                 self._last_outage_log = now
             queued = len(self._queue)
             spilled = self._spill_backlog()
-            self._sync_spill()
+        self._sync_spill()
         if report:
             log.warning("prediction log cannot write (%s: %s); %d records in hand, %d queued and "
                         "%d spilled wait, retrying (attempt %d, next in %.2f s)",
