@@ -229,6 +229,15 @@ class ServingSettings(BaseModel):
     reload_interval_seconds: float = Field(10.0, gt=0)
     log_batch_size: int = Field(500, ge=1)
     log_queue_size: int = Field(100_000, ge=1)
+    # A full log queue spills to JSON-lines files here (default <home>/log-spill), replayed into
+    # the database once it answers; each server process spills at most log_spill_max_bytes,
+    # then drops with a count. 0 turns spilling off (a full queue drops at once).
+    log_spill_dir: Path | None = None
+    log_spill_max_bytes: int = Field(256 * 2**20, ge=0)
+    # On shutdown the log drains for at most this long; what is left is spilled (not lost).
+    log_shutdown_grace_seconds: float = Field(10.0, gt=0)
+    # Shadow scoring backlog, in homes (a batch of 1,000 counts 1,000); beyond it, skipped.
+    shadow_max_rows: int = Field(10_000, ge=1)
     # The fast path must agree with the sklearn pipeline on the stored test sample.
     fast_path_tolerance: float = Field(1e-6, gt=0)
     # Champion/challenger traffic per dataset at start-up (a dataset not named here: "off" with

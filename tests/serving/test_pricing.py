@@ -87,11 +87,13 @@ class Pool:
     def __init__(self, full: bool = False) -> None:
         self.full = full
         self.jobs: list[Callable[[], None]] = []
+        self.rows: list[int] = []
 
-    def submit(self, job: Callable[[], None]) -> bool:
+    def submit(self, job: Callable[[], None], rows: int = 1) -> bool:
         if self.full:
             return False
         self.jobs.append(job)
+        self.rows.append(rows)
         return True
 
     def run(self) -> None:
@@ -183,6 +185,7 @@ def test_shadow_rows_pair_with_the_served_ones_off_the_request_path(
                                  loaded(CHALLENGER, "2", 2.0), mode="shadow")
     priced = pricing.price("california", ROWS, "alice")
     assert priced.variant == CHAMPION and log.queued == priced.records  # not scored yet
+    assert pool.rows == [len(ROWS)]  # the backlog weighs the job by its homes
     pool.run()
     shadow = log.queued[len(priced.records):]
     assert [r.parent_prediction_id for r in shadow] == [r.prediction_id for r in priced.records]

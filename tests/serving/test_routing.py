@@ -17,7 +17,7 @@ from homeprice import registry
 from homeprice.config import Settings, TrafficSettings
 from homeprice.predictionlog import PredictionLog
 from homeprice.serving.app import create_app
-from homeprice.serving.routing import CHALLENGER, CHAMPION, TrafficRouter, assign
+from homeprice.serving.routing import CHALLENGER, CHAMPION, ShadowPool, TrafficRouter, assign
 from homeprice.serving.trafficstore import TrafficStore
 from tests.support.bodies import CALIFORNIA
 from tests.support.registry import register_variant
@@ -243,6 +243,43 @@ def test_shadow_logs_the_challenger_beside_each_served_prediction(
     row = labelled.loc[shadow_of_one["prediction_id"]]
     assert (row["variant"], row["actual_price"]) == ("shadow", 420_000.0)
     assert row["parent_prediction_id"] == one["prediction_id"]
+
+
+def test_the_shadow_backlog_is_bounded_in_homes_not_jobs() -> None:
+    pool = ShadowPool(workers=1, max_rows=1000)
+    release = threading.Event()
+
+    def blocked() -> None:
+        assert release.wait(30), "never released"
+
+    try:
+        assert pool.submit(blocked, rows=600)
+        # Two jobs only, but 1,200 homes: refused.
+        assert not pool.submit(lambda: None, rows=600)
+        assert pool.submit(lambda: None, rows=400)
+        assert pool.pending == 1000
+        assert not pool.submit(lambda: None, rows=1)
+    finally:
+        release.set()
+        pool.close()
+    assert pool.pending == 0
+    with pytest.raises(ValueError, match="max_rows"):
+        ShadowPool(max_rows=0)
+
+
+def test_a_batch_larger_than_the_shadow_backlog_is_skipped_and_counted(
+        challenger_home: Settings, served_home: Path) -> None:
+    settings = with_traffic(challenger_home, "shadow")
+    settings = settings.model_copy(update={"serving": settings.serving.model_copy(
+        update={"shadow_max_rows": 500})})
+    with TestClient(create_app(settings)) as client:
+        batch = client.post("/v1/california/predict", json={"instances": [CALIFORNIA] * 600})
+        assert batch.status_code == 200
+        small = client.post("/v1/california/predict", json={"instances": [CALIFORNIA] * 3})
+        assert small.status_code == 200
+    assert counter(client, "homeprice_shadow_skipped_total", dataset="california") == 600
+    assert counter(client, "homeprice_shadow_predictions_total", dataset="california") == 3
+    assert sum(not r["served"] for r in log_rows(served_home)) == 3
 
 
 def test_shadow_scoring_is_not_awaited(challenger_home: Settings,

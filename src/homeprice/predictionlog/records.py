@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeprice.errors import HomepriceError
+from homeprice.errors import HomepriceError, UnavailableError
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +36,8 @@ class UnknownPrediction(HomepriceError):
 
 class DuplicateFeedback(HomepriceError):
     """Feedback for this prediction_id was already recorded."""
+
+
+class PredictionNotWrittenYet(UnavailableError):
+    """Feedback names a prediction_id not in the database while spilled records still wait for
+    replay: it may be one of them, so the client should send the feedback again later."""

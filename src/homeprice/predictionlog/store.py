@@ -3,8 +3,8 @@
 `PredictionLog` is the one object serving and monitoring hold: it ties the database
 (`database`), the schema migrations (`migrate`), the non-blocking batch writer (`writer`),
 feedback (`feedback`) and the read side (`queries`) to one engine. Request handlers call
-`enqueue`, which only appends to an in-memory queue, so logging never adds a database round
-trip to a prediction.
+`enqueue`, which only appends to an in-memory queue (or, when it is full, to a local spill
+file), so logging never adds a database round trip, nor a wait, to a prediction.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -23,9 +24,16 @@ from homeprice.errors import HomepriceError, UserInputError
 from homeprice.predictionlog import queries
 from homeprice.predictionlog.database import create_engine, store_url
 from homeprice.predictionlog.feedback import checked_price, record_feedback
+from homeprice.predictionlog.health import LogHealth
 from homeprice.predictionlog.migrate import upgrade
-from homeprice.predictionlog.records import DuplicateFeedback, PredictionRecord, UnknownPrediction
+from homeprice.predictionlog.records import (
+    DuplicateFeedback,
+    PredictionNotWrittenYet,
+    PredictionRecord,
+    UnknownPrediction,
+)
 from homeprice.predictionlog.schema import utc
+from homeprice.predictionlog.spill import SpillDirectory
 from homeprice.predictionlog.writer import BatchWriter
 
 # DuplicateFeedback and UnknownPrediction stay importable from here for modules that still
@@ -43,27 +51,33 @@ class PredictionLog:
 
     While the database is unreachable the writer retries the batch in hand with capped
     exponential backoff and new records wait in the bounded queue, so requests never notice.
-    Records are lost only when the queue overflows (it stayed full for `enqueue_timeout`) or
-    when `close` runs out of time with the database still down; both are counted in
-    `rows_dropped` and logged as errors. A row the database refuses for its data (a duplicate
-    id, a value out of range) is dropped alone, without the rest of its batch.
+    When the queue is full, records go to a JSON-lines file in `spill_dir` (one per process, at
+    most `spill_max_bytes`), replayed in order into the database once it answers, without
+    duplicates (the prediction_id is the key); a later process replays files left behind.
+    Records are lost only when the spill is full too (or fails, or `spill_dir` is None), or when
+    the database refuses a row for its data (a duplicate id, a value out of range): each is
+    counted in `rows_dropped` and logged as an error.
     """
 
     def __init__(self, url: str, *, batch_size: int = 500, flush_interval: float = 0.05,
-                 max_queue: int = 100_000, enqueue_timeout: float = 1.0,
-                 retry_initial: float = 0.1, retry_max: float = 5.0) -> None:
+                 max_queue: int = 100_000, retry_initial: float = 0.1, retry_max: float = 5.0,
+                 spill_dir: Path | None = None, spill_max_bytes: int = 256 * 2**20,
+                 fsync_interval: float = 1.0) -> None:
         if batch_size < 1 or max_queue < 1:
             raise UserInputError("batch_size and max_queue must be at least 1")
         if not 0 < retry_initial <= retry_max:
             raise UserInputError(f"need 0 < retry_initial <= retry_max, got {retry_initial} "
                                  f"and {retry_max}")
+        if spill_max_bytes < 0:
+            raise UserInputError(f"spill_max_bytes must be 0 or more, got {spill_max_bytes}")
         self._url = store_url(url)
         self.url = self._url.render_as_string(hide_password=True)
         self._engine = create_engine(self._url)
+        spill = None if spill_dir is None else SpillDirectory(Path(spill_dir), spill_max_bytes)
         self._writer = BatchWriter(self._engine, batch_size=batch_size,
                                    flush_interval=flush_interval, max_queue=max_queue,
-                                   enqueue_timeout=enqueue_timeout, retry_initial=retry_initial,
-                                   retry_max=retry_max)
+                                   retry_initial=retry_initial, retry_max=retry_max,
+                                   spill=spill, fsync_interval=fsync_interval)
         self._start_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -91,10 +105,11 @@ class PredictionLog:
             upgrade(self._engine, self._url)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Write everything queued, stop the writer and release the database connections.
+        """Write what is queued, stop the writer and release the database connections.
 
-        While the database is down the writer keeps retrying for up to `timeout` seconds; the
-        records still unwritten then are counted in `rows_dropped` and logged as an error.
+        The drain is bounded by `timeout` seconds (the shutdown grace period): records still
+        unwritten then are spilled for the next process to replay, or, if they cannot be,
+        counted in `rows_dropped` and logged as an error with their number.
         """
         if not self._writer.close(timeout):
             return  # already closed, or the writer keeps going while the process lives
@@ -103,11 +118,12 @@ class PredictionLog:
 
     # -- writing -----------------------------------------------------------------------------
     def enqueue(self, records: Sequence[PredictionRecord]) -> None:
-        """Queue records for writing; waits briefly when the queue is full, never raises."""
+        """Queue records for writing (spill them when the queue is full); never waits or raises."""
         self._writer.enqueue(records)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every record enqueued so far is written (or dropped); True if drained."""
+        """Wait until every record enqueued so far is written (spilled ones replayed) or dropped;
+        True if drained."""
         return self._writer.flush(timeout)
 
     # -- feedback ----------------------------------------------------------------------------
@@ -115,13 +131,23 @@ class PredictionLog:
                      ts: datetime | None = None) -> None:
         """Record the actual price for a logged prediction (received at `ts`, default now).
 
-        Raises UnknownPrediction for an id never logged, DuplicateFeedback for a second label.
+        Raises UnknownPrediction for an id never logged, DuplicateFeedback for a second label,
+        and PredictionNotWrittenYet (503) for an id not written while spilled records wait.
         """
         price = checked_price(actual_price)
         received = datetime.now(UTC) if ts is None else utc(ts)
         # Feedback can beat its prediction's row to the database: wait for that row first.
         queued = self._writer.still_queued(prediction_id, _FEEDBACK_WAIT)
-        record_feedback(self._engine, prediction_id, price, received, queued=queued)
+        try:
+            record_feedback(self._engine, prediction_id, price, received, queued=queued)
+        except UnknownPrediction:
+            # Spilled ids are not kept in memory (the spill may hold millions): while any wait
+            # for replay, an unknown id may be one of them, and "send it again" beats a 404.
+            if self._writer.spill_records:
+                raise PredictionNotWrittenYet(
+                    f"prediction_id {prediction_id!r} is not in the prediction log yet (spilled "
+                    f"records wait for the database); send the feedback again later") from None
+            raise
 
     # -- reading -----------------------------------------------------------------------------
     def ping(self) -> bool:
@@ -167,10 +193,35 @@ class PredictionLog:
         return self._writer.written
 
     @property
+    def rows_spilled(self) -> int:
+        """Records this instance appended to a spill file (the queue was full, or at shutdown)."""
+        return self._writer.spilled
+
+    @property
+    def rows_replayed(self) -> int:
+        """Spilled records (of this process or earlier ones) sent to the database."""
+        return self._writer.replayed
+
+    @property
+    def spill_records(self) -> int:
+        """Records this instance spilled that wait for replay."""
+        return self._writer.spill_records
+
+    @property
+    def spill_bytes(self) -> int:
+        """Bytes of this instance's spill files that wait for replay."""
+        return self._writer.spill_bytes
+
+    @property
     def rows_dropped(self) -> int:
-        """Records lost: refused by a full (or closed) queue, refused by the database for their
-        data, or still unwritten when close() timed out with the database down."""
+        """Records lost: the queue and the spill were both full (or the spill failed or is
+        off), the database refused them for their data, or a spill line was unreadable."""
         return self._writer.dropped
+
+    def health(self) -> LogHealth:
+        """ok / degraded (records wait in the spill) / down (writes fail), from the writes
+        actually attempted, with the last error class and the backlog sizes."""
+        return self._writer.health()
 
     @property
     def write_errors(self) -> int:

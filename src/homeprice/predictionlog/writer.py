@@ -3,7 +3,9 @@
 Request handlers only append to the queue; the thread writes it in batches (one transaction
 per batch), so logging never adds a database round trip to a prediction. While the database
 is unreachable the thread retries the batch in hand with capped exponential backoff and new
-records wait in the bounded queue.
+records wait in the bounded queue; when the queue is full they go to a local spill file
+(`spill`), replayed into the database once it answers, and only when the spill is full too
+are records dropped, each one counted.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
 import orjson
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import (
     DataError,
@@ -28,15 +31,17 @@ from sqlalchemy.exc import (
 )
 
 from homeprice.predictionlog.database import reason
+from homeprice.predictionlog.health import LogHealth, LogState
 from homeprice.predictionlog.records import PredictionRecord
 from homeprice.predictionlog.schema import prediction_logs, utc
+from homeprice.predictionlog.spill import SealedFile, SpillDirectory, encode
 
 log = logging.getLogger(__name__)
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-# How long close() waits for the writer to drop its batch in hand after giving up on an outage.
-_GIVE_UP_GRACE = 2.0
-# While the database stays down, one warning per this many seconds (and one when it is back).
+# The most of close()'s grace period kept back to spill what the drain did not write.
+_GIVE_UP_GRACE = 1.0
+# While the database stays down (or records spill or drop), one log line per this many seconds.
 _OUTAGE_LOG_INTERVAL = 30.0
 
 
@@ -81,28 +86,30 @@ def _refused_data(exc: SQLAlchemyError) -> bool:
 class BatchWriter:
     """Queued records written to prediction_logs by one background thread, in batches.
 
-    Records are lost only when the queue overflows (it stayed full for `enqueue_timeout`) or
-    when `close` runs out of time with the database still down; both are counted in `dropped`
-    and logged as errors. A row the database refuses for its data (a duplicate id, a value out
-    of range) is dropped alone, without the rest of its batch.
+    `enqueue` never waits: when the queue is full, records go to the spill files (`spill`),
+    and from then on every new record does too until the queue is empty and the writer starts
+    replaying them; it takes newer queued records only after that replay, so the database
+    receives records in the order they were accepted. Records are lost only when the
+    spill is full or fails as well (or spilling is off), or when the database refuses a row for
+    its data (a duplicate id, a value out of range): each is counted in `dropped` and logged.
     """
 
     def __init__(self, engine: Engine, *, batch_size: int, flush_interval: float,
-                 max_queue: int, enqueue_timeout: float, retry_initial: float,
-                 retry_max: float) -> None:
+                 max_queue: int, retry_initial: float, retry_max: float,
+                 spill: SpillDirectory | None = None, fsync_interval: float = 1.0) -> None:
         self._engine = engine
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_queue = max_queue
-        self._enqueue_timeout = enqueue_timeout
         self._retry_initial = retry_initial
         self._retry_max = retry_max
+        self._spill = spill
+        self._fsync_interval = fsync_interval
 
-        # One lock guards the queue, the sequence numbers and the counters; the conditions
-        # share it so a waiter sees a consistent state when it wakes.
+        # One lock guards the queue, the spill file, the sequence numbers and the counters; the
+        # conditions share it so a waiter sees a consistent state when it wakes.
         self._lock = threading.Lock()
         self._has_items = threading.Condition(self._lock)
-        self._has_space = threading.Condition(self._lock)
         self._progress = threading.Condition(self._lock)
         # Wakes the writer from a retry backoff when close() gives up.
         self._retry_wake = threading.Condition(self._lock)
@@ -111,20 +118,32 @@ class BatchWriter:
         # "everything up to n is written or dropped" is the single number _done.
         self._accepted = 0
         self._done = 0
-        # True while the writer holds a batch taken off the queue.
-        self._in_hand = False
+        # The rows of the batch the writer holds (None: none); whoever takes it accounts for it.
+        self._hand: list[dict[str, Any]] | None = None
         # prediction_id -> sequence number, for records not yet written (feedback may race them).
         self._pending: dict[str, int] = {}
         self._urgent = 0
         self._stopping = False
         self._closed = False
-        # Set when close() ran out of time: a database failure from then on drops the records.
+        # Set when close() ran out of time: a database failure from then on spills the records.
         self._gave_up = False
+        # True from the first spilled record until the writer, its queue empty, starts a replay.
+        self._spilling = False
+        # The writer should look at the spill folder (records spilled, or leftovers at start).
+        self._replay_wanted = spill is not None
+        # No replay pass before this monotonic time (a pass that found nothing to claim waits).
+        self._replay_not_before = 0.0
         # Monotonic time of the first failed write of the current outage (None: writes succeed).
         self._failing_since: float | None = None
+        self._last_error: str | None = None
         self._last_outage_log = 0.0
+        self._last_spill_log = -_OUTAGE_LOG_INTERVAL
+        self._last_drop_log = -_OUTAGE_LOG_INTERVAL
+        self._drops_unlogged = 0
         self._thread: threading.Thread | None = None
         self._written = 0
+        self._spilled = 0
+        self._replayed = 0
         self._dropped = 0
         self._errors = 0
 
@@ -141,17 +160,19 @@ class BatchWriter:
             return self._closed
 
     def start(self) -> None:
-        """Start the writer thread (the caller starts it once)."""
+        """Start the writer thread (the caller starts it once); it first replays leftover spill
+        files of earlier processes."""
         self._thread = threading.Thread(target=self._run, name="homeprice-prediction-log",
                                         daemon=True)
         self._thread.start()
 
     def close(self, timeout: float) -> bool:
-        """Write everything queued and stop the thread; True if this call stopped the writer.
+        """Write what is queued within `timeout` seconds, spill the rest, stop; True if stopped.
 
-        While the database is down the writer keeps retrying for up to `timeout` seconds; the
-        records still unwritten then are counted in `dropped` and logged as an error. False
-        when already closed, or when the writer is still busy after giving up.
+        The writer drains the queue (and replays this process's spill) for most of `timeout`;
+        what is still unwritten then goes to the spill files for the next process to replay.
+        Records that cannot be spilled either are counted in `dropped` and logged with their
+        exact number. False when already closed, or when the writer is stuck in a database call.
         """
         with self._lock:
             if self._closed:
@@ -159,92 +180,154 @@ class BatchWriter:
             self._closed = True
             self._stopping = True
             self._has_items.notify_all()
-            self._has_space.notify_all()
             thread = self._thread
-            lost = self._drop_queue() if thread is None else 0
-        if lost:
-            log.error("prediction log closed before start(): %d queued records not written",
-                      lost)
+            if thread is None:
+                self._spill_queue("the log closed before it started")
         if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive() and not self._give_up(thread, timeout):
-                return False
-        return True
+            # Keep a little of the grace period to spill what the drain did not write.
+            reserve = min(_GIVE_UP_GRACE, timeout / 4)
+            thread.join(max(0.0, timeout - reserve))
+            if thread.is_alive():
+                self._give_up(thread, timeout, reserve)
+        with self._lock:
+            detached = self._spill.detach() if self._spill is not None else None
+            stopped = thread is None or not thread.is_alive()
+        self._close_detached(detached)
+        return stopped
 
-    def _give_up(self, thread: threading.Thread, timeout: float) -> bool:
-        """close() ran out of time: drop what waits for a database still down; True if stopped."""
+    def _give_up(self, thread: threading.Thread, timeout: float, reserve: float) -> None:
+        """close() ran out of time: spill the queue, and the batch in hand if the writer is
+        stuck in a database call."""
         with self._lock:
             self._gave_up = True
             self._retry_wake.notify_all()
-            failing = self._failing_since is not None
-            lost = self._drop_queue() if failing else 0
-        if failing:
-            log.error("prediction log closed with the database still unreachable after %.1f s: "
-                      "%d queued records not written", timeout, lost)
-            # The writer drops the batch in hand once its attempt in progress (if any) fails.
-            thread.join(_GIVE_UP_GRACE)
+            self._has_items.notify_all()
+            self._spill_queue(f"not written within the {timeout:.1f} s shutdown grace period")
+        # The writer spills its batch in hand once its attempt in progress (if any) fails.
+        thread.join(reserve)
         if thread.is_alive():
-            log.error("prediction log: %d records still unwritten after %.1f s; the writer keeps "
-                      "going while the process lives", self.queue_depth, timeout)
-            return False
-        return True
+            with self._lock:
+                rows, self._hand = self._hand, None
+                if rows:
+                    self._spill_rows(rows, "the writer is stuck in a database call at shutdown",
+                                     at_once=True)
+            # A replay in progress needs nothing more: its file stays for the next process.
+            log.error("prediction log: the writer is still in a database call %.1f s after "
+                      "shutdown began; %d records of its batch in hand were spilled", timeout,
+                      len(rows or ()))
 
-    def _drop_queue(self) -> int:
-        """With the lock held: count every queued record as dropped and clear the queue.
-
-        The batch in the writer's hand is not touched: the writer accounts for it.
-        """
-        lost = len(self._queue)
-        for seq, record in self._queue:
-            if self._pending.get(record.prediction_id) == seq:
-                del self._pending[record.prediction_id]
-        self._queue.clear()
-        self._dropped += lost
-        if not self._in_hand:
-            self._done = self._accepted
-            self._progress.notify_all()
-        self._has_space.notify_all()
-        return lost
+    def _close_detached(self, detached: tuple[IO[bytes], bool] | None) -> None:
+        """Outside the lock: fsync and close a spill file taken off the append path."""
+        if detached is None or self._spill is None:
+            return
+        try:
+            self._spill.close_detached(detached)
+        except OSError as exc:
+            log.error("prediction log: could not fsync a spill file in %s: %s",
+                      self._spill.folder, exc)
 
     # -- queueing ----------------------------------------------------------------------------
     def enqueue(self, records: Sequence[PredictionRecord]) -> None:
-        """Queue records for writing; waits briefly when the queue is full, never raises."""
-        deadline = time.monotonic() + self._enqueue_timeout
-        taken = 0
+        """Queue records for writing; never waits and never raises.
+
+        A full queue sends the records to the spill files instead (or, with spilling off or
+        full, drops them with a count); see the class docstring for the order kept.
+        """
         with self._lock:
-            while taken < len(records) and not self._closed:
-                space = self._max_queue - len(self._queue)
-                if space <= 0:
-                    # Backpressure: the writer frees space batch by batch.
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self._has_space.wait(remaining)
-                    continue
-                for record in records[taken:taken + space]:
+            taken = 0
+            if not self._spilling and not self._closed:
+                taken = min(len(records), self._max_queue - len(self._queue))
+                for record in records[:taken]:
                     self._accepted += 1
                     self._queue.append((self._accepted, record))
                     self._pending[record.prediction_id] = self._accepted
-                taken = min(len(records), taken + space)
-                self._has_items.notify()
-            refused = len(records) - taken
-            self._dropped += refused
-            closed = self._closed
-        if refused:
-            reason_text = "the log is closed" if closed else (
-                f"the queue stayed full ({self._max_queue} records) for {self._enqueue_timeout} s")
-            log.error("prediction log dropped %d records: %s", refused, reason_text)
+                if taken:
+                    self._has_items.notify()
+            if taken < len(records):
+                rows = []
+                for record in records[taken:]:
+                    try:
+                        rows.append(_row(record))
+                    except Exception as exc:  # a malformed record must not take the rest along
+                        self._dropped += 1
+                        log.error("prediction log dropped record %r: %s", record, exc)
+                why = "the log is closed" if self._closed else (
+                    f"the queue is full ({self._max_queue} records)")
+                self._spill_rows(rows, why)
+
+    def _spill_queue(self, why: str) -> None:
+        """With the lock held: move every queued record to the spill files.
+
+        The batch in the writer's hand is not touched: the writer accounts for it.
+        """
+        rows = []
+        for seq, record in self._queue:
+            if self._pending.get(record.prediction_id) == seq:
+                del self._pending[record.prediction_id]
+            try:
+                rows.append(_row(record))
+            except Exception as exc:  # a malformed record must not take the rest along
+                self._dropped += 1
+                log.error("prediction log dropped record %r: %s", record, exc)
+        self._queue.clear()
+        if self._hand is None:
+            self._done = self._accepted
+        self._progress.notify_all()
+        if rows:
+            self._spill_rows(rows, why, at_once=True)
+
+    def _spill_rows(self, rows: list[dict[str, Any]], why: str, *, at_once: bool = False
+                    ) -> None:
+        """With the lock held: append rows to the spill file; drop (and count) what does not fit.
+
+        Log lines are rate-limited (one per `_OUTAGE_LOG_INTERVAL`) on the request path, so an
+        outage does not flood the log; `at_once` (shutdown) logs every loss as it happens.
+        """
+        spilled = 0
+        failure: str | None = None
+        if self._spill is not None and rows:
+            try:
+                spilled = self._spill.append([encode(row) for row in rows])
+            except (OSError, TypeError, ValueError) as exc:
+                failure = f"{exc.__class__.__name__}: {exc}"
+        if spilled:
+            self._spilled += spilled
+            self._spilling = True
+            self._replay_wanted = True
+            self._has_items.notify()
+        lost = len(rows) - spilled
+        self._dropped += lost
+        self._drops_unlogged += lost
+        now = time.monotonic()
+        if spilled and (at_once or now - self._last_spill_log >= _OUTAGE_LOG_INTERVAL):
+            self._last_spill_log = now
+            assert self._spill is not None
+            log.warning("prediction log spilled %d records to %s (%s); %d records (%d bytes of "
+                        "%d) wait there for the database", spilled, self._spill.folder, why,
+                        self._spill.records, self._spill.bytes, self._spill.max_bytes)
+        if self._drops_unlogged and (at_once or now - self._last_drop_log >= _OUTAGE_LOG_INTERVAL):
+            self._last_drop_log = now
+            if self._spill is None:
+                cause = "spilling is off"
+            elif failure is not None:
+                cause = f"the spill file failed ({failure})"
+            else:
+                cause = f"the spill is full ({self._spill.max_bytes} bytes)"
+            log.error("prediction log dropped %d records (%d in all): %s and %s",
+                      self._drops_unlogged, self._dropped, why, cause)
+            self._drops_unlogged = 0
 
     def flush(self, timeout: float) -> bool:
-        """Wait until every record enqueued so far is written (or dropped); True if drained."""
+        """Wait until every record enqueued so far is written, spilled records included (or
+        dropped); True if drained."""
         with self._lock:
-            return self._wait_done(self._accepted, timeout)
+            return self._wait_settled(timeout)
 
     def still_queued(self, prediction_id: str, timeout: float) -> bool:
         """Wait up to `timeout` for a queued prediction to be written; True if it still waits.
 
         False when the prediction is not (or no longer) in the queue: its row, if any, is in
-        the database.
+        the database (or in the spill files, see `spill_records`).
         """
         with self._lock:
             seq = self._pending.get(prediction_id)
@@ -252,7 +335,16 @@ class BatchWriter:
 
     def _wait_done(self, seq: int, timeout: float) -> bool:
         """With the lock held: wait until records up to `seq` are handled by the writer."""
-        if self._done >= seq:
+        return self._wait_for(lambda: self._done >= seq, timeout)
+
+    def _wait_settled(self, timeout: float) -> bool:
+        """With the lock held: wait until the queue and this process's spill are written."""
+        accepted = self._accepted
+        return self._wait_for(lambda: self._done >= accepted and not self._spill_backlog(),
+                              timeout)
+
+    def _wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
+        if condition():
             return True
         if self._thread is None or not self._thread.is_alive():
             return False
@@ -260,40 +352,64 @@ class BatchWriter:
         self._urgent += 1
         self._has_items.notify_all()
         try:
-            return self._progress.wait_for(lambda: self._done >= seq, timeout)
+            return self._progress.wait_for(condition, timeout)
         finally:
             self._urgent -= 1
 
+    def _spill_backlog(self) -> int:
+        """With the lock held: records this process spilled that are not replayed yet."""
+        return 0 if self._spill is None else self._spill.records
+
     # -- writing (the thread) ----------------------------------------------------------------
     def _run(self) -> None:
-        """The writer thread: take batches off the queue and write them until closed and empty."""
+        """The writer thread: write batches off the queue, and replay the spill when the queue
+        is empty, until closed."""
         while True:
+            self._sync_spill()
+            detached = None
             with self._lock:
-                while not self._queue and not self._stopping:
-                    self._has_items.wait()
+                if not self._queue and not self._stopping and not self._replay_due():
+                    # Wake now and then to fsync the spill file (and retry a deferred replay).
+                    self._has_items.wait(self._fsync_interval)
+                    continue
                 if not self._queue:
-                    return
-                if (len(self._queue) < self._batch_size and not self._stopping
-                        and not self._urgent):
-                    # A short wait for a fuller batch: fewer, larger transactions under load.
-                    self._has_items.wait_for(
-                        lambda: (len(self._queue) >= self._batch_size or self._stopping
-                                 or self._urgent > 0),
-                        self._flush_interval)
-                    if not self._queue:  # close() gave up on the records meanwhile
-                        continue
-                size = min(self._batch_size, len(self._queue))
-                batch = [self._queue.popleft() for _ in range(size)]
-                self._in_hand = True
-                self._has_space.notify_all()
+                    if self._replay_due() and not self._gave_up:
+                        self._replay_wanted = False
+                        assert self._spill is not None
+                        detached = self._spill.detach()
+                        # Everything spilled so far is sealed and the queue is empty, so new
+                        # records may use the queue again: the writer takes them only after
+                        # this pass, which keeps the order. (Waiting for an empty spill instead
+                        # would never end under steady traffic.)
+                        self._spilling = False
+                    else:
+                        return
+                    batch: list[tuple[int, PredictionRecord]] = []
+                else:
+                    if (len(self._queue) < self._batch_size and not self._stopping
+                            and not self._urgent):
+                        # A short wait for a fuller batch: fewer, larger transactions under load.
+                        self._has_items.wait_for(
+                            lambda: (len(self._queue) >= self._batch_size or self._stopping
+                                     or self._urgent > 0),
+                            self._flush_interval)
+                        if not self._queue:  # close() gave up on the records meanwhile
+                            continue
+                    size = min(self._batch_size, len(self._queue))
+                    batch = [self._queue.popleft() for _ in range(size)]
+            if not batch:
+                self._close_detached(detached)
+                self._replay()
+                continue
             try:
                 self._write_batch([record for _, record in batch])
             except Exception:  # the writer must survive anything, or every later record is lost
                 log.exception("prediction log: unexpected error writing %d records", len(batch))
                 with self._lock:
-                    self._dropped += len(batch)
+                    rows, self._hand = self._hand, None
+                    if rows:
+                        self._spill_rows(rows, "an unexpected error", at_once=True)
             with self._lock:
-                self._in_hand = False
                 # Records arrive in order: whatever is still queued comes after the batch.
                 self._done = self._queue[0][0] - 1 if self._queue else self._accepted
                 for seq, record in batch:
@@ -301,8 +417,27 @@ class BatchWriter:
                         del self._pending[record.prediction_id]
                 self._progress.notify_all()
 
+    def _replay_due(self) -> bool:
+        """With the lock held: whether the writer should make a replay pass now."""
+        return self._replay_wanted and time.monotonic() >= self._replay_not_before
+
+    def _sync_spill(self) -> None:
+        """Outside the lock: fsync the spill file if its interval has passed."""
+        if self._spill is None:
+            return
+        with self._lock:
+            due = self._spill.sync_due(self._fsync_interval)
+        if due is None:
+            return
+        try:
+            self._spill.fsync(*due)
+        except OSError as exc:
+            log.error("prediction log: could not fsync a spill file in %s: %s",
+                      self._spill.folder, exc)
+
     def _write_batch(self, records: list[PredictionRecord]) -> None:
-        """Convert records to rows (dropping unconvertible ones, with a log line) and insert."""
+        """Convert records to rows (dropping unconvertible ones, with a log line) and insert;
+        spill the rows if close() gave up on the database."""
         rows = []
         for record in records:
             try:
@@ -311,25 +446,94 @@ class BatchWriter:
                 log.error("prediction log dropped record %r: %s", record, exc)
                 with self._lock:
                     self._dropped += 1
-        if rows:
-            self._insert(rows)
+        if not rows:
+            return
+        with self._lock:
+            self._hand = rows
+        written = self._insert(rows)
+        with self._lock:
+            rows_left, self._hand = self._hand, None
+            if not written and rows_left:
+                # Rows of the batch already written are spilled again: replay skips them.
+                self._spill_rows(rows_left, "the database is still unreachable at shutdown",
+                                 at_once=True)
 
-    def _insert(self, rows: list[dict[str, Any]]) -> bool:
+    def _replay(self) -> None:
+        """Write the sealed spill files (this process's and leftovers) in order, deleting each
+        when done; stop where close() gives up, leaving the rest for the next process."""
+        assert self._spill is not None
+        replayed_any = False
+        for path in self._spill.sealed_files():
+            sealed = self._spill.claim(path)
+            if sealed is None:
+                continue  # another process appends to it or replays it
+            if not self._replay_file(sealed):
+                sealed.release()
+                return
+            sealed.remove()
+            replayed_any = True
+            with self._lock:
+                self._spill.forget(path)
+                self._progress.notify_all()
+        with self._lock:
+            self._spill.forget_missing()
+            if self._spill.records and not self._replay_wanted:
+                # Sealed files of ours that a sibling process is replaying: look again later.
+                self._replay_wanted = True
+                if not replayed_any:
+                    self._replay_not_before = time.monotonic() + self._fsync_interval
+            self._progress.notify_all()
+
+    def _replay_file(self, sealed: SealedFile) -> bool:
+        """Insert a sealed file's rows, skipping ids already written; False if close() gave up."""
+        batch: list[dict[str, Any]] = []
+        last = sealed.done - 1
+
+        def write() -> bool:
+            if self._gave_up:
+                return False  # shutting down: the next process replays the rest
+            if batch and not self._insert(batch, idempotent=True):
+                return False
+            with self._lock:
+                self._replayed += len(batch)
+            sealed.done = last + 1
+            batch.clear()
+            return True
+
+        for number, row in sealed.rows():
+            last = number
+            if row is None:
+                if number not in sealed.bad:
+                    sealed.bad.add(number)
+                    with self._lock:
+                        self._dropped += 1
+                    log.error("prediction log dropped line %d of %s: not a readable record",
+                              number + 1, sealed.path)
+                continue
+            batch.append(row)
+            if len(batch) >= self._batch_size and not write():
+                return False
+        return write()
+
+    def _insert(self, rows: list[dict[str, Any]], *, idempotent: bool = False) -> bool:
         """Insert rows in one transaction, waiting out database outages; False if close gave up.
 
         Rows the database refuses for their data are written one by one, so only the offending
         rows are dropped. Any other failure (connection refused or lost, a missing table, a
-        read-only server) is retried with capped exponential backoff for as long as the store
-        is open: the rows wait, and the bounded queue holds the records that arrive meanwhile.
+        read-only server, a full disk) is retried with capped exponential backoff for as long
+        as the store is open. `idempotent` (replay): rows whose prediction_id is already in the
+        table are skipped, so a replay interrupted and started again writes no duplicates.
         """
+        statement = self._statement(idempotent)
         attempt = 0
         while True:
             try:
                 with self._engine.begin() as connection:
-                    connection.execute(prediction_logs.insert(), rows)
+                    connection.execute(statement, rows)
             except SQLAlchemyError as exc:
                 with self._lock:
                     self._errors += 1
+                    self._last_error = exc.__class__.__name__
                 if _refused_data(exc):
                     self._database_answers()
                     if len(rows) == 1:
@@ -339,30 +543,26 @@ class BatchWriter:
                                   "%s", rows[0]["prediction_id"], reason(exc))
                         return True
                     # Retrying cannot help: write row by row and lose only the offending rows.
-                    for i, row in enumerate(rows):
-                        if not self._insert([row]):
-                            rest = len(rows) - i - 1
-                            if rest:
-                                with self._lock:
-                                    self._dropped += rest
-                                log.error("prediction log dropped %d more records of the same "
-                                          "batch", rest)
-                            return False
-                    return True
+                    return all(self._insert([row], idempotent=idempotent) for row in rows)
                 attempt += 1
                 if not self._backoff(attempt, len(rows), exc):
-                    with self._lock:
-                        self._dropped += len(rows)
-                        lost = self._drop_queue()
-                    log.error("prediction log dropped %d records: closed with the database still "
-                              "unreachable (%s: %s)", len(rows) + lost, exc.__class__.__name__,
-                              reason(exc))
                     return False
             else:
-                with self._lock:
-                    self._written += len(rows)
+                if not idempotent:
+                    with self._lock:
+                        self._written += len(rows)
                 self._database_answers()
                 return True
+
+    def _statement(self, idempotent: bool) -> Any:
+        """A plain insert, or one that skips rows whose prediction_id is already written."""
+        if not idempotent:
+            return prediction_logs.insert()
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(prediction_logs).on_conflict_do_nothing(
+                index_elements=["prediction_id"])
+        return sqlite.insert(prediction_logs).on_conflict_do_nothing(
+            index_elements=["prediction_id"])
 
     def _backoff(self, attempt: int, rows: int, exc: SQLAlchemyError) -> bool:
         """Wait before retrying failed attempt number `attempt`; False if close() gave up."""
@@ -378,10 +578,13 @@ class BatchWriter:
             if report:
                 self._last_outage_log = now
             queued = len(self._queue)
+            spilled = self._spill_backlog()
+        self._sync_spill()
         if report:
-            log.warning("prediction log cannot write (%s: %s); %d records in hand and %d queued "
-                        "wait, retrying (attempt %d, next in %.2f s)", exc.__class__.__name__,
-                        reason(exc), rows, queued, attempt, delay)
+            log.warning("prediction log cannot write (%s: %s); %d records in hand, %d queued and "
+                        "%d spilled wait, retrying (attempt %d, next in %.2f s)",
+                        exc.__class__.__name__, reason(exc), rows, queued, spilled, attempt,
+                        delay)
         with self._lock:
             return not self._retry_wake.wait_for(lambda: self._gave_up, delay)
 
@@ -390,9 +593,10 @@ class BatchWriter:
         with self._lock:
             since, self._failing_since = self._failing_since, None
             queued = len(self._queue)
+            spilled = self._spill_backlog()
         if since is not None:
-            log.warning("prediction log database is back after %.1f s; writing %d queued records",
-                        time.monotonic() - since, queued)
+            log.warning("prediction log database is back after %.1f s; writing %d queued and "
+                        "%d spilled records", time.monotonic() - since, queued, spilled)
 
     # -- counters ----------------------------------------------------------------------------
     @property
@@ -403,14 +607,38 @@ class BatchWriter:
 
     @property
     def written(self) -> int:
-        """Records written to the database by this writer."""
+        """Records written to the database from the queue by this writer."""
         with self._lock:
             return self._written
 
     @property
+    def spilled(self) -> int:
+        """Records this writer appended to a spill file."""
+        with self._lock:
+            return self._spilled
+
+    @property
+    def replayed(self) -> int:
+        """Spilled records (of this process or earlier ones) this writer sent to the database."""
+        with self._lock:
+            return self._replayed
+
+    @property
+    def spill_records(self) -> int:
+        """Records this process spilled that wait for replay."""
+        with self._lock:
+            return self._spill_backlog()
+
+    @property
+    def spill_bytes(self) -> int:
+        """Bytes of this process's spill files that wait for replay."""
+        with self._lock:
+            return 0 if self._spill is None else self._spill.bytes
+
+    @property
     def dropped(self) -> int:
-        """Records lost: refused by a full (or closed) queue, refused by the database for their
-        data, or still unwritten when close() timed out with the database down."""
+        """Records lost: the queue and the spill were both full (or the spill failed or is
+        off), the database refused them for their data, or a spill line was unreadable."""
         with self._lock:
             return self._dropped
 
@@ -419,3 +647,22 @@ class BatchWriter:
         """Failed write attempts (each retry during an outage counts)."""
         with self._lock:
             return self._errors
+
+    def health(self) -> LogHealth:
+        """State, last error class and backlog sizes, from the writes actually attempted."""
+        with self._lock:
+            if self._failing_since is not None:
+                state: LogState = "down"
+            elif self._spilling or self._spill_backlog():
+                state = "degraded"
+            else:
+                state = "ok"
+            failing = (None if self._failing_since is None
+                       else round(time.monotonic() - self._failing_since, 3))
+            return LogHealth(state=state, last_error=self._last_error,
+                             failing_for_seconds=failing,
+                             queue_depth=self._accepted - self._done,
+                             spill_records=self._spill_backlog(),
+                             spill_bytes=0 if self._spill is None else self._spill.bytes,
+                             written=self._written, spilled=self._spilled,
+                             replayed=self._replayed, dropped=self._dropped)

@@ -136,18 +136,20 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     check_admin_token(settings.admin_token, settings.serving.admin_token_min_length)
     metrics = ServingMetrics(settings.reports_dir, settings.serving.datasets)
     store = ModelStore(settings, metrics)
-    prediction_log = PredictionLog(settings.log_url, batch_size=settings.serving.log_batch_size,
-                                   max_queue=settings.serving.log_queue_size)
+    serving = settings.serving
+    spill_dir = ((serving.log_spill_dir or settings.home / "log-spill")
+                 if serving.log_spill_max_bytes else None)
+    prediction_log = PredictionLog(settings.log_url, batch_size=serving.log_batch_size,
+                                   max_queue=serving.log_queue_size, spill_dir=spill_dir,
+                                   spill_max_bytes=serving.log_spill_max_bytes)
     run_dir = settings.serving.run_dir
     router = TrafficRouter(settings.serving.traffic, store.datasets,
                            lambda dataset: store.get(dataset, CHALLENGER) is not None,
                            store=TrafficStore(run_dir) if run_dir else None,
                            on_change=metrics.record_traffic)
-    shadow = ShadowPool()
+    shadow = ShadowPool(max_rows=serving.shadow_max_rows)
     metrics.watch(metrics.shadow_backlog, lambda: shadow.pending)
-    metrics.watch(metrics.log_queue_depth, lambda: prediction_log.queue_depth)
-    metrics.watch(metrics.log_rows_written, lambda: prediction_log.rows_written)
-    metrics.watch(metrics.log_rows_dropped, lambda: prediction_log.rows_dropped)
+    metrics.watch_log(prediction_log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -169,7 +171,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
             # Finish shadow scoring first (its rows go to the log), then drain the prediction
             # log before exit: zero lost rows on SIGTERM/SIGINT.
             await asyncio.to_thread(shadow.close)
-            await asyncio.to_thread(prediction_log.close)
+            await asyncio.to_thread(prediction_log.close, serving.log_shutdown_grace_seconds)
             metrics.sample()
             metrics.close()
 

@@ -21,6 +21,8 @@ from prometheus_client.registry import Collector
 
 from homeprice import artifacts
 from homeprice.config import TrafficSettings
+from homeprice.predictionlog import PredictionLog
+from homeprice.predictionlog.health import LOG_STATES
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -103,7 +105,8 @@ class ServingMetrics:
                                           "Homes priced by the challenger in shadow (logged, "
                                           "not returned)", ["dataset"], registry=r)
         self.shadow_skipped = Counter("homeprice_shadow_skipped_total",
-                                      "Homes not shadow-priced: the shadow backlog was full",
+                                      "Homes not shadow-priced: they did not fit in the shadow "
+                                      "backlog (serving.shadow_max_rows homes)",
                                       ["dataset"], registry=r)
         self.challenger_failures = Counter("homeprice_challenger_failures_total",
                                            "Challenger predictions that raised (the champion "
@@ -118,7 +121,8 @@ class ServingMetrics:
         # rows written add up over every worker of the run; what each worker has loaded and
         # routes is shown per worker (a pid label), so a worker lagging behind is visible.
         self.shadow_backlog = Gauge("homeprice_shadow_backlog",
-                                    "Shadow scoring jobs queued or running", registry=r,
+                                    "Homes of the shadow scoring jobs queued or running",
+                                    registry=r,
                                     multiprocess_mode="livesum")
         self.log_queue_depth = Gauge("homeprice_log_queue_depth",
                                      "Prediction log rows waiting to be written", registry=r,
@@ -127,8 +131,27 @@ class ServingMetrics:
                                       "Prediction log rows written since start", registry=r,
                                       multiprocess_mode="sum")
         self.log_rows_dropped = Gauge("homeprice_log_rows_dropped",
-                                      "Prediction log rows that could not be written",
+                                      "Prediction log rows lost: queue and spill full (or the "
+                                      "spill failed), or refused by the database",
                                       registry=r, multiprocess_mode="sum")
+        # The full-queue path: spilled to local files, replayed later (docs: README, log).
+        self.log_rows_spilled = Gauge("homeprice_log_rows_spilled",
+                                      "Prediction log rows spilled to local files (queue full, "
+                                      "or unwritten at shutdown)", registry=r,
+                                      multiprocess_mode="sum")
+        self.log_rows_replayed = Gauge("homeprice_log_rows_replayed",
+                                       "Spilled prediction log rows replayed into the database",
+                                       registry=r, multiprocess_mode="sum")
+        self.log_spill_records = Gauge("homeprice_log_spill_records",
+                                       "Spilled prediction log rows waiting for replay",
+                                       registry=r, multiprocess_mode="livesum")
+        self.log_spill_bytes = Gauge("homeprice_log_spill_bytes",
+                                     "Bytes of spill files waiting for replay", registry=r,
+                                     multiprocess_mode="livesum")
+        self.log_state = Gauge("homeprice_log_state",
+                               "1 for the prediction log's state: ok, degraded (rows wait in "
+                               "the spill) or down (writes fail)", ["state"], registry=r,
+                               multiprocess_mode="liveall")
         self.model_version = Gauge("homeprice_model_version", "Loaded model version",
                                    ["dataset", "alias"], registry=r, multiprocess_mode="liveall")
         self.fast_path = Gauge("homeprice_model_fast_path",
@@ -177,6 +200,19 @@ class ServingMetrics:
             self._sampled.append((gauge, read))
         else:
             gauge.set_function(read)
+
+    def watch_log(self, prediction_log: PredictionLog) -> None:
+        """Report the prediction log's queue, spill, counters and state."""
+        self.watch(self.log_queue_depth, lambda: prediction_log.queue_depth)
+        self.watch(self.log_rows_written, lambda: prediction_log.rows_written)
+        self.watch(self.log_rows_dropped, lambda: prediction_log.rows_dropped)
+        self.watch(self.log_rows_spilled, lambda: prediction_log.rows_spilled)
+        self.watch(self.log_rows_replayed, lambda: prediction_log.rows_replayed)
+        self.watch(self.log_spill_records, lambda: prediction_log.spill_records)
+        self.watch(self.log_spill_bytes, lambda: prediction_log.spill_bytes)
+        for state in LOG_STATES:
+            self.watch(self.log_state.labels(state),
+                       lambda state=state: float(prediction_log.health().state == state))
 
     def sample(self) -> None:
         """Copy the watched values into their gauges (multiprocess mode only)."""

@@ -136,7 +136,7 @@ class PricingService:
         self._metrics.predictions.labels(dataset, variant).inc(len(rows))
         if route.shadow and challenger is not None:
             job = self._shadow_job(challenger, request, columns, prediction_ids)
-            if not self._shadow.submit(job):
+            if not self._shadow.submit(job, rows=len(rows)):
                 self._metrics.shadow_skipped.labels(dataset).inc(len(rows))
         return Priced(answers=answers, records=records, variant=variant)
 

@@ -125,46 +125,50 @@ def _describe(setting: TrafficSettings) -> str:
 
 
 class ShadowPool:
-    """A few background threads that run shadow scoring, with a bounded backlog.
+    """A few background threads that run shadow scoring, with a backlog bounded in homes.
 
     Jobs never run on the request path; when the challenger cannot keep up, new jobs are
-    refused (and counted by the caller) rather than piling up in memory.
+    refused (and their homes counted by the caller) rather than piling up in memory. The bound
+    counts homes, not jobs: a batch of 1,000 homes weighs 1,000, as its memory and work do.
     """
 
-    def __init__(self, workers: int = 2, max_pending: int = 1000) -> None:
+    def __init__(self, workers: int = 2, max_rows: int = 10_000) -> None:
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be at least 1, got {max_rows}")
         self._workers = workers
-        self._max_pending = max_pending
+        self._max_rows = max_rows
         self._lock = threading.Lock()
         self._pending = 0
         self._executor: ThreadPoolExecutor | None = None
 
     @property
     def pending(self) -> int:
-        """Jobs queued or running."""
+        """Homes of the jobs queued or running."""
         with self._lock:
             return self._pending
 
-    def submit(self, job: Callable[[], None]) -> bool:
-        """Run `job` in the background; False (job dropped) when the backlog is full."""
+    def submit(self, job: Callable[[], None], rows: int = 1) -> bool:
+        """Run `job` (scoring `rows` homes) in the background; False (job dropped) when its
+        homes do not fit in the backlog."""
         with self._lock:
-            if self._pending >= self._max_pending:
+            if self._pending + rows > self._max_rows:
                 return False
             if self._executor is None:  # created lazily: an app may be started again
                 self._executor = ThreadPoolExecutor(self._workers,
                                                     thread_name_prefix="homeprice-shadow")
             # Under the lock: close() must not shut the executor down between these lines.
-            self._executor.submit(self._run, job)
-            self._pending += 1
+            self._executor.submit(self._run, job, rows)
+            self._pending += rows
         return True
 
-    def _run(self, job: Callable[[], None]) -> None:
+    def _run(self, job: Callable[[], None], rows: int) -> None:
         try:
             job()
         except Exception:  # noqa: BLE001 - jobs handle their own errors; this is the last guard
             log.exception("shadow job failed")
         finally:
             with self._lock:
-                self._pending -= 1
+                self._pending -= rows
 
     def close(self) -> None:
         """Finish every job submitted so far (so its rows reach the log), then stop the threads."""
