@@ -100,10 +100,10 @@ def test_feedback(client: TestClient) -> None:
                                                       "actual_price": 452600})
     assert ok.status_code == 200
     again = client.post("/v1/california/feedback", json={"prediction_id": pid,
-                                                         "actual_price": 1})
+                                                         "actual_price": 452600})
     assert again.status_code == 409
     unknown = client.post("/v1/california/feedback", json={"prediction_id": "nope",
-                                                           "actual_price": 1})
+                                                           "actual_price": 452600})
     assert unknown.status_code == 404
     negative = client.post("/v1/california/feedback", json={"prediction_id": pid,
                                                             "actual_price": -5})
