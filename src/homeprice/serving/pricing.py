@@ -202,9 +202,14 @@ class PricingService:
             # unsupported like any other model type explain has no method for.
             fast = loaded.predictor if isinstance(loaded.predictor, FastPredictor) else (
                 FastPredictor(loaded.model))
-            return loaded, explain(fast, columns)
+            result = explain(fast, columns)
         except Exception as error:  # noqa: BLE001 - unsupported model types answer clearly
             raise UnsupportedError(f"cannot explain this model: {error}") from None
+        if not np.isfinite(result["price"]) or not np.isfinite(result["base_value"]):
+            self._metrics.nonfinite_outputs.labels(dataset, loaded.alias).inc()
+            raise NonFiniteOutputError(f"model v{loaded.version} ({loaded.alias}) of {dataset} "
+                                       "answered a non-finite price; nothing was explained")
+        return loaded, result
 
     async def record_feedback(self, dataset: str, prediction_id: str, actual_price: float,
                               wait: float) -> None:

@@ -26,8 +26,8 @@ from homeprice.serving.schemas import (
     request_models,
 )
 
-# Starlette answers a body that is not JSON with 400 before validation runs.
-_MALFORMED = error("the body is not valid JSON")
+# FastAPI answers a body it cannot decode with 400 before validation runs.
+_MALFORMED = error("the body cannot be read (not UTF-8 or not parseable)")
 # Batches above this size are priced in a worker thread, so the event loop stays free.
 _THREAD_THRESHOLD = 256
 
