@@ -46,7 +46,7 @@ def test_source_formats_are_accepted(client: TestClient) -> None:
      ("california", {"median_income": "lots"}, "median_income", "valid number"),
      ("california", {"colour": "red"}, "colour", "Extra inputs are not permitted"),
      ("bengaluru", {"total_sqft": "huge"}, "total_sqft", "positive area"),
-     ("bengaluru", {"size": "many"}, "body", "size must be like"),
+     ("bengaluru", {"size": "many"}, "size", "must be like"),
      ("bengaluru", {"bedrooms": 25, "size": None}, "bedrooms", "less than or equal to 20"),
      ("bengaluru", {"availability": "someday"}, "availability", "Ready To Move")],
 )
