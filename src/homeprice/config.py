@@ -243,7 +243,7 @@ class ServingSettings(BaseModel):
     fast_path_tolerance: float = Field(1e-6, gt=0)
     # Feedback that arrives before its prediction's log row waits (asynchronously, no worker
     # thread held) up to this long for the row; then 503 "retry" while the log is behind.
-    feedback_wait_seconds: float = Field(2.0, ge=0, le=30)
+    feedback_wait_seconds: float = Field(5.0, ge=0, le=30)
     # Champion/challenger traffic per dataset at start-up (a dataset not named here: "off" with
     # the default share); POST /v1/admin/{dataset}/traffic changes it while the server runs.
     traffic: dict[str, TrafficSettings] = {}

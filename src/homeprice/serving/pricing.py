@@ -215,27 +215,31 @@ class PricingService:
                               wait: float) -> None:
         """Record the actual price of a `dataset` home priced earlier.
 
-        Feedback may beat its prediction's log row to the database (the writer batches): it
-        then waits up to `wait` seconds for the row, asleep on the event loop rather than
-        holding a worker thread. Still no row: UnavailableError while the log has rows queued
-        (the client retries), NotFoundError otherwise. An id of another dataset's prediction
-        is NotFoundError too: it names no home of this dataset.
+        Feedback may beat its prediction's log row to the database (the writer batches, and
+        with several workers another process may hold it): it then waits up to `wait` seconds
+        for the row, asleep on the event loop rather than holding a worker thread. Still no
+        row: UnavailableError while this log has rows queued (the client retries),
+        NotFoundError otherwise. An id of another dataset's prediction is NotFoundError too:
+        it names no home of this dataset.
         """
         # The log exposes no read of one prediction yet; its engine is the one it writes with.
         engine = self._log._engine  # noqa: SLF001 - see the report of issue 13 (store.py)
         try:
-            made_for = await asyncio.to_thread(prediction_dataset, engine, prediction_id)
             deadline = time.monotonic() + wait
             delay = 0.02
-            while made_for is None and self._log.queue_depth > 0:
+            while True:
+                # Read the depth before the row: a row written in between is then found.
+                behind = self._log.queue_depth > 0
+                made_for = await asyncio.to_thread(prediction_dataset, engine, prediction_id)
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    raise UnavailableError(
-                        f"prediction {prediction_id!r} is not in the log yet (the log is "
-                        "behind); send the feedback again in a few seconds")
+                if made_for is not None or left <= 0:
+                    break
                 await asyncio.sleep(min(delay, left))
                 delay = min(delay * 2, 0.5)
-                made_for = await asyncio.to_thread(prediction_dataset, engine, prediction_id)
+            if made_for is None and behind:
+                raise UnavailableError(
+                    f"prediction {prediction_id!r} is not in the log yet (the log is behind); "
+                    "send the feedback again in a few seconds")
             if made_for is None:
                 raise NotFoundError(f"unknown prediction_id {prediction_id!r}")
             if made_for != dataset:
