@@ -4,6 +4,7 @@ variables; per-dataset sections come from the dataset plug-ins."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from functools import lru_cache
@@ -70,6 +71,17 @@ class DatasetSettings(BaseModel):
     # Promotion gate: absolute limits on test metrics, "max_<metric>" or "min_<metric>". The
     # mapping is the dataset's whole rule set: giving it replaces the plug-in's defaults.
     gate: dict[str, float] = {}
+    # Feedback: the plausible range of an actual price, in the target's unit (inclusive); a
+    # label outside it is refused (422), so one typo or 1e300 cannot swamp live error metrics.
+    actual_price_range: tuple[float, float] = (1e-6, 1e12)
+
+    @field_validator("actual_price_range")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
+            raise ValueError(f"must be two finite prices with 0 < low < high, got {value}")
+        return value
 
 
 class DatasetsSettings(BaseModel):
@@ -240,6 +252,9 @@ class ServingSettings(BaseModel):
     shadow_max_rows: int = Field(10_000, ge=1)
     # The fast path must agree with the sklearn pipeline on the stored test sample.
     fast_path_tolerance: float = Field(1e-6, gt=0)
+    # Feedback that arrives before its prediction's log row waits (asynchronously, no worker
+    # thread held) up to this long for the row; then 503 "retry" while the log is behind.
+    feedback_wait_seconds: float = Field(5.0, ge=0, le=30)
     # Champion/challenger traffic per dataset at start-up (a dataset not named here: "off" with
     # the default share); POST /v1/admin/{dataset}/traffic changes it while the server runs.
     traffic: dict[str, TrafficSettings] = {}

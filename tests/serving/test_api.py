@@ -46,7 +46,7 @@ def test_source_formats_are_accepted(client: TestClient) -> None:
      ("california", {"median_income": "lots"}, "median_income", "valid number"),
      ("california", {"colour": "red"}, "colour", "Extra inputs are not permitted"),
      ("bengaluru", {"total_sqft": "huge"}, "total_sqft", "positive area"),
-     ("bengaluru", {"size": "many"}, "body", "size must be like"),
+     ("bengaluru", {"size": "many"}, "size", "must be like"),
      ("bengaluru", {"bedrooms": 25, "size": None}, "bedrooms", "less than or equal to 20"),
      ("bengaluru", {"availability": "someday"}, "availability", "Ready To Move")],
 )
@@ -100,10 +100,10 @@ def test_feedback(client: TestClient) -> None:
                                                       "actual_price": 452600})
     assert ok.status_code == 200
     again = client.post("/v1/california/feedback", json={"prediction_id": pid,
-                                                         "actual_price": 1})
+                                                         "actual_price": 452600})
     assert again.status_code == 409
     unknown = client.post("/v1/california/feedback", json={"prediction_id": "nope",
-                                                           "actual_price": 1})
+                                                           "actual_price": 452600})
     assert unknown.status_code == 404
     negative = client.post("/v1/california/feedback", json={"prediction_id": pid,
                                                             "actual_price": -5})

@@ -4,12 +4,14 @@ and the typed errors it raises (each with the HTTP status the API answers)."""
 from __future__ import annotations
 
 import ast
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from homeprice.config import TrafficSettings
@@ -20,6 +22,7 @@ from homeprice.errors import (
     UnavailableError,
     UnsupportedError,
 )
+from homeprice.predictionlog import metadata, prediction_logs
 from homeprice.predictionlog.store import DuplicateFeedback, PredictionRecord, UnknownPrediction
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import LoadedModel
@@ -71,6 +74,16 @@ class Log:
         self.queued: list[PredictionRecord] = []
         self.feedback: list[tuple[str, float]] = []
         self.feedback_error = feedback_error
+        self.queue_depth = 0
+        # Feedback reads which dataset a prediction is of: one logged California row, "p1".
+        self._engine = sa.create_engine("sqlite://", poolclass=sa.StaticPool,
+                                        connect_args={"check_same_thread": False})
+        metadata.create_all(self._engine)
+        with self._engine.begin() as connection:
+            connection.execute(prediction_logs.insert().values(
+                prediction_id="p1", request_id="r1", ts=datetime.now(UTC), dataset="california",
+                variant="champion", model_version="1", served=True, prediction=1.0, lower=0.5,
+                upper=2.0, features="{}"))
 
     def enqueue(self, records: list[PredictionRecord]) -> None:
         self.queued.extend(records)
@@ -247,13 +260,13 @@ def test_feedback_failures_are_typed(metrics: ServingMetrics, failure: Exception
                                      words: str) -> None:
     pricing, _, _ = service(metrics, log=Log(feedback_error=failure))
     with pytest.raises(error, match=words) as raised:
-        pricing.record_feedback("p1", 420_000.0)
+        asyncio.run(pricing.record_feedback("california", "p1", 420_000.0, wait=0.1))
     assert raised.value.http_status == status
 
 
 def test_feedback_is_recorded(metrics: ServingMetrics) -> None:
     pricing, log, _ = service(metrics)
-    pricing.record_feedback("p1", 420_000.0)
+    asyncio.run(pricing.record_feedback("california", "p1", 420_000.0, wait=0.1))
     assert log.feedback == [("p1", 420_000.0)]
 
 

@@ -3,9 +3,18 @@ knows its parsed model inputs."""
 
 from __future__ import annotations
 
-from typing import Any
+import types
+from typing import Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+
+def _numeric_only(annotation: Any) -> bool:
+    """True for int, float and their optional forms (not a union with str)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        return bool(members) and all(_numeric_only(a) for a in members)
+    return annotation in (int, float)
 
 
 class ModelInput(BaseModel):
@@ -13,6 +22,25 @@ class ModelInput(BaseModel):
 
     # Unknown fields are refused: a misspelt optional field would otherwise be silently imputed.
     model_config = ConfigDict(extra="forbid")
+    # Numeric fields of the subclass (filled in when it is defined).
+    _numeric: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._numeric = frozenset(name for name, field in cls.model_fields.items()
+                                 if _numeric_only(field.annotation))
+
+    # Strict numbers: JSON true/false and numeric texts ("3") are refused for number fields (a
+    # priced `false` is a client bug answered as if it were 0). Integers are valid floats and
+    # an integral float (3.0) is a valid integer, as JSON Schema's "integer" says.
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name in cls._numeric and isinstance(value, (bool, str)):
+            raise ValueError("Input should be a valid number, not " + (
+                "true or false" if isinstance(value, bool) else "a text"))
+        return value
 
     def features(self) -> dict[str, Any]:
         """The parsed model inputs (Dataset.feature_columns) of this request."""

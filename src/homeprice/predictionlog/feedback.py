@@ -29,6 +29,14 @@ def checked_price(actual_price: Any) -> float:
     return value
 
 
+def prediction_dataset(engine: Engine, prediction_id: str) -> str | None:
+    """The dataset whose prediction `prediction_id` is, or None while no row has that id."""
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(schema.prediction_logs.c.dataset)
+            .where(schema.prediction_logs.c.prediction_id == prediction_id)).scalar_one_or_none()
+
+
 def record_feedback(engine: Engine, prediction_id: str, price: float, received: datetime, *,
                     queued: bool) -> None:
     """Insert the feedback row; UnknownPrediction or DuplicateFeedback when it cannot be.

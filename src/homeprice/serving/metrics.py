@@ -112,6 +112,9 @@ class ServingMetrics:
                                            "Challenger predictions that raised (the champion "
                                            "answered instead, or in shadow: nothing logged)",
                                            ["dataset", "mode"], registry=r)
+        self.nonfinite_outputs = Counter("homeprice_nonfinite_outputs_total",
+                                         "Model answers refused for NaN or infinite prices",
+                                         ["dataset", "variant"], registry=r)
         self.fast_path_refused = Counter("homeprice_fast_path_refused_total",
                                          "Models whose fast path disagreed with the pipeline",
                                          ["dataset"], registry=r)

@@ -8,6 +8,7 @@ their HTTP status, so this module never names a status code or imports FastAPI.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -16,17 +17,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from homeprice import registry
 from homeprice.datasets import get_dataset
-from homeprice.errors import ConflictError, NotFoundError, UnavailableError, UnsupportedError
+from homeprice.errors import (
+    ConflictError,
+    HomepriceError,
+    NotFoundError,
+    UnavailableError,
+    UnsupportedError,
+)
 from homeprice.predictionlog import (
     DuplicateFeedback,
     PredictionLog,
     PredictionRecord,
     UnknownPrediction,
 )
+from homeprice.predictionlog.feedback import prediction_dataset
 from homeprice.serving.explain import explain
 from homeprice.serving.fastpath import FastPredictor, Prediction, to_columns
 from homeprice.serving.metrics import ServingMetrics
@@ -77,6 +86,22 @@ def log_records(request: RequestInfo, loaded: LoadedModel, prediction: Predictio
         for i, features in enumerate(request.rows)]
 
 
+class NonFiniteOutputError(HomepriceError):
+    """A model answered NaN or infinity: a broken model, never a price (HTTP 500)."""
+
+
+def finite(loaded: LoadedModel, prediction: Prediction) -> Prediction:
+    """`prediction` if every price and interval end is finite; NonFiniteOutputError otherwise.
+
+    JSON has no NaN: answered as-is it would reach the client as null with a 200, and the log
+    and live error statistics would take it as a price.
+    """
+    if all(np.isfinite(part).all() for part in prediction):
+        return prediction
+    raise NonFiniteOutputError(f"model v{loaded.version} ({loaded.alias}) of {loaded.dataset} "
+                               "answered a non-finite price; nothing was priced")
+
+
 class PricingService:
     """Prices, explanations and feedback for the datasets one app serves."""
 
@@ -115,14 +140,20 @@ class PricingService:
         loaded = champion
         if route.answer == CHALLENGER and challenger is not None:
             try:
-                prediction = challenger.predictor.predict(columns)
+                prediction = finite(challenger, challenger.predictor.predict(columns))
                 loaded = challenger
             except Exception as failure:  # noqa: BLE001 - the client still gets the champion's
+                if isinstance(failure, NonFiniteOutputError):
+                    self._metrics.nonfinite_outputs.labels(dataset, challenger.alias).inc()
                 self._metrics.challenger_failures.labels(dataset, "split").inc()
                 log.warning("challenger v%s of %s failed; the champion answers: %s",
                             challenger.version, dataset, failure)
         if loaded is champion:
-            prediction = champion.predictor.predict(columns)
+            try:
+                prediction = finite(champion, champion.predictor.predict(columns))
+            except NonFiniteOutputError:
+                self._metrics.nonfinite_outputs.labels(dataset, champion.alias).inc()
+                raise
         request = RequestInfo(request_id=uuid.uuid4().hex, at=datetime.now(UTC),
                               dataset=dataset, client_id=client_id, rows=rows)
         latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
@@ -146,12 +177,14 @@ class PricingService:
         def job() -> None:
             started = time.perf_counter()
             try:
-                prediction = challenger.predictor.predict(columns)
+                prediction = finite(challenger, challenger.predictor.predict(columns))
                 latency_ms = (time.perf_counter() - started) * 1000 / len(request.rows)
                 records = log_records(request, challenger, prediction,
                                       [uuid.uuid4().hex for _ in request.rows], latency_ms,
                                       shadow_of=parents)
             except Exception as failure:  # noqa: BLE001 - a failing challenger is counted
+                if isinstance(failure, NonFiniteOutputError):
+                    self._metrics.nonfinite_outputs.labels(request.dataset, SHADOW).inc()
                 self._metrics.challenger_failures.labels(request.dataset, "shadow").inc()
                 log.warning("shadow scoring of %s by challenger v%s failed for request %s: %s",
                             request.dataset, challenger.version, request.request_id, failure)
@@ -169,14 +202,51 @@ class PricingService:
             # unsupported like any other model type explain has no method for.
             fast = loaded.predictor if isinstance(loaded.predictor, FastPredictor) else (
                 FastPredictor(loaded.model))
-            return loaded, explain(fast, columns)
+            result = explain(fast, columns)
         except Exception as error:  # noqa: BLE001 - unsupported model types answer clearly
             raise UnsupportedError(f"cannot explain this model: {error}") from None
+        if not np.isfinite(result["price"]) or not np.isfinite(result["base_value"]):
+            self._metrics.nonfinite_outputs.labels(dataset, loaded.alias).inc()
+            raise NonFiniteOutputError(f"model v{loaded.version} ({loaded.alias}) of {dataset} "
+                                       "answered a non-finite price; nothing was explained")
+        return loaded, result
 
-    def record_feedback(self, prediction_id: str, actual_price: float) -> None:
-        """Record the actual price of a home priced earlier."""
+    async def record_feedback(self, dataset: str, prediction_id: str, actual_price: float,
+                              wait: float) -> None:
+        """Record the actual price of a `dataset` home priced earlier.
+
+        Feedback may beat its prediction's log row to the database (the writer batches, and
+        with several workers another process may hold it): it then waits up to `wait` seconds
+        for the row, asleep on the event loop rather than holding a worker thread. Still no
+        row: UnavailableError while this log has rows queued (the client retries),
+        NotFoundError otherwise. An id of another dataset's prediction is NotFoundError too:
+        it names no home of this dataset.
+        """
+        # The log exposes no read of one prediction yet; its engine is the one it writes with.
+        engine = self._log._engine  # noqa: SLF001 - see the report of issue 13 (store.py)
         try:
-            self._log.add_feedback(prediction_id, actual_price)
+            deadline = time.monotonic() + wait
+            delay = 0.02
+            while True:
+                # Read the depth before the row: a row written in between is then found.
+                behind = self._log.queue_depth > 0
+                made_for = await asyncio.to_thread(prediction_dataset, engine, prediction_id)
+                left = deadline - time.monotonic()
+                if made_for is not None or left <= 0:
+                    break
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 0.5)
+            if made_for is None and behind:
+                raise UnavailableError(
+                    f"prediction {prediction_id!r} is not in the log yet (the log is behind); "
+                    "send the feedback again in a few seconds")
+            if made_for is None:
+                raise NotFoundError(f"unknown prediction_id {prediction_id!r}")
+            if made_for != dataset:
+                raise NotFoundError(f"prediction_id {prediction_id!r} is not a {dataset} "
+                                    f"prediction (it was made by /v1/{made_for}/predict)")
+            # The row is written, so add_feedback does not wait on the writer's queue.
+            await asyncio.to_thread(self._log.add_feedback, prediction_id, actual_price)
         except UnknownPrediction:
             raise NotFoundError(f"unknown prediction_id {prediction_id!r}") from None
         except DuplicateFeedback:

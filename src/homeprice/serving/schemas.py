@@ -10,7 +10,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    create_model,
+)
 
 from homeprice.config import Settings
 from homeprice.datasets import DATASETS
@@ -83,12 +92,43 @@ class Explanation(BaseModel):
     method: str
 
 
+def _not_bool_or_text(value: Any) -> Any:
+    # Strict number: JSON true/false or "123" as a price is a client bug, not a price.
+    if isinstance(value, (bool, str)):
+        raise ValueError("Input should be a valid number, not " + (
+            "true or false" if isinstance(value, bool) else "a text"))
+    return value
+
+
 class Feedback(BaseModel):
-    """The actual price of a home that was priced earlier."""
+    """The actual price of a home that was priced earlier (any dataset's range)."""
 
     model_config = ConfigDict(extra="forbid")
     prediction_id: str = Field(min_length=1, max_length=64)
-    actual_price: float = Field(gt=0, allow_inf_nan=False)
+    actual_price: Annotated[float, BeforeValidator(_not_bool_or_text)] = Field(
+        gt=0, allow_inf_nan=False)
+
+
+@lru_cache(maxsize=64)
+def feedback_model(dataset: str, low: float, high: float) -> type[Feedback]:
+    """The feedback body of `dataset`: its actual_price within the plausible range."""
+    def in_range(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}, the plausible range of "
+                             f"{dataset} prices (datasets.{dataset}.actual_price_range)")
+        return value
+
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{_pascal(dataset)}Feedback", __base__=Feedback,
+        __doc__=f"The actual price of a {dataset} home priced earlier.",
+        actual_price=(Annotated[float, BeforeValidator(_not_bool_or_text),
+                                AfterValidator(in_range)],
+                      # The bounds are published here and enforced by `in_range` (its error
+                      # names the setting that sets them).
+                      Field(allow_inf_nan=False, json_schema_extra={"minimum": low,
+                                                                    "maximum": high},
+                            description="in the dataset's price unit, within its plausible "
+                                        f"range ({low:g} to {high:g})")))
 
 
 class FeedbackRecorded(BaseModel):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from homeprice.datasets.bengaluru.features import BengaluruFeatures
+from homeprice.training.candidates import CANDIDATES, build_pipeline
 
 
 def test_target_encoding_is_cross_fitted(clean_data) -> None:
@@ -38,3 +39,55 @@ def test_lookup_encodings_match_the_target_encoder(clean_data) -> None:
     ours = builder.transform(X)[:, [names.index("location_te"), names.index("society_te")]]
     theirs = builder.encoder_.transform(builder._levels(X))
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+# Spellings a buyer would call the same place: case, outer and inner whitespace, a trailing
+# zero-width space, a BOM, full-width letters and a no-break space.
+LOCATION_VARIANTS = ["whitefield", "WHITEFIELD", "  Whitefield ", "Whitefield\u200b",
+                     "\ufeffWhitefield", "Ｗｈｉｔｅｆｉｅｌｄ", "Electronic\u00a0City  Phase II"]
+
+
+@pytest.mark.parametrize("variant", LOCATION_VARIANTS)
+def test_location_spellings_price_like_the_canonical_one(clean_data, variant: str) -> None:
+    """A trained pipeline (features -> LightGBM, as served) gives a variant spelling the
+    canonical level's price, not the "rare" one."""
+    X, y = clean_data["bengaluru"]
+    canonical = "Electronic City Phase II" if "Electronic" in variant else "Whitefield"
+    assert (X["location"] == canonical).sum() >= 3, "the canonical level must be frequent"
+    pipeline = build_pipeline("bengaluru", CANDIDATES["lightgbm"],
+                              CANDIDATES["lightgbm"].defaults | {"n_estimators": 50}, seed=0,
+                              n_jobs=1, log_target=True)
+    pipeline.fit(X, y)
+    rows = X.head(5).assign(location=canonical)
+    expected = pipeline.predict(rows)
+    np.testing.assert_array_equal(pipeline.predict(rows.assign(location=variant)), expected)
+    # ...and the canonical spelling is not priced like an unseen place.
+    unseen = pipeline.predict(rows.assign(location="Nowhere Layout 99"))
+    assert not np.allclose(unseen, expected)
+
+
+def test_variant_spellings_are_one_level_while_training(clean_data) -> None:
+    """Training folds spellings too: a level split over spellings counts as one."""
+    X, y = clean_data["bengaluru"]
+    spelled = X.copy()
+    whitefield = spelled.index[spelled["location"] == "Whitefield"]
+    spelled.loc[whitefield[::2], "location"] = "whitefield\u200b"
+    plain = BengaluruFeatures().fit(X, y)
+    folded = BengaluruFeatures().fit(spelled, y)
+    assert folded.location_counts_ == plain.location_counts_
+    np.testing.assert_allclose(folded.transform(X), plain.transform(X))
+
+
+def test_pipelines_fitted_before_folding_keep_matching_exactly(clean_data) -> None:
+    """A model registered before keys were folded keeps the behaviour it was validated with."""
+    X, y = clean_data["bengaluru"]
+    builder = BengaluruFeatures().fit(X, y)
+    del builder.level_form_  # as unpickled from a model fitted by the earlier code
+    column = list(builder.get_feature_names_out()).index("location_listings")
+
+    def listings(location: str) -> float:
+        return builder.transform(X.head(1).assign(location=location))[0, column]
+
+    # Without the marker the stored keys are looked up verbatim (exact strings, as before).
+    assert listings("whitefield") > 0
+    assert listings("Whitefield") == 0.0

@@ -14,7 +14,7 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
-from homeprice.datasets.bengaluru.parsing import AREA_TYPES
+from homeprice.datasets.bengaluru.parsing import AREA_TYPES, level_key
 from homeprice.features import Columns, floats, is_missing, objects
 
 
@@ -26,6 +26,9 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
     cross-fitting, so a listing's own price never feeds its encoding; `transform` (serving)
     uses encodings learned on the whole training split. Levels seen fewer than
     `min_count` times are grouped into one "rare" level before encoding.
+
+    Levels are matched by `level_key` (Unicode NFKC, no invisible characters, whitespace
+    collapsed, case-folded), here in the pipeline, so training and serving fold spellings alike.
     """
 
     def __init__(self, min_count: int = 3, random_state: int = 42) -> None:
@@ -42,8 +45,14 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
                                       values[column])
         return values
 
-    @staticmethod
-    def _raw_levels(X: Columns, column: str) -> list[str]:
+    # How levels are keyed; pipelines fitted before keys were folded lack `level_form_` and
+    # keep matching exact strings, so a model already registered prices as it was validated.
+    _FOLDED = "nfkc-casefold"
+
+    def _raw_levels(self, X: Columns, column: str) -> list[str]:
+        if getattr(self, "level_form_", None) == self._FOLDED:
+            return ["__missing__" if is_missing(v) else level_key(str(v))
+                    for v in objects(X, column)]
         return ["__missing__" if is_missing(v) else str(v) for v in objects(X, column)]
 
     def _levels(self, X: Columns) -> np.ndarray:
@@ -57,6 +66,7 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
         return np.array(columns, dtype=object).T.reshape(-1, len(self._ENCODED))
 
     def _fit_state(self, X: Columns) -> None:
+        self.level_form_ = self._FOLDED
         self.medians_ = {c: float(np.nanmedian(floats(X, c)))
                          for c in ("bath", "balcony", "ready_to_move")}
         self.frequent_ = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date
 
 import numpy as np
@@ -114,6 +115,23 @@ def normalise_text(value: object) -> object:
         return None
     text = " ".join(str(value).split())
     return text or None
+
+
+def level_key(text: str) -> str:
+    """The matching form of a free-text level (a location, a society): Unicode NFKC, without
+    invisible format characters, whitespace collapsed, case-folded.
+
+    "Whitefield", "whitefield ", "Ｗｈｉｔｅｆｉｅｌｄ" (full width) and "Whitefield\u200b" are
+    one place to a buyer, so they must be one level to the model too.
+    """
+    if text.isascii():
+        # The common case, kept cheap: it runs for every priced listing.
+        return " ".join(text.split()).casefold()
+    # NFKC folds full-width and compatibility forms; category Cf holds the zero-width space,
+    # joiners, the BOM and bidirectional marks, which a copy-paste can carry invisibly.
+    folded = unicodedata.normalize("NFKC", text)
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split()).casefold()
 
 
 def sqft_is_parseable(series: pd.Series) -> pd.Series:

@@ -17,3 +17,6 @@ class BengaluruSettings(DatasetSettings):
     # Fit on log price: errors are multiplicative in listings.
     log_target: bool = True
     gate: dict[str, float] = {"max_mape": 0.30, "min_r2": 0.50}
+    # Feedback labels in lakhs of rupees (1 lakh = 100,000 INR): the listings span 8 to 3,600
+    # lakhs; a price in rupees (5,000,000 for 50 lakhs) or 1e300 is refused.
+    actual_price_range: tuple[float, float] = (1.0, 50_000.0)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Response
 from fastapi.concurrency import run_in_threadpool
 
 from homeprice.config import Settings
+from homeprice.datasets import get_dataset
 from homeprice.errors import NotFoundError
 from homeprice.serving.dependencies import Context
 from homeprice.serving.pricing import Priced, PricingService
@@ -21,9 +22,12 @@ from homeprice.serving.schemas import (
     ModelInput,
     PricePrediction,
     PricePredictions,
+    feedback_model,
     request_models,
 )
 
+# FastAPI answers a body it cannot decode with 400 before validation runs.
+_MALFORMED = error("the body cannot be read (not UTF-8 or not parseable)")
 # Batches above this size are priced in a worker thread, so the event loop stays free.
 _THREAD_THRESHOLD = 256
 
@@ -74,9 +78,12 @@ def _make_explain(dataset: str, single_type: type[ModelInput]) -> Callable[..., 
     return explain_one
 
 
-def _make_feedback(dataset: str) -> Callable[..., Any]:
-    def feedback(body: Feedback, ctx: Context) -> FeedbackRecorded:
-        ctx.pricing.record_feedback(body.prediction_id, body.actual_price)
+def _make_feedback(dataset: str, body_type: type[Feedback]) -> Callable[..., Any]:
+    # Async: waiting for a prediction's log row sleeps on the event loop, no thread is held.
+    async def feedback(body: Annotated[body_type, Body()],  # type: ignore[valid-type]
+                       ctx: Context) -> FeedbackRecorded:
+        await ctx.pricing.record_feedback(dataset, body.prediction_id, body.actual_price,
+                                          ctx.settings.serving.feedback_wait_seconds)
         ctx.metrics.requests.labels(dataset, "feedback", "", "200").inc()
         return FeedbackRecorded(prediction_id=body.prediction_id)
 
@@ -99,19 +106,28 @@ def prediction_router(settings: Settings) -> APIRouter:
         router.add_api_route(f"{prefix}/predict", _make_predict(dataset, body), methods=["POST"],
                              response_model=PricePrediction | PricePredictions, tags=tags,
                              summary=f"Price {dataset} homes",
-                             responses={413: error("too many instances"),
+                             responses={400: _MALFORMED, 413: error("too many instances"),
+                                        500: error("the model answered a non-finite price"),
                                         503: error("no champion loaded yet")})
         router.add_api_route(f"{prefix}/explain", _make_explain(dataset, single),
                              methods=["POST"], response_model=Explanation, tags=tags,
                              summary=f"Explain a {dataset} price",
-                             responses={501: error("model type cannot be explained"),
+                             responses={400: _MALFORMED,
+                                        500: error("the model answered a non-finite price"),
+                                        501: error("model type cannot be explained"),
                                         503: error("no champion loaded yet")})
-        router.add_api_route(f"{prefix}/feedback", _make_feedback(dataset), methods=["POST"],
+        low, high = get_dataset(dataset).rules(settings).actual_price_range
+        router.add_api_route(f"{prefix}/feedback",
+                             _make_feedback(dataset, feedback_model(dataset, low, high)),
+                             methods=["POST"],
                              response_model=FeedbackRecorded, tags=tags,
                              summary=f"Actual price of a {dataset} home",
-                             responses={404: error("unknown prediction_id"),
+                             responses={400: _MALFORMED,
+                                        404: error("unknown prediction_id, or one of "
+                                                   "another dataset"),
                                         409: error("feedback already recorded"),
-                                        503: error("prediction log unreachable")})
+                                        503: error("prediction log unreachable or behind: "
+                                                   "send it again later")})
 
     known = ", ".join(datasets)
 
