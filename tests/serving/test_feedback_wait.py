@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from homeprice.errors import NotFoundError, UnavailableError
 from homeprice.predictionlog import metadata
+from homeprice.predictionlog.feedback import prediction_dataset
 from homeprice.serving.pricing import PricingService
 
 
@@ -22,6 +23,10 @@ class _LaggingLog:
         self._engine = sa.create_engine(f"sqlite:///{path}")
         metadata.create_all(self._engine)
         self.queue_depth = queued
+        self.spill_records = 0
+
+    def dataset_of(self, prediction_id: str) -> str | None:
+        return prediction_dataset(self._engine, prediction_id)
 
     def add_feedback(self, *args: Any) -> None:
         raise AssertionError("no feedback may be stored for a prediction not yet logged")

@@ -23,6 +23,7 @@ from homeprice.errors import (
     UnsupportedError,
 )
 from homeprice.predictionlog import metadata, prediction_logs
+from homeprice.predictionlog.feedback import prediction_dataset
 from homeprice.predictionlog.store import DuplicateFeedback, PredictionRecord, UnknownPrediction
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import LoadedModel
@@ -75,6 +76,7 @@ class Log:
         self.feedback: list[tuple[str, float]] = []
         self.feedback_error = feedback_error
         self.queue_depth = 0
+        self.spill_records = 0
         # Feedback reads which dataset a prediction is of: one logged California row, "p1".
         self._engine = sa.create_engine("sqlite://", poolclass=sa.StaticPool,
                                         connect_args={"check_same_thread": False})
@@ -87,6 +89,9 @@ class Log:
 
     def enqueue(self, records: list[PredictionRecord]) -> None:
         self.queued.extend(records)
+
+    def dataset_of(self, prediction_id: str) -> str | None:
+        return prediction_dataset(self._engine, prediction_id)
 
     def add_feedback(self, prediction_id: str, actual_price: float) -> None:
         if self.feedback_error is not None:

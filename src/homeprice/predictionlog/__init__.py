@@ -1,10 +1,11 @@
 """The prediction log: every answered prediction and its feedback (used by serving, monitoring)."""
 
+# The feedback table is schema.feedback: `predictionlog.feedback` is the module of that name.
 from homeprice.predictionlog.database import store_url
 from homeprice.predictionlog.migrate import alembic_config
 from homeprice.predictionlog.queries import LABELLED_COLUMNS
 from homeprice.predictionlog.records import DuplicateFeedback, PredictionRecord, UnknownPrediction
-from homeprice.predictionlog.schema import VERSION_TABLE, feedback, metadata, prediction_logs
+from homeprice.predictionlog.schema import VERSION_TABLE, metadata, prediction_logs
 from homeprice.predictionlog.store import PredictionLog
 
 __all__ = [
@@ -15,7 +16,6 @@ __all__ = [
     "PredictionRecord",
     "UnknownPrediction",
     "alembic_config",
-    "feedback",
     "metadata",
     "prediction_logs",
     "store_url",

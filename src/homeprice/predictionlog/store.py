@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from homeprice.errors import HomepriceError, UserInputError
 from homeprice.predictionlog import queries
 from homeprice.predictionlog.database import create_engine, store_url
-from homeprice.predictionlog.feedback import checked_price, record_feedback
+from homeprice.predictionlog.feedback import checked_price, prediction_dataset, record_feedback
 from homeprice.predictionlog.health import LogHealth
 from homeprice.predictionlog.migrate import upgrade
 from homeprice.predictionlog.records import (
@@ -150,6 +150,10 @@ class PredictionLog:
             raise
 
     # -- reading -----------------------------------------------------------------------------
+    def dataset_of(self, prediction_id: str) -> str | None:
+        """The dataset whose prediction `prediction_id` is, or None while no row has that id."""
+        return prediction_dataset(self._engine, prediction_id)
+
     def ping(self) -> bool:
         """True if the database answers."""
         try:

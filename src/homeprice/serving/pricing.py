@@ -35,7 +35,6 @@ from homeprice.predictionlog import (
     PredictionRecord,
     UnknownPrediction,
 )
-from homeprice.predictionlog.feedback import prediction_dataset
 from homeprice.serving.explain import explain
 from homeprice.serving.fastpath import FastPredictor, Prediction, to_columns
 from homeprice.serving.metrics import ServingMetrics
@@ -222,15 +221,14 @@ class PricingService:
         NotFoundError otherwise. An id of another dataset's prediction is NotFoundError too:
         it names no home of this dataset.
         """
-        # The log exposes no read of one prediction yet; its engine is the one it writes with.
-        engine = self._log._engine  # noqa: SLF001 - see the report of issue 13 (store.py)
         try:
             deadline = time.monotonic() + wait
             delay = 0.02
             while True:
-                # Read the depth before the row: a row written in between is then found.
-                behind = self._log.queue_depth > 0
-                made_for = await asyncio.to_thread(prediction_dataset, engine, prediction_id)
+                # Read the backlog before the row: a row written in between is then found.
+                # Spilled records count too: their rows arrive when the spill is replayed.
+                behind = self._log.queue_depth > 0 or self._log.spill_records > 0
+                made_for = await asyncio.to_thread(self._log.dataset_of, prediction_id)
                 left = deadline - time.monotonic()
                 if made_for is not None or left <= 0:
                     break
