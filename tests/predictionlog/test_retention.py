@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,32 +32,10 @@ from homeprice.predictionlog.database import create_engine
 from homeprice.predictionlog.retention import _Pruner, prune, prune_log
 from homeprice.predictionlog.schema import feedback, prediction_logs
 from tests.support.logrows import predictions_and_feedback, seed, table_rows
-from tests.support.postgres import fresh_pg_database
 from tests.support.servers import free_port
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 AGE = timedelta(days=90)
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this module, dropped after."""
-    with fresh_pg_database("homeprice_retention") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The store URL: a SQLite file, or the module's PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'predictions.db'}"
-    return request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def dataset() -> str:
-    """A dataset name of this test alone (tests share the module's PostgreSQL database)."""
-    return f"ds_{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ import logging
 import os
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,32 +17,16 @@ from homeprice.predictionlog import spill as spill_module
 from homeprice.predictionlog.records import PredictionNotWrittenYet
 from homeprice.predictionlog.spill import SPILL_GLOB, encode
 from homeprice.predictionlog.writer import _row
-from tests.support.postgres import fresh_pg_database
 from tests.support.predictionlog import database_down, record, rows_in_table, wait_until
 
 LOGGER = "homeprice.predictionlog.writer"
 FAST_RETRY = {"retry_initial": 0.01, "retry_max": 0.05}
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this module, dropped after."""
-    with fresh_pg_database("homeprice_spill") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A SQLite file in a folder of its own (moved away to take it down), or the module's PG db."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'db' / 'predictions.db'}"
-    return request.getfixturevalue("pg_url")
-
-
 @pytest.fixture
-def dataset() -> str:
-    """A dataset name of this test alone (tests share the module's PostgreSQL database)."""
-    return f"ds_{uuid.uuid4().hex[:10]}"
+def sqlite_path(tmp_path: Path) -> Path:
+    """The SQLite store in a folder of its own: moving the folder away takes the store down."""
+    return tmp_path / "db" / "predictions.db"
 
 
 def ids_in_table(url: str, dataset: str, *, ordered: bool = False) -> list[str]:

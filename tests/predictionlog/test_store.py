@@ -37,19 +37,10 @@ LOGGER = "homeprice.predictionlog.writer"
 FAST_RETRY = {"retry_initial": 0.01, "retry_max": 0.05}
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this module, dropped after."""
-    with fresh_pg_database("homeprice_log") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The store URL: a SQLite file in a folder that does not exist yet, or the module's PG db."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'home' / 'predictions.db'}"
-    return request.getfixturevalue("pg_url")
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    """The SQLite store in a folder that does not exist yet (the store creates it)."""
+    return tmp_path / "home" / "predictions.db"
 
 
 @pytest.fixture
