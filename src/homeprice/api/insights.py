@@ -182,7 +182,10 @@ async def locations(dataset: ServedDataset, ctx: Context) -> Response:
     counts = getattr(loaded.model[0], "location_counts_", None)
     if counts is None:
         raise NotFoundError(f"{dataset} models have no named locations")
-    known = sorted(((name, int(n)) for name, n in counts.items() if name != "__missing__"),
+    # Pipelines fitted before levels were folded count by spelling already (no names map).
+    names = getattr(loaded.model[0], "location_names_", {})
+    known = sorted(((names.get(key, key), int(n)) for key, n in counts.items()
+                    if key != "__missing__"),
                    key=lambda item: (-item[1], item[0]))
     return json_response({"dataset": dataset, "model_version": loaded.version,
                           "locations": [{"location": name, "listings": n} for name, n in known]})

@@ -78,6 +78,18 @@ def test_variant_spellings_are_one_level_while_training(clean_data) -> None:
     np.testing.assert_allclose(folded.transform(X), plain.transform(X))
 
 
+def test_a_folded_location_is_named_by_its_most_common_spelling(clean_data) -> None:
+    """The location list shows "Whitefield", not the key "whitefield", whatever minority
+    spellings the listings carry."""
+    X, y = clean_data["bengaluru"]
+    spelled = X.copy()
+    whitefield = spelled.index[spelled["location"] == "Whitefield"]
+    spelled.loc[whitefield[::3], "location"] = "WHITEFIELD  "
+    fitted = BengaluruFeatures().fit(spelled, y)
+    assert fitted.location_names_["whitefield"] == "Whitefield"
+    assert "__missing__" not in fitted.location_names_
+
+
 def test_pipelines_fitted_before_folding_keep_matching_exactly(clean_data) -> None:
     """A model registered before keys were folded keeps the behaviour it was validated with."""
     X, y = clean_data["bengaluru"]

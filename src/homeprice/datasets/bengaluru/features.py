@@ -73,7 +73,15 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
         for column in self._ENCODED:
             counts = pd.Series(self._raw_levels(X, column)).value_counts()
             self.frequent_[column] = set(counts[counts >= self.min_count].index)
-        self.location_counts_ = pd.Series(self._raw_levels(X, "location")).value_counts().to_dict()
+        keys = self._raw_levels(X, "location")
+        self.location_counts_ = pd.Series(keys).value_counts().to_dict()
+        # People read locations as spelled in the listings, not as folded keys: each key is
+        # shown in its most common spelling (what the API's location list and the UI offer).
+        spellings = pd.DataFrame({"key": keys, "spelling": [
+            " ".join(str(v).split()) for v in objects(X, "location")]})
+        spellings = spellings[spellings["key"] != "__missing__"]
+        self.location_names_ = (spellings.groupby("key")["spelling"]
+                                .agg(lambda s: s.value_counts().index[0]).to_dict())
 
     @staticmethod
     def _encoding_target(X: Columns, y: object) -> np.ndarray:
