@@ -60,7 +60,7 @@ def test_beyond_the_cap_callers_are_refused_at_once() -> None:
         return "ok", waited
 
     outcome, waited = asyncio.run(scenario())
-    assert outcome == "ok" and waited < 0.5
+    assert outcome == "ok" and waited < 2.0  # refused at once, not after the 2 running
     assert computed == ["traffic", "traffic"] and busy == ["traffic"]
 
 

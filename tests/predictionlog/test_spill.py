@@ -77,10 +77,11 @@ def test_full_queue_spills_without_waiting_then_replays_everything_once(
             started = time.perf_counter()
             send(records)
             latencies.append(time.perf_counter() - started)
-        # Before: every enqueue with the queue full waited 1 s. Now a few microseconds each;
-        # the total bound is loose because other processes share the test machine's cores.
+        # Before: every enqueue with the queue full waited 1 s. Now a few microseconds each
+        # (benchmarks/log_enqueue.py measures it); the bounds here only tell "never waits" from
+        # "waits for room", loose because other processes share the test machine's cores.
         total, typical = sum(latencies), sorted(latencies)[500]
-        assert typical < 50e-6 and total < 0.25, (
+        assert typical < 1e-3 and total < 2.0, (
             f"1,000 enqueues: median {typical * 1e6:.0f} us, total {total * 1e3:.1f} ms")
         assert (log.rows_spilled, log.rows_dropped) == (1000, 0)
         health = log.health()
@@ -207,7 +208,7 @@ def test_shutdown_is_bounded_by_the_grace_period_and_spills_the_rest(
         started = time.monotonic()
         log.close(timeout=0.4)
         elapsed = time.monotonic() - started
-    assert 0.3 <= elapsed < 0.55, elapsed  # it tried for the grace period, and no longer
+    assert 0.3 <= elapsed < 1.5, elapsed  # it tried for the grace period, not until written
     assert (log.rows_written, log.rows_spilled, log.rows_dropped) == (0, 7, 0)
     assert len(spill_files(spill)) == 1
     restarted = PredictionLog(url, spill_dir=spill)
@@ -284,11 +285,11 @@ def test_a_hung_database_neither_blocks_requests_nor_holds_up_shutdown(tmp_path:
     started = time.perf_counter()
     for one in more:
         log.enqueue([one])  # four fit in the queue, the rest spill
-    assert time.perf_counter() - started < 0.25
+    assert time.perf_counter() - started < 2.0  # before: 1 s per enqueue
     records += more
     started = time.perf_counter()
     log.close(timeout=0.4)
-    assert time.perf_counter() - started < 0.6  # bounded by the grace period, not the database
+    assert time.perf_counter() - started < 2.0  # bounded by the grace period, not the database
     # The stuck batch was spilled by close(), the queue too: nothing is lost...
     assert (log.rows_spilled, log.rows_dropped) == (107, 0)
     hung.set()  # ...and when the stuck insert finally lands, its rows are in both places
@@ -321,7 +322,7 @@ def test_a_slow_spill_fsync_never_holds_up_enqueue(tmp_path: Path,
     assert in_fsync.wait(5)  # the writer syncs the spill file before replaying it
     started = time.perf_counter()
     log.enqueue([record("california")])
-    assert time.perf_counter() - started < 0.1  # not behind the fsync in progress
+    assert time.perf_counter() - started < 0.25  # not behind the 0.3 s fsync in progress
     assert log.flush()
     log.close()
     assert synced and (log.rows_written + log.rows_replayed, log.rows_dropped) == (6, 0)

@@ -302,7 +302,7 @@ def test_overflow_without_a_spill_is_dropped_at_once(url: str, dataset: str,
         wait_until(lambda: log.write_errors > 0)  # the writer holds these two
         started = time.perf_counter()
         log.enqueue([record(dataset) for _ in range(8)])  # room for five
-        assert time.perf_counter() - started < 0.05  # no waiting for room
+        assert time.perf_counter() - started < 0.5  # no waiting for room (1 s before)
         assert (log.queue_depth, log.rows_dropped) == (7, 3)
         assert "dropped 3 records" in logged(caplog) and "spilling is off" in logged(caplog)
     log.close()
@@ -321,7 +321,7 @@ def test_close_gives_up_on_a_database_still_down(url: str, dataset: str,
         with caplog.at_level(logging.ERROR, logger=LOGGER):
             started = time.monotonic()
             log.close(timeout=0.3)
-            assert time.monotonic() - started < 0.5
+            assert time.monotonic() - started < 1.0
     # Without a spill folder nothing can keep them: every one is counted, and the log says so.
     assert (log.rows_written, log.rows_dropped, log.queue_depth) == (0, 7, 0)
     assert "still unreachable" in logged(caplog) and "(7 in all)" in logged(caplog)
