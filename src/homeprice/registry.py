@@ -3,6 +3,11 @@
 Every alias move is appended to an audit trail kept in the registered model's tags
 (`audit/<UTC timestamp>-<nonce>` -> JSON: when, action, alias, from, to, reason, metrics, actor),
 so the history lives with the registry itself, wherever its backend store is.
+
+Every move runs read-check-move-audit under one lock per registered model (see
+`homeprice.registrylock`) and checks that the aliases are still what the caller evaluated
+(compare-and-set: `expected_champion` / `expected_challenger`), so concurrent movers cannot
+both act on the same state and the audit trail always agrees with the aliases.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import getpass
 import json
 import os
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +33,7 @@ from homeprice.errors import (
     UserInputError,
 )
 from homeprice.formatting import human_number
+from homeprice.registrylock import alias_lock
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -155,6 +162,24 @@ def _move_alias(client: MlflowClient, dataset: str, alias: str, version: str | N
     return entry
 
 
+def _locked(client: MlflowClient, dataset: str) -> AbstractContextManager[None]:
+    """The alias lock of a dataset's registered model in the client's registry store."""
+    return alias_lock(client._registry_uri, model_name(dataset))
+
+
+def _check_expected(client: MlflowClient, dataset: str, expected_champion: str | None,
+                    expected_challenger: str | None) -> None:
+    """ConflictError naming the alias that moved since the caller read it (None: no check)."""
+    for alias, expected in ((CHAMPION, expected_champion), (CHALLENGER, expected_challenger)):
+        if expected is None:
+            continue
+        current = alias_version(client, dataset, alias)
+        if current != str(expected):
+            now = f"v{current}" if current else "unset"
+            raise ConflictError(f"{alias} of {model_name(dataset)} is {now}, not v{expected} "
+                                "as expected: it moved meanwhile; look again and retry")
+
+
 def register(client: MlflowClient, dataset: str, model_uri: str, run_id: str,
              metrics: dict[str, float], tags: dict[str, str]) -> str:
     """Register a logged model as a new version and make it the `challenger`."""
@@ -168,8 +193,9 @@ def register(client: MlflowClient, dataset: str, model_uri: str, run_id: str,
     mv = mlflow.register_model(model_uri, name, tags=version_tags)
     version = str(mv.version)
     client.set_model_version_tag(name, version, "run_id", run_id)
-    _move_alias(client, dataset, CHALLENGER, version, action="register",
-                reason=f"new version from run {run_id}", metrics=metrics)
+    with _locked(client, dataset):
+        _move_alias(client, dataset, CHALLENGER, version, action="register",
+                    reason=f"new version from run {run_id}", metrics=metrics)
     return version
 
 
@@ -181,20 +207,28 @@ def _require_version(client: MlflowClient, dataset: str, version: str) -> None:
 
 
 def promote(client: MlflowClient, dataset: str, version: str, reason: str, *,
-            who: str | None = None, action: str = "promote") -> AuditEntry:
-    """Make `version` the champion; it stops being the challenger if it was one."""
+            who: str | None = None, action: str = "promote",
+            expected_champion: str | None = None,
+            expected_challenger: str | None = None) -> AuditEntry:
+    """Make `version` the champion; it stops being the challenger if it was one.
+
+    ConflictError when the champion or challenger is no longer the expected version.
+    """
     if not reason.strip():
         raise UserInputError("a promotion needs a reason")
     _require_version(client, dataset, str(version))
     version = str(version)
-    if alias_version(client, dataset, CHAMPION) == version:
-        raise AlreadyChampionError(f"version {version} is already the champion of {dataset}")
     metrics = version_metrics(client, dataset, version)
-    entry = _move_alias(client, dataset, CHAMPION, version, action=action, reason=reason,
-                        who=who, metrics=metrics)
-    if alias_version(client, dataset, CHALLENGER) == version:
-        _move_alias(client, dataset, CHALLENGER, None, action=action,
-                    reason=f"version {version} became champion", who=who)
+    with _locked(client, dataset):
+        _check_expected(client, dataset, expected_champion, expected_challenger)
+        if alias_version(client, dataset, CHAMPION) == version:
+            raise AlreadyChampionError(f"version {version} is already the champion of "
+                                       f"{dataset}")
+        entry = _move_alias(client, dataset, CHAMPION, version, action=action, reason=reason,
+                            who=who, metrics=metrics)
+        if alias_version(client, dataset, CHALLENGER) == version:
+            _move_alias(client, dataset, CHALLENGER, None, action=action,
+                        reason=f"version {version} became champion", who=who)
     return entry
 
 
@@ -212,18 +246,45 @@ def champion_lineage(entries: list[AuditEntry]) -> list[str]:
     return stack
 
 
-def rollback(client: MlflowClient, dataset: str, reason: str, *, who: str | None = None
-             ) -> AuditEntry:
-    """Give the champion alias back to the previous champion in the audit history."""
+def rollback(client: MlflowClient, dataset: str, reason: str, *, who: str | None = None,
+             expected_champion: str | None = None,
+             expected_challenger: str | None = None) -> AuditEntry:
+    """Give the champion alias back to the previous champion in the audit history.
+
+    ConflictError when the champion or challenger is no longer the expected version (so two
+    concurrent rollbacks of the same champion give one success, not a double step back).
+    """
     if not reason.strip():
         raise UserInputError("a rollback needs a reason")
-    lineage = champion_lineage(history(client, dataset))
-    current = alias_version(client, dataset, CHAMPION)
-    if current is None or len(lineage) < 2:
-        raise ConflictError(f"{model_name(dataset)} has no previous champion to roll back to")
-    target = lineage[-2]
-    return _move_alias(client, dataset, CHAMPION, target, action="rollback", reason=reason,
-                       who=who, metrics=version_metrics(client, dataset, target))
+    with _locked(client, dataset):
+        _check_expected(client, dataset, expected_champion, expected_challenger)
+        lineage = champion_lineage(history(client, dataset))
+        current = alias_version(client, dataset, CHAMPION)
+        if current is None or len(lineage) < 2:
+            raise ConflictError(f"{model_name(dataset)} has no previous champion to roll "
+                                "back to")
+        target = lineage[-2]
+        return _move_alias(client, dataset, CHAMPION, target, action="rollback",
+                           reason=reason, who=who,
+                           metrics=version_metrics(client, dataset, target))
+
+
+def retire(client: MlflowClient, dataset: str, reason: str, *, who: str | None = None,
+           action: str = "retire", expected_challenger: str | None = None,
+           expected_champion: str | None = None) -> AuditEntry:
+    """Clear the `challenger` alias (the version stays registered), audited.
+
+    ConflictError when there is no challenger or an alias is no longer the expected version.
+    """
+    if not reason.strip():
+        raise UserInputError("retiring a challenger needs a reason")
+    with _locked(client, dataset):
+        _check_expected(client, dataset, expected_champion, expected_challenger)
+        current = alias_version(client, dataset, CHALLENGER)
+        if current is None:
+            raise ConflictError(f"{model_name(dataset)} has no challenger to retire")
+        return _move_alias(client, dataset, CHALLENGER, None, action=action, reason=reason,
+                           who=who, metrics=version_metrics(client, dataset, current))
 
 
 # -- gate -----------------------------------------------------------------------------------------
@@ -254,10 +315,15 @@ def gate(dataset: str, challenger: dict[str, float], champion: dict[str, float] 
 
 
 def apply_gate(client: MlflowClient, dataset: str, version: str, decision: GateDecision) -> None:
-    """Record the gate outcome on the version and promote it when it passed."""
+    """Record the gate outcome on the version and promote it when it passed.
+
+    The promotion expects the champion the gate compared against, so a champion that moved
+    meanwhile refuses it (ConflictError) instead of being replaced on stale evidence.
+    """
     client.set_model_version_tag(model_name(dataset), version, "gate", decision.summary()[:4900])
     if decision.promote:
-        promote(client, dataset, version, f"gate: {decision.summary()}", action="gate-promote")
+        promote(client, dataset, version, f"gate: {decision.summary()}", action="gate-promote",
+                expected_champion=decision.champion_version)
 
 
 def load_model(dataset: str, ref: str) -> Any:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from homeprice import registry, tracking
 from homeprice.cli import app
 from homeprice.config import Settings, load_settings
+from homeprice.errors import ConflictError
 from tests.support.registry import register_variant, seed
 
 runner = CliRunner()
@@ -73,3 +75,28 @@ def test_rows_of_an_older_pair_do_not_count(serving_settings: Settings) -> None:
     assert decision["champion"] is None
     assert (decision["action"], decision["reason"]) == (
         "keep", "the champion has no labelled predictions yet")
+
+
+def test_apply_refuses_when_the_pair_moved_after_evaluation(
+        serving_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from homeprice.monitoring import live
+
+    champion = registry.load_model("california", "1")
+    version = register_variant(serving_settings, champion)
+    seed(load_settings(), 800, version, 0.6, "shadow")
+    client = tracking.configure(load_settings())
+    real_decide = live.decide
+
+    def decide_while_an_operator_retires(*args: object, **kwargs: object) -> tuple[str, str]:
+        # The race window: the evidence is computed, then someone retires the challenger
+        # before --apply acts on it.
+        outcome = real_decide(*args, **kwargs)
+        registry.retire(client, "california", "operator: pulled it", who="ops")
+        return outcome
+
+    monkeypatch.setattr(live, "decide", decide_while_an_operator_retires)
+    with pytest.raises(ConflictError, match=f"challenger .* is unset, not v{version}"):
+        live.evaluate_live("california", load_settings(), apply=True)
+    assert registry.alias_version(client, "california", "champion") == "1"
+    last = registry.history(client, "california")[-1]
+    assert (last.action, last.actor) == ("retire", "ops")  # and no ab-promote after it

@@ -180,4 +180,14 @@ class TestAdmin:
         rollback = admin.post("/v1/admin/california/rollback", headers=auth,
                               json={"reason": "nothing before"})
         assert rollback.status_code == 409 and "no previous champion" in rollback.json()["detail"]
+        # Compare-and-set: a caller that saw another champion is refused, and nothing moves.
+        stale = admin.post("/v1/admin/california/promote", headers=auth,
+                           json={"version": "1", "reason": "saw v7", "expected_champion": "7"})
+        assert stale.status_code == 409 and "is v1, not v7" in stale.json()["detail"]
+        retire = admin.post("/v1/admin/california/retire", headers=auth,
+                            json={"reason": "no challenger", "expected_challenger": "5"})
+        assert retire.status_code == 409 and "not v5" in retire.json()["detail"]
+        bad = admin.post("/v1/admin/california/rollback", headers=auth,
+                         json={"reason": "x", "expected_champion": "latest"})
+        assert bad.status_code == 422 and "expected_champion" in bad.text
         assert admin.post("/v1/admin/atlantis/reload", headers=auth).status_code == 404

@@ -45,7 +45,7 @@ def ab_evaluate(
                       f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
                       f"{min(r['coverage_ci'][1], 1):.3f}]")
     out.print(table)
-    colour = {"promote": "green", "rollback": "red"}.get(decision.action, "yellow")
+    colour = {"promote": "green", "rollback": "red", "retire": "red"}.get(decision.action, "yellow")
     applied = " (applied)" if decision.details.get("applied") else (
         "" if decision.action == "keep" else " (not applied: add --apply)")
     out.print(f"decision: [{colour}]{decision.action}[/]{applied}: {decision.reason}",

@@ -1,4 +1,5 @@
-"""`homeprice models`: registered versions, champion promotion and rollback, the audit trail."""
+"""`homeprice models`: registered versions, promotion, rollback, retiring a challenger, the audit
+trail."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from rich.table import Table
 from homeprice.cli.options import DatasetOption
 from homeprice.cli.render import money, out
 from homeprice.config import load_settings
+
+# Compare-and-set: the move is refused when the champion is no longer what the user looked at.
+ExpectedChampion = Annotated[str | None, typer.Option(
+    help="Refuse (exit 1) unless the champion is still this version.")]
 
 app = typer.Typer(help="Registered model versions, aliases and their history.",
                   no_args_is_help=True)
@@ -45,13 +50,15 @@ def models_promote(
     dataset: DatasetOption,
     version: Annotated[str, typer.Option(help="Version number to make champion.")],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+    expected_champion: ExpectedChampion = None,
 ) -> None:
     """Make a version the champion."""
     from homeprice import registry, tracking
     from homeprice.datasets import get_dataset
 
     ds = get_dataset(dataset)
-    entry = registry.promote(tracking.configure(load_settings()), ds.name, version, reason)
+    entry = registry.promote(tracking.configure(load_settings()), ds.name, version, reason,
+                             expected_champion=expected_champion)
     out.print(f"champion of {ds.name}: v{entry.from_version or '-'} -> v{entry.to_version}",
               highlight=False)
 
@@ -60,15 +67,34 @@ def models_promote(
 def models_rollback(
     dataset: DatasetOption,
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+    expected_champion: ExpectedChampion = None,
 ) -> None:
     """Give the champion alias back to the previous champion."""
     from homeprice import registry, tracking
     from homeprice.datasets import get_dataset
 
     ds = get_dataset(dataset)
-    entry = registry.rollback(tracking.configure(load_settings()), ds.name, reason)
+    entry = registry.rollback(tracking.configure(load_settings()), ds.name, reason,
+                              expected_champion=expected_champion)
     out.print(f"rolled back {ds.name}: champion v{entry.from_version} -> v{entry.to_version}",
               highlight=False)
+
+
+@app.command("retire")
+def models_retire(
+    dataset: DatasetOption,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+    expected_challenger: Annotated[str | None, typer.Option(
+        help="Refuse (exit 1) unless the challenger is still this version.")] = None,
+) -> None:
+    """Clear the challenger alias: servers stop scoring it; the version stays registered."""
+    from homeprice import registry, tracking
+    from homeprice.datasets import get_dataset
+
+    ds = get_dataset(dataset)
+    entry = registry.retire(tracking.configure(load_settings()), ds.name, reason,
+                            expected_challenger=expected_challenger)
+    out.print(f"retired challenger v{entry.from_version} of {ds.name}", highlight=False)
 
 
 @app.command("history")

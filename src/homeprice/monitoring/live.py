@@ -117,15 +117,22 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
                                    "since": since.isoformat() if since else None,
                                    "offline_mae": offline, "applied": False,
                                    "last_applied": last_applied(entries)})
-    if apply and action in ("promote", "rollback"):
+    if apply and action in ("promote", "rollback", "retire"):
         evidence = json.dumps({"reason": reason, "difference_mae": decision.to_dict()[
             "difference_mae"]}, default=str)
+        # Compare-and-set: act only if the pair is still the one just evaluated; a move by
+        # someone else meanwhile raises ConflictError and nothing changes.
+        expected = {"expected_champion": champion_v, "expected_challenger": challenger_v}
         if action == "promote":
             assert challenger_v is not None
             registry.promote(client, dataset, challenger_v, f"ab evaluate: {evidence}",
-                             who="ab-evaluate", action="ab-promote")
+                             who="ab-evaluate", action="ab-promote", **expected)
+        elif action == "retire":
+            registry.retire(client, dataset, f"ab evaluate: {evidence}", who="ab-evaluate",
+                            action="ab-retire", **expected)
         else:
-            registry.rollback(client, dataset, f"ab evaluate: {evidence}", who="ab-evaluate")
+            registry.rollback(client, dataset, f"ab evaluate: {evidence}", who="ab-evaluate",
+                              **expected)
         decision.details["applied"] = True
         decision.details["notified"] = notify(settings, {"event": f"ab-{action}",
                                                          **decision.to_dict()})

@@ -138,19 +138,20 @@ class FeedbackRecorded(BaseModel):
     prediction_id: str
 
 
-class AdminPromote(BaseModel):
+class AdminReason(BaseModel):
+    """Why an admin action is taken, and optionally the aliases the caller saw (compare-and-set:
+    the move is refused with 409 when either has moved since)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000)
+    expected_champion: str | None = Field(default=None, pattern=r"^\d+$")
+    expected_challenger: str | None = Field(default=None, pattern=r"^\d+$")
+
+
+class AdminPromote(AdminReason):
     """Make a version the champion."""
 
-    model_config = ConfigDict(extra="forbid")
     version: str = Field(pattern=r"^\d+$")
-    reason: str = Field(min_length=1, max_length=1000)
-
-
-class AdminReason(BaseModel):
-    """Why an admin action is taken."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=1000)
 
 
 class TrafficChange(BaseModel):

@@ -1,8 +1,9 @@
-"""POST /v1/admin/{dataset}/promote|rollback|reload|traffic, behind a bearer token."""
+"""POST /v1/admin/{dataset}/promote|rollback|retire|reload|traffic, behind a bearer token."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -40,8 +41,9 @@ async def _reloaded(ctx: ServingContext, dataset: str, entry: AuditEntry) -> dic
 async def promote(dataset: ServedDataset, body: AdminPromote, ctx: Context,
                   client: RegistryClient) -> dict[str, Any]:
     """Make a version the champion (audit trail entry with the reason)."""
-    entry = await run_in_threadpool(registry.promote, client, dataset, body.version,
-                                    body.reason, who="api")
+    entry = await run_in_threadpool(partial(
+        registry.promote, client, dataset, body.version, body.reason, who="api",
+        expected_champion=body.expected_champion, expected_challenger=body.expected_challenger))
     return await _reloaded(ctx, dataset, entry)
 
 
@@ -49,7 +51,19 @@ async def promote(dataset: ServedDataset, body: AdminPromote, ctx: Context,
 async def rollback(dataset: ServedDataset, body: AdminReason, ctx: Context,
                    client: RegistryClient) -> dict[str, Any]:
     """Give the champion alias back to the previous champion."""
-    entry = await run_in_threadpool(registry.rollback, client, dataset, body.reason, who="api")
+    entry = await run_in_threadpool(partial(
+        registry.rollback, client, dataset, body.reason, who="api",
+        expected_champion=body.expected_champion, expected_challenger=body.expected_challenger))
+    return await _reloaded(ctx, dataset, entry)
+
+
+@router.post("/{dataset}/retire", responses=_CHANGE_ERRORS)
+async def retire(dataset: ServedDataset, body: AdminReason, ctx: Context,
+                 client: RegistryClient) -> dict[str, Any]:
+    """Clear the challenger alias (the version stays registered); servers stop scoring it."""
+    entry = await run_in_threadpool(partial(
+        registry.retire, client, dataset, body.reason, who="api",
+        expected_champion=body.expected_champion, expected_challenger=body.expected_challenger))
     return await _reloaded(ctx, dataset, entry)
 
 
