@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -14,41 +14,9 @@ from homeprice.errors import NotFoundError
 from homeprice.monitoring.abtest import ABRules
 from homeprice.monitoring.replay import model_input, replay
 from homeprice.monitoring.sequential import confidence_sequence
-from homeprice.predictionlog import PredictionLog
 from homeprice.training.evaluation import predict_with_interval
-from tests.support.bodies import CALIFORNIA
-from tests.support.logrows import labelled_requests
 from tests.support.registry import register_variant
-
-
-def homes(n: int) -> list[dict]:
-    """`n` plausible, distinct California requests."""
-    rng = np.random.default_rng(3)
-    return [CALIFORNIA | {"median_income": float(round(rng.uniform(1.5, 9.0), 4)),
-                          "housing_median_age": int(rng.integers(2, 50)),
-                          "latitude": float(round(rng.uniform(33.8, 38.0), 2))}
-            for _ in range(n)]
-
-
-def seed_favouring(settings: Settings, version: str, n: int, served_factor: float,
-                   age: timedelta = timedelta(hours=1)) -> tuple[np.ndarray, np.ndarray]:
-    """n labelled requests whose labels lie close to `version`'s predictions, while the
-    champion served those predictions times `served_factor`; (served, actual)."""
-    features = homes(n)
-    candidate = registry.load_model("california", version)
-    predicted, _, _ = predict_with_interval(
-        candidate, model_input(features, list(get_dataset("california").feature_columns)))
-    rng = np.random.default_rng(11)
-    actual = predicted * rng.uniform(0.97, 1.03, n)
-    served = predicted * served_factor
-    log = PredictionLog(settings.log_url)
-    log.start()
-    try:
-        labelled_requests(log, "california", features, served.tolist(), actual.tolist(),
-                          datetime.now(UTC) - age)
-    finally:
-        log.close()
-    return served, actual
+from tests.support.replaylog import homes, seed_favouring
 
 
 def test_replay_of_a_model_the_labels_favour_promotes_with_hand_computed_numbers(
@@ -112,3 +80,11 @@ def test_bad_since_names_the_option(serving_settings: Settings) -> None:
 
     with pytest.raises(UserInputError, match="since 'soon' is not a duration"):
         replay("california", serving_settings, "1", "soon")
+
+
+def test_a_dataset_not_served_is_named(serving_settings: Settings) -> None:
+    only_bengaluru = serving_settings.model_copy(deep=True)
+    only_bengaluru.serving.datasets = ["bengaluru"]
+    with pytest.raises(NotFoundError, match=r"california is not served \(serving.datasets: "
+                                            r"bengaluru\)"):
+        replay("california", only_bengaluru, "1")
