@@ -88,3 +88,24 @@ def test_a_dataset_not_served_is_named(serving_settings: Settings) -> None:
     with pytest.raises(NotFoundError, match=r"california is not served \(serving.datasets: "
                                             r"bengaluru\)"):
         replay("california", only_bengaluru, "1")
+
+
+def test_archived_requests_are_replayed_too(serving_settings: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from homeprice.cli import app
+    from homeprice.predictionlog import PredictionLog
+
+    version = register_variant(serving_settings, registry.load_model("california", "1"))
+    served, actual = seed_favouring(serving_settings, version, 30, 1.3, age=timedelta(days=3))
+    pruned = CliRunner().invoke(app, ["log", "prune", "--older-than", "2d"])
+    assert pruned.exit_code == 0, pruned.output
+    log = PredictionLog(serving_settings.log_url)
+    log.start()
+    try:
+        assert log.count("california") == 0  # every seeded row now lives in the archive only
+    finally:
+        log.close()
+    decision = replay("california", serving_settings, version, "7d").decision
+    assert decision.champion.labelled == decision.challenger.labelled == 30
+    assert decision.champion.mae.mean == pytest.approx(np.mean(np.abs(served - actual)))
