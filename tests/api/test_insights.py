@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
@@ -116,3 +117,28 @@ def test_ab_reports_the_champion_move_the_last_apply_made(client: TestClient,
     # also wrote after it.
     assert last["alias"] == "champion" and last["to_version"] == version
     assert last["action"] == "ab-promote" and last["from_version"] == "1"
+
+
+def test_replay_rebuilds_served_requests_and_is_cached(client: TestClient) -> None:
+    homes = [CALIFORNIA | {"median_income": 2.0 + i / 10} for i in range(6)]
+    answers = client.post("/v1/california/predict",
+                          json={"instances": homes}).json()["predictions"]
+    log = client.app.state.context.log
+    assert log.flush(10)
+    for answer in answers:
+        log.add_feedback(answer["prediction_id"], 300_000.0)
+    body = client.get("/v1/insights/california/replay",
+                      params={"model": "1", "since": "1h"}).json()
+    # The served model replayed on its own logged features answers what it answered then.
+    assert body["mode"] == "replay" and body["note"].startswith("replay: offline evidence")
+    assert body["champion"]["labelled"] == body["challenger"]["labelled"] == 6
+    assert body["difference_mae"]["mean"] == pytest.approx(0, abs=1e-3)
+    assert body["champion"]["mae"]["mean"] == pytest.approx(
+        sum(abs(a["price"] - 300_000) for a in answers) / 6, rel=1e-6)
+    assert body["applied"] is False and body["action"] == "keep"
+    assert client.get("/v1/insights/california/replay",
+                      params={"model": "1", "since": "1h"}).json() == body
+    missing = client.get("/v1/insights/california/replay", params={"model": "challenger"})
+    assert missing.status_code == 404 and "no 'challenger' alias" in missing.json()["detail"]
+    bad = client.get("/v1/insights/california/replay", params={"model": "1", "since": "soon"})
+    assert bad.status_code == 400 and "since 'soon'" in bad.json()["detail"]

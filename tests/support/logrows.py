@@ -82,3 +82,27 @@ def predictions_and_feedback(engine: Engine, ids: list[str]
                              ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The prediction and feedback rows of `ids`."""
     return table_rows(engine, prediction_logs, ids), table_rows(engine, feedback, ids)
+
+
+def labelled_requests(log: PredictionLog, dataset: str, features: list[dict[str, Any]],
+                      served: list[float], actual: list[float], ts: datetime,
+                      version: str = "1") -> list[str]:
+    """One champion-served request per features row, answered `served[i]` and labelled
+    `actual[i]`, each with an unlabelled shadow row (replay must not count); the served ids."""
+    ids = []
+    for i, row in enumerate(features):
+        record = PredictionRecord(
+            prediction_id=uuid.uuid4().hex, request_id=uuid.uuid4().hex, ts=ts, dataset=dataset,
+            variant="champion", model_version=version, served=True, prediction=served[i],
+            lower=served[i] * 0.8, upper=served[i] * 1.2, features=row)
+        shadow = PredictionRecord(
+            prediction_id=uuid.uuid4().hex, request_id=record.request_id, ts=ts,
+            dataset=dataset, variant="shadow", model_version="999", served=False,
+            prediction=1.0, lower=0.0, upper=2.0, features=row,
+            parent_prediction_id=record.prediction_id)
+        log.enqueue([record, shadow])
+        ids.append(record.prediction_id)
+    assert log.flush(30), "the seed rows were not written"
+    for prediction_id, price in zip(ids, actual, strict=True):
+        log.add_feedback(prediction_id, price)
+    return ids

@@ -36,3 +36,18 @@ def test_data_shows_the_latest_reports(ui: AppTest, ui_home: Path) -> None:
     assert shown["Status"] == quality["status"]
     assert shown["Rows out"] == f"{cleaning['rows_out']:,}"
     assert len(app.get("vega_lite_chart")) >= 2
+
+
+def test_monitoring_replays_the_challenger_or_a_chosen_version(ui: AppTest) -> None:
+    app = open_page(ui, "monitoring")
+    # The seeded server has no challenger: the API's reason is shown, the page still works.
+    assert any("no 'challenger' alias" in i.value for i in app.info), [i.value for i in app.info]
+    model = next(t for t in app.text_input if t.label == "Model to replay")
+    model.set_value("1").run()
+    assert not app.exception, [e.value for e in app.exception]
+    decision = next(i.value for i in app.info if "offline evidence" in i.value)
+    assert decision.startswith("**keep** (replay: offline evidence, nothing applied)")
+    table = app.dataframe[0].value
+    assert list(table["variant"]) == ["champion", "replay"]
+    assert list(table["labelled"]) == [SEEDED_HOMES, SEEDED_HOMES]
+    assert list(table["version"]) == ["1", "1"]

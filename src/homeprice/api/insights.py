@@ -25,6 +25,7 @@ from homeprice.api.sharedresults import SharedResults
 from homeprice.errors import NotFoundError
 from homeprice.monitoring.drift import latest_path
 from homeprice.monitoring.live import live_view
+from homeprice.monitoring.replay import DEFAULT_SINCE, replay
 from homeprice.serving.dependencies import (
     Context,
     ReadToken,
@@ -96,6 +97,25 @@ async def ab(dataset: ServedDataset, ctx: Context, shared: Shared) -> Response:
 
     # orjson writes NaN (no labels yet) as null, which the standard encoder refuses.
     return json_response(await shared.get("ab", dataset, read))
+
+
+@router.get("/{dataset}/replay", responses=_BUSY)
+async def replay_view(dataset: ServedDataset, ctx: Context, shared: Shared,
+                      model: str = Query(registry.CHALLENGER, min_length=1, max_length=64,
+                                         description="an alias (challenger) or a version"),
+                      since: str = Query(DEFAULT_SINCE, min_length=2, max_length=16,
+                                         description="window of logged requests, e.g. 7d")
+                      ) -> Response:
+    """`homeprice replay`: `model` scored offline on the labelled champion-served requests of
+    the last `since`, with the table and decision of `ab evaluate` (offline evidence: never
+    applied)."""
+
+    def read() -> dict[str, Any]:
+        ctx.log.flush(timeout=5)
+        return replay(dataset, ctx.settings, model, since, log=ctx.log).to_dict()
+
+    # Scoring a model over days of requests is costly: cached and capped like the A/B view.
+    return json_response(await shared.get("replay", (dataset, model, since), read))
 
 
 def traffic_buckets(rows: pd.DataFrame, since: datetime, bucket_seconds: int

@@ -11,7 +11,18 @@ from typing import Annotated
 
 import typer
 
-from homeprice.cli import ab, data, log, models, monitor, pipeline, predict, reproduce, serve
+from homeprice.cli import (
+    ab,
+    data,
+    log,
+    models,
+    monitor,
+    pipeline,
+    predict,
+    replay,
+    reproduce,
+    serve,
+)
 from homeprice.cli.errors import ReportingGroup
 
 app = typer.Typer(cls=ReportingGroup, help="homeprice: house-price models from raw data to "
@@ -21,6 +32,7 @@ app = typer.Typer(cls=ReportingGroup, help="homeprice: house-price models from r
 app.add_typer(reproduce.app)
 app.add_typer(predict.app)
 app.add_typer(serve.app)
+app.add_typer(replay.app)
 app.add_typer(data.app, name="data")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(models.app, name="models")

@@ -6,7 +6,9 @@ store's engine and returns a pandas frame (or a count) with timestamps in UTC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -65,6 +67,20 @@ def labelled(engine: Engine, dataset: str, since: datetime | None = None) -> pd.
     for column in ("prediction", "lower", "upper", "actual_price"):
         frame[column] = frame[column].astype(float)
     return frame
+
+
+def features_of(engine: Engine, prediction_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The logged request features of each of `prediction_ids` found in the log, by id."""
+    p = prediction_logs
+    found: dict[str, dict[str, Any]] = {}
+    ids = list(prediction_ids)
+    # Chunked: SQLite caps the number of bound parameters of one statement.
+    for start in range(0, len(ids), 500):
+        query = sa.select(p.c.prediction_id, p.c.features).where(
+            p.c.prediction_id.in_(ids[start:start + 500]))
+        with engine.connect() as connection:
+            found.update({pid: orjson.loads(text) for pid, text in connection.execute(query)})
+    return found
 
 
 def recent_features(engine: Engine, dataset: str, limit: int = 5000,

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -172,6 +173,10 @@ class PredictionLog:
         """Predictions of `dataset` with an actual price (made since `since`), oldest first;
         shadow predictions take their parent's label (see `queries.labelled`)."""
         return queries.labelled(self._engine, dataset, since)
+
+    def features_of(self, prediction_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The logged request features of each of `prediction_ids` still in the log, by id."""
+        return queries.features_of(self._engine, prediction_ids)
 
     def recent_features(self, dataset: str, limit: int = 5000,
                         variant: str | None = None, since: datetime | None = None

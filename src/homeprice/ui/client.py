@@ -106,8 +106,15 @@ class ApiClient:
 
     # -- insights ----------------------------------------------------------------------------
     def insight(self, dataset: str, name: str, **params: Any) -> Any:
-        """GET /v1/insights/{dataset}/{name}: models, ab, traffic, drift, quality, locations."""
+        """GET /v1/insights/{dataset}/{name}: models, ab, replay, traffic, drift, quality,
+        locations."""
         return self._get(f"/v1/insights/{dataset}/{name}", **params)
+
+    def replay(self, dataset: str, model: str = "challenger", since: str = "7d"
+               ) -> dict[str, Any]:
+        """`model` scored offline on logged, labelled requests of the last `since`: the table
+        and decision of `ab evaluate`, never applied."""
+        return self._get(f"/v1/insights/{dataset}/replay", model=model, since=since)
 
     def drift_report_html(self, dataset: str) -> bytes:
         """The latest drift check's HTML report."""

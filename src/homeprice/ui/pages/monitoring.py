@@ -1,5 +1,6 @@
 """Monitoring: request rate, latency and errors over time; live error per variant with
-confidence intervals and the A/B decision; drift; interval coverage."""
+confidence intervals and the A/B decision; drift; interval coverage; a replay of the
+challenger on logged, labelled requests."""
 
 from __future__ import annotations
 
@@ -100,6 +101,48 @@ def _live(client: ApiClient, dataset: str) -> None:
                    f"[{human_number(difference['lower'])}, {human_number(difference['upper'])}]")
 
 
+REPLAY_WINDOWS = ["1d", "7d", "30d"]
+
+
+def replay_table(result: dict[str, Any]) -> pd.DataFrame:
+    """The rows of `ab evaluate`'s table for a replay: served champion, then the replayed model."""
+    rows = []
+    for role in ("champion", "challenger"):
+        stats = result.get(role)
+        if not stats:
+            continue
+        mae, coverage = stats["mae"], stats["coverage"]
+        rows.append({"variant": stats["variant"], "version": stats["model_version"],
+                     "labelled": stats["labelled"],
+                     "MAE [CS]": f"{human_number(mae['mean'])} [{human_number(mae['lower'])}, "
+                                 f"{human_number(mae['upper'])}]",
+                     "RMSE": human_number(stats["rmse"]),
+                     "MAPE": f"{stats['mape']:.1%}",
+                     "coverage [CS]": f"{coverage['mean']:.3f} "
+                                      f"[{max(coverage['lower'], 0):.3f}, "
+                                      f"{min(coverage['upper'], 1):.3f}]"})
+    return pd.DataFrame(rows)
+
+
+def _replay(client: ApiClient, dataset: str) -> None:
+    """A model (the challenger by default) replayed on logged, labelled requests."""
+    st.subheader("Replay on logged requests")
+    st.caption("The model scored offline on the labelled requests the champion served, paired "
+               "with what the champion answered: the same table and decision as the live A/B "
+               "test, as evidence only (nothing is applied).")
+    left, right = st.columns(2)
+    model = left.text_input("Model to replay", "challenger", key=f"replay-model-{dataset}",
+                            help="An alias (challenger) or a version number.")
+    window = right.selectbox("Requests of the last", REPLAY_WINDOWS, index=1,
+                             key=f"replay-window-{dataset}")
+    found = page_setup.optional(client.replay, dataset, model.strip() or "challenger", window)
+    if found is None:
+        return
+    st.info(f"**{found['action']}** ({found['note']}): {found['reason']}",
+            icon=":material/history:")
+    st.dataframe(replay_table(found), hide_index=True)
+
+
 def _drift(client: ApiClient, dataset: str) -> None:
     """The latest drift check: share of drifted inputs and per-column scores."""
     st.subheader("Drift")
@@ -143,3 +186,5 @@ def _panels() -> None:
 
 
 _panels()
+# Outside the auto-refresh: a replay scores a model over days of requests.
+_replay(client, dataset)
