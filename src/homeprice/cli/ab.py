@@ -6,10 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from homeprice.cli.options import DatasetOption
-from homeprice.cli.render import out
+from homeprice.cli.render import out, render_decision_table
 from homeprice.config import load_settings
 
 app = typer.Typer(help="Champion/challenger decisions from live errors.", no_args_is_help=True)
@@ -26,25 +25,15 @@ def ab_evaluate(
 ) -> None:
     """Live MAE/RMSE/MAPE/coverage per variant and an anytime-valid promote/rollback/keep."""
     from homeprice.datasets import get_dataset
-    from homeprice.formatting import human_number as num
-    from homeprice.monitoring.live import decision_rows, evaluate_live, parse_window
+    from homeprice.monitoring.live import evaluate_live, parse_window
 
     decision = evaluate_live(get_dataset(dataset).name, load_settings(), parse_window(window),
                              apply)
     if as_json:
         typer.echo(json.dumps(decision.to_dict(), indent=2, default=str))
         return
-    table = Table(title=f"{dataset}: live errors ({decision.mode} mode; 95% anytime-valid CS)")
-    for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
-                   "coverage [CS]"):
-        table.add_column(column, justify="left" if column == "variant" else "right")
-    for r in decision_rows(decision):
-        table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
-                      f"{num(r['mae'])} [{num(r['mae_ci'][0])}, {num(r['mae_ci'][1])}]",
-                      num(r["rmse"]), f"{r['mape']:.1%}",
-                      f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
-                      f"{min(r['coverage_ci'][1], 1):.3f}]")
-    out.print(table)
+    render_decision_table(decision, f"{dataset}: live errors ({decision.mode} mode; 95% "
+                          "anytime-valid CS)")
     colour = {"promote": "green", "rollback": "red", "retire": "red"}.get(decision.action, "yellow")
     applied = " (applied)" if decision.details.get("applied") else (
         "" if decision.action == "keep" else " (not applied: add --apply)")

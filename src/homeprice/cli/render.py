@@ -106,3 +106,21 @@ def print_next_steps(settings: Any, names: list[str]) -> None:
     out.print(f"  try:    curl -s -X POST http://{host}:{port}/v1/{dataset}/predict "
               f"-H 'Content-Type: application/json' -d '{example}'",
               highlight=False, soft_wrap=True)
+
+
+def render_decision_table(decision: Any, title: str) -> None:
+    """The per-variant live-error table of an A/B decision (`ab evaluate`, `replay`)."""
+    from homeprice.formatting import human_number as num
+    from homeprice.monitoring.live import decision_rows
+
+    table = Table(title=title)
+    for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
+                   "coverage [CS]"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for r in decision_rows(decision):
+        table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
+                      f"{num(r['mae'])} [{num(r['mae_ci'][0])}, {num(r['mae_ci'][1])}]",
+                      num(r["rmse"]), f"{r['mape']:.1%}",
+                      f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
+                      f"{min(r['coverage_ci'][1], 1):.3f}]")
+    out.print(table)

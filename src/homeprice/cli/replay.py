@@ -6,10 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from homeprice.cli.options import DatasetOption
-from homeprice.cli.render import out
+from homeprice.cli.render import out, render_decision_table
 from homeprice.config import load_settings
 
 app = typer.Typer()
@@ -26,8 +25,6 @@ def replay_command(
 ) -> None:
     """Score a model on logged, labelled past requests: the same table and decision as
     `ab evaluate`, as offline evidence (no alias moves)."""
-    from homeprice.formatting import human_number as num
-    from homeprice.monitoring.live import decision_rows
     from homeprice.monitoring.replay import NOTE, replay
 
     result = replay(dataset, load_settings(), model, since)
@@ -35,18 +32,9 @@ def replay_command(
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
         return
     decision = result.decision
-    table = Table(title=f"{result.dataset}: replay of v{result.model_version} on labelled "
-                  f"requests of the last {result.window} (paired; 95% anytime-valid CS)")
-    for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
-                   "coverage [CS]"):
-        table.add_column(column, justify="left" if column == "variant" else "right")
-    for r in decision_rows(decision):
-        table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
-                      f"{num(r['mae'])} [{num(r['mae_ci'][0])}, {num(r['mae_ci'][1])}]",
-                      num(r["rmse"]), f"{r['mape']:.1%}",
-                      f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
-                      f"{min(r['coverage_ci'][1], 1):.3f}]")
-    out.print(table)
+    render_decision_table(decision, f"{result.dataset}: replay of v{result.model_version} on "
+                          f"labelled requests of the last {result.window} (paired; 95% "
+                          "anytime-valid CS)")
     colour = {"promote": "green", "rollback": "red"}.get(decision.action, "yellow")
     out.print(f"decision: [{colour}]{decision.action}[/]: {decision.reason}", highlight=False)
     out.print(NOTE, highlight=False)
