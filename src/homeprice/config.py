@@ -457,6 +457,10 @@ class Settings(BaseSettings):
     log_retention: LogRetentionSettings = LogRetentionSettings()
     # Bearer token of the admin endpoints (HOMEPRICE_ADMIN_TOKEN); unset = admin disabled.
     admin_token: SecretStr | None = None
+    # Bearer token of POST /v1/{dataset}/feedback (HOMEPRICE_FEEDBACK_TOKEN), held by the
+    # trusted back office that knows sale prices; unset = feedback disabled (403). The admin
+    # token is not accepted in its place: labelling and promoting are separate duties.
+    feedback_token: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,7 @@ from homeprice.api import create_api
 from homeprice.cli import app
 from homeprice.config import Settings
 from tests.support.bodies import BODIES, CALIFORNIA
+from tests.support.tokens import FEEDBACK_AUTH
 
 runner = CliRunner()
 
@@ -59,7 +60,7 @@ def test_ab_reports_live_error_once_labelled(client: TestClient) -> None:
     answers = client.post("/v1/california/predict",
                           json={"instances": [CALIFORNIA] * 5}).json()["predictions"]
     for answer in answers:
-        client.post("/v1/california/feedback",
+        client.post("/v1/california/feedback", headers=FEEDBACK_AUTH,
                     json={"prediction_id": answer["prediction_id"], "actual_price": 400_000})
     body = client.get("/v1/insights/california/ab").json()
     champion = body["decision"]["champion"]

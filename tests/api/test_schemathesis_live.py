@@ -1,5 +1,6 @@
 """Schemathesis, every check, against a real `homeprice serve`: 0 failures on every operation
-except the admin ones (they have their own tests)."""
+except the admin ones (they have their own tests); it sends the feedback token, as the back
+office would, and its auth checks also try the feedback routes without it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.servers import running_server
+from tests.support.tokens import FEEDBACK_TOKEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -25,6 +27,7 @@ def test_schemathesis_finds_no_failure_on_a_live_server(served_home: Path,
         run = subprocess.run(
             [str(schemathesis), "run", f"{base}/openapi.json", "--checks", "all",
              "--exclude-path-regex", "^/v1/admin/", "--max-examples", str(MAX_EXAMPLES),
+             "--header", f"Authorization: Bearer {FEEDBACK_TOKEN}",
              "--generation-deterministic", "--workers", "1",
              "--request-timeout", "30", "--no-color", "--report", "junit",
              "--report-dir", str(tmp_path)],

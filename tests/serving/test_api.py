@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 from homeprice.config import Settings
 from homeprice.serving.app import create_app
 from tests.support.bodies import BENGALURU, BODIES, CALIFORNIA
+from tests.support.tokens import FEEDBACK_AUTH
 
 
 @pytest.mark.parametrize("dataset", ["california", "bengaluru"])
@@ -96,17 +98,15 @@ def test_explanations_add_up(client: TestClient, dataset: str) -> None:
 
 def test_feedback(client: TestClient) -> None:
     pid = client.post("/v1/california/predict", json=CALIFORNIA).json()["prediction_id"]
-    ok = client.post("/v1/california/feedback", json={"prediction_id": pid,
-                                                      "actual_price": 452600})
-    assert ok.status_code == 200
-    again = client.post("/v1/california/feedback", json={"prediction_id": pid,
-                                                         "actual_price": 452600})
-    assert again.status_code == 409
-    unknown = client.post("/v1/california/feedback", json={"prediction_id": "nope",
-                                                           "actual_price": 452600})
-    assert unknown.status_code == 404
-    negative = client.post("/v1/california/feedback", json={"prediction_id": pid,
-                                                            "actual_price": -5})
+
+    def send(prediction_id: str, price: float) -> httpx.Response:
+        return client.post("/v1/california/feedback", headers=FEEDBACK_AUTH,
+                           json={"prediction_id": prediction_id, "actual_price": price})
+
+    assert send(pid, 452600).status_code == 200
+    assert send(pid, 452600).status_code == 409
+    assert send("nope", 452600).status_code == 404
+    negative = send(pid, -5)
     assert negative.status_code == 422 and negative.json()["message"].startswith("actual_price")
 
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.bodies import BENGALURU, CALIFORNIA
+from tests.support.tokens import FEEDBACK_AUTH
 
 
 @pytest.mark.parametrize(("dataset", "field", "value"), [
@@ -62,7 +63,7 @@ def test_unparseable_bodies_are_a_documented_400(client: TestClient) -> None:
 def test_feedback_outside_the_plausible_range_is_422_naming_field_and_range(
         client: TestClient, price: float) -> None:
     pid = client.post("/v1/california/predict", json=CALIFORNIA).json()["prediction_id"]
-    answer = client.post("/v1/california/feedback",
+    answer = client.post("/v1/california/feedback", headers=FEEDBACK_AUTH,
                          json={"prediction_id": pid, "actual_price": price})
     assert answer.status_code == 422
     message = answer.json()["message"]
@@ -71,12 +72,12 @@ def test_feedback_outside_the_plausible_range_is_422_naming_field_and_range(
 
 def test_feedback_for_another_datasets_prediction_is_404(client: TestClient) -> None:
     pid = client.post("/v1/california/predict", json=CALIFORNIA).json()["prediction_id"]
-    answer = client.post("/v1/bengaluru/feedback", json={"prediction_id": pid,
-                                                         "actual_price": 50})
+    answer = client.post("/v1/bengaluru/feedback", headers=FEEDBACK_AUTH,
+                         json={"prediction_id": pid, "actual_price": 50})
     assert answer.status_code == 404
     assert "not a bengaluru prediction" in answer.json()["detail"]
     # ...and its own dataset still takes it.
-    assert client.post("/v1/california/feedback", json={
+    assert client.post("/v1/california/feedback", headers=FEEDBACK_AUTH, json={
         "prediction_id": pid, "actual_price": 452_600}).status_code == 200
 
 

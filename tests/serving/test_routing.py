@@ -21,6 +21,7 @@ from homeprice.serving.routing import CHALLENGER, CHAMPION, ShadowPool, TrafficR
 from homeprice.serving.trafficstore import TrafficStore
 from tests.support.bodies import CALIFORNIA
 from tests.support.registry import register_variant
+from tests.support.tokens import FEEDBACK_AUTH
 
 AUTH = {"Authorization": "Bearer s3cret-0123456789"}
 
@@ -214,7 +215,7 @@ def test_shadow_logs_the_challenger_beside_each_served_prediction(
                            json={"instances": [CALIFORNIA] * 3}).json()["predictions"]
         answers = [one, *many]
         assert {(a["variant"], a["model_version"]) for a in answers} == {("champion", "1")}
-        assert client.post("/v1/california/feedback", json={
+        assert client.post("/v1/california/feedback", headers=FEEDBACK_AUTH, json={
             "prediction_id": one["prediction_id"], "actual_price": 420_000}).status_code == 200
     assert counter(client, "homeprice_shadow_predictions_total", dataset="california") == 4
 

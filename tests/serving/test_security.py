@@ -14,7 +14,7 @@ from homeprice.config import ServingSettings, Settings
 from homeprice.errors import LakeError, UserInputError
 from homeprice.serving.app import create_app
 from homeprice.serving.redaction import redact
-from homeprice.serving.security import AdminGate
+from homeprice.serving.security import TokenGate
 
 TOKEN = "security-admin-token-42"
 WRONG = "guess-the-admin-token"
@@ -62,7 +62,7 @@ def test_lockout_is_per_address_and_ends() -> None:
     now = [0.0]
     serving = ServingSettings(admin_max_failures=3, admin_failure_window_seconds=60,
                               admin_lockout_seconds=120)
-    gate = AdminGate(SecretStr(TOKEN), serving, clock=lambda: now[0])
+    gate = TokenGate(SecretStr(TOKEN), serving, clock=lambda: now[0])
     good, bad = f"Bearer {TOKEN}", "Bearer nope"
     check = gate.check
     for _ in range(3):

@@ -20,6 +20,7 @@ from homeprice.config import Settings, load_settings
 from homeprice.datasets import DATASETS
 from tests.support.paths import SHARED_DATA
 from tests.support.postgres import fresh_pg_database
+from tests.support.tokens import FEEDBACK_TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -78,12 +79,14 @@ def trained(trained_home: Path, monkeypatch: pytest.MonkeyPatch, real_data_dir: 
 
 @pytest.fixture
 def served_home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the trained home (registry and log may change freely)."""
+    """A private copy of the trained home (registry and log may change freely); its apps and
+    servers take feedback with FEEDBACK_TOKEN (tests/support/tokens.py)."""
     home = tmp_path / "home"
     shutil.copytree(trained_home, home, ignore=shutil.ignore_patterns("predictions.db*"))
     monkeypatch.setenv("HOMEPRICE_HOME", str(home))
     for name in ("MLFLOW_TRACKING_URI", "HOMEPRICE_LOG_DB_URL", "HOMEPRICE_ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOMEPRICE_FEEDBACK_TOKEN", FEEDBACK_TOKEN)
     return home
 
 

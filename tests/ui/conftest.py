@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.support.servers import free_port, stop, wait_until_up
+from tests.support.tokens import FEEDBACK_AUTH, FEEDBACK_TOKEN
 from tests.support.ui import ADMIN_TOKEN, APP, SEEDED_HOMES
 
 
@@ -33,7 +34,7 @@ def _seed(url: str, data_dir: Path) -> None:
                         timeout=60)
     answer.raise_for_status()
     for prediction, price in zip(answer.json()["predictions"], actual, strict=True):
-        httpx.post(f"{url}/v1/california/feedback", timeout=30, json={
+        httpx.post(f"{url}/v1/california/feedback", timeout=30, headers=FEEDBACK_AUTH, json={
             "prediction_id": prediction["prediction_id"], "actual_price": float(price)},
         ).raise_for_status()
     # One refused request, so the error rate is not trivially zero.
@@ -50,11 +51,12 @@ def ui_home(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="session")
 def api_env(ui_home: Path, real_data_dir: Path) -> dict[str, str]:
-    """The environment of the API and CLI processes: the private home, an admin token."""
+    """The environment of the API and CLI processes: the private home, an admin token and
+    the feedback token the seeding sends."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("MLFLOW_TRACKING_URI", "HOMEPRICE_LOG_DB_URL", "HOMEPRICE_CONFIG")}
     return env | {"HOMEPRICE_HOME": str(ui_home), "HOMEPRICE_DATA_DIR": str(real_data_dir),
-                  "HOMEPRICE_ADMIN_TOKEN": ADMIN_TOKEN}
+                  "HOMEPRICE_ADMIN_TOKEN": ADMIN_TOKEN, "HOMEPRICE_FEEDBACK_TOKEN": FEEDBACK_TOKEN}
 
 
 @pytest.fixture(scope="session")

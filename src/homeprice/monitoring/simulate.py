@@ -30,6 +30,8 @@ class SimulationResult:
     feedback: int = 0
     variants: Counter = field(default_factory=Counter)
     versions: Counter = field(default_factory=Counter)
+    # Feedback the server refused for its token, by status (401 wrong, 403 disabled, 429).
+    refused_feedback: Counter = field(default_factory=Counter)
 
 
 def parse_drift(specs: list[str]) -> dict[str, float]:
@@ -56,9 +58,16 @@ def requests_from_split(dataset_name: str, settings: Settings) -> tuple[list[dic
 def simulate(dataset: str, settings: Settings, url: str, requests: int,
              feedback_rate: float = 0.5, drift: dict[str, float] | None = None, seed: int = 0,
              clients: int = 8) -> SimulationResult:
-    """Send `requests` predictions (and feedback for a share) from `clients` threads."""
+    """Send `requests` predictions (and feedback for a share) from `clients` threads; the
+    feedback carries settings.feedback_token (HOMEPRICE_FEEDBACK_TOKEN) as a bearer token."""
     if not 0 <= feedback_rate <= 1:
         raise UserInputError(f"feedback rate must be between 0 and 1, got {feedback_rate}")
+    token = settings.feedback_token.get_secret_value() if settings.feedback_token else ""
+    if feedback_rate > 0 and not token:
+        raise UserInputError("feedback needs the server's feedback token: set "
+                             "HOMEPRICE_FEEDBACK_TOKEN (or pass --feedback-rate 0)")
+    # Sent on feedback posts only: predictions stay anonymous, as a public client's would.
+    feedback_headers = {"Authorization": f"Bearer {token}"}
     bodies, prices = requests_from_split(dataset, settings)
     for column in drift or {}:
         if not any(isinstance(b.get(column), int | float) and not isinstance(b.get(column), bool)
@@ -88,10 +97,13 @@ def simulate(dataset: str, settings: Settings, url: str, requests: int,
                 fed = False
                 if ok and labels[i]:
                     try:  # a lost feedback is counted as not given; the client goes on
-                        feedback = http.post(f"/v1/{dataset}/feedback", json={
-                            "prediction_id": answer["prediction_id"],
-                            "actual_price": float(prices[picks[i]])})
+                        feedback = http.post(f"/v1/{dataset}/feedback", headers=feedback_headers,
+                                             json={"prediction_id": answer["prediction_id"],
+                                                   "actual_price": float(prices[picks[i]])})
                         fed = feedback.status_code == 200
+                        if feedback.status_code in (401, 403, 429):
+                            with lock:
+                                result.refused_feedback[feedback.status_code] += 1
                     except httpx.HTTPError:
                         fed = False
                 with lock:
@@ -108,4 +120,10 @@ def simulate(dataset: str, settings: Settings, url: str, requests: int,
         thread.start()
     for thread in threads:
         thread.join()
+    if result.refused_feedback:
+        # Every label was lost for the same reason: say it once, clearly, not as a count.
+        raise UserInputError(f"the server refused feedback {dict(result.refused_feedback)}: "
+                             "HOMEPRICE_FEEDBACK_TOKEN here must equal the server's (401), "
+                             "the server must have one (403), and too many failures lock this "
+                             "address out for a while (429)")
     return result

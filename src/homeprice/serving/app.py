@@ -29,7 +29,7 @@ from homeprice.serving.responses import json_response
 from homeprice.serving.routes import admin, health
 from homeprice.serving.routes.predict import prediction_router
 from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
-from homeprice.serving.security import AdminGate, check_admin_token
+from homeprice.serving.security import FEEDBACK, TokenGate, check_admin_token, check_token
 from homeprice.serving.trafficstore import TrafficStore
 
 log = logging.getLogger(__name__)
@@ -120,20 +120,24 @@ class GuardedApp(FastAPI):
     """FastAPI with the edge guard outside all its layers, so every answer (a 500 from an
     unexpected error too) carries the security headers, and no layer sees a refused body."""
 
-    edge: tuple[BodyLimits, AdminGate, ServingMetrics] | None = None
+    # Body limits, the admin gate, the feedback gate and the metrics that count refusals.
+    edge: tuple[BodyLimits, TokenGate, TokenGate, ServingMetrics] | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
         if self.edge is None:
             return inner
-        limits, gate, metrics = self.edge
-        return EdgeGuard(inner, limits, gate,
-                         on_refused=lambda reason: metrics.requests_refused.labels(reason).inc())
+        limits, admin_gate, feedback_gate, metrics = self.edge
+        return EdgeGuard(inner, limits, admin_gate,
+                         on_refused=lambda reason: metrics.requests_refused.labels(reason).inc(),
+                         feedback=feedback_gate)
 
 
 def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     """A serving app for `settings`; it loads the champions and challengers at start-up."""
     check_admin_token(settings.admin_token, settings.serving.admin_token_min_length)
+    check_token(FEEDBACK.variable, settings.feedback_token,
+                settings.serving.admin_token_min_length)
     metrics = ServingMetrics(settings.reports_dir, settings.serving.datasets)
     store = ModelStore(settings, metrics)
     serving = settings.serving
@@ -178,9 +182,13 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
     app = GuardedApp(title="homeprice", version="1", lifespan=lifespan,
                      description="House-price predictions with 90% intervals, explanations, "
                                  "feedback and model administration.")
-    gate = AdminGate(settings.admin_token, settings.serving,
-                     on_failure=lambda reason: metrics.admin_auth_failures.labels(reason).inc())
-    app.edge = (BodyLimits.from_settings(settings.serving), gate, metrics)
+    admin_gate = TokenGate(settings.admin_token, settings.serving,
+                           on_failure=lambda reason: metrics.admin_auth_failures.labels(reason)
+                           .inc())
+    feedback_gate = TokenGate(settings.feedback_token, settings.serving, duty=FEEDBACK,
+                              on_failure=lambda reason: metrics.feedback_auth_failures
+                              .labels(reason).inc())
+    app.edge = (BodyLimits.from_settings(settings.serving), admin_gate, feedback_gate, metrics)
     datasets = list(settings.serving.datasets)
     pricing = PricingService(datasets, store, router, prediction_log, metrics, shadow)
     app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,

@@ -1,6 +1,6 @@
 """What request handlers depend on, as typed aliases: the app's serving context, a dataset it
-serves (404 otherwise), its registry client, the admin bearer token and the optional read
-token.
+serves (404 otherwise), its registry client, the admin and feedback bearer tokens and the
+optional read token.
 
     async def handler(dataset: ServedDataset, ctx: Context, client: RegistryClient): ...
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mlflow.tracking import MlflowClient
 from pydantic import SecretStr
 
@@ -24,6 +25,7 @@ from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.pricing import PricingService
 from homeprice.serving.routing import ShadowPool, TrafficRouter
+from homeprice.serving.security import FEEDBACK
 
 
 @dataclass
@@ -131,3 +133,27 @@ async def require_reader(ctx: Context, authorization: Annotated[str | None, Head
 
 
 ReadToken = Depends(require_reader)
+
+# Declares the feedback token as an HTTP bearer security scheme in the OpenAPI document (so
+# clients and API fuzzers know to send it); the checks are ours (401 with WWW-Authenticate).
+_feedback_scheme = HTTPBearer(scheme_name="FeedbackToken", auto_error=False,
+                              description="HOMEPRICE_FEEDBACK_TOKEN, held by the back office "
+                                          "that records sale prices")
+
+
+async def require_feedback(ctx: Context, credentials: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(_feedback_scheme)] = None) -> None:
+    """403 when feedback is disabled (no HOMEPRICE_FEEDBACK_TOKEN), 401 on a missing/wrong token
+    (the admin token is not accepted: labelling and promoting are separate duties)."""
+    token = ctx.settings.feedback_token
+    if token is None or not token.get_secret_value():
+        raise HTTPException(403, FEEDBACK.disabled)
+    given = f"Bearer {credentials.credentials}" if credentials is not None else None
+    if not _bearer_matches(given, token):
+        raise HTTPException(401, "missing or wrong bearer token",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+# On the feedback routes: the edge guard checks the same token before the body is read, and
+# counts and rate-limits failures; this check keeps each feedback route safe on its own.
+FeedbackToken = Depends(require_feedback)

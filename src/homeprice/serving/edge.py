@@ -1,7 +1,8 @@
 """The outermost layer of the serving app, in pure ASGI (BaseHTTPMiddleware would buffer every
-body): it adds security headers to every answer, checks the admin token before any admin body
-is read, and refuses bodies over their route's byte limit from Content-Length at once or, when
-streamed, as soon as the bytes read pass the limit, before the app parses anything."""
+body): it adds security headers to every answer, checks the admin and feedback tokens before
+any body of theirs is read, and refuses bodies over their route's byte limit from
+Content-Length at once or, when streamed, as soon as the bytes read pass the limit, before the
+app parses anything."""
 
 from __future__ import annotations
 
@@ -10,18 +11,20 @@ from collections.abc import Callable
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from homeprice.serving.limits import BodyLimits, BodyTooLarge, route_class
-from homeprice.serving.security import AdminGate, Refusal, security_headers
+from homeprice.serving.limits import ADMIN, FEEDBACK, BodyLimits, BodyTooLarge, route_class
+from homeprice.serving.security import Refusal, TokenGate, security_headers
 
 
 class EdgeGuard:
-    """ASGI middleware: security headers, admin gate and body limits (see the module)."""
+    """ASGI middleware: security headers, token gates and body limits (see the module)."""
 
-    def __init__(self, app: ASGIApp, limits: BodyLimits, admin: AdminGate,
-                 on_refused: Callable[[str], None] = lambda reason: None) -> None:
+    def __init__(self, app: ASGIApp, limits: BodyLimits, admin: TokenGate,
+                 on_refused: Callable[[str], None] = lambda reason: None,
+                 feedback: TokenGate | None = None) -> None:
         self.app = app
         self.limits = limits
-        self.admin = admin
+        # The gate of each route class that needs a token (the others are anonymous).
+        self.gates = {ADMIN: admin} | ({FEEDBACK: feedback} if feedback is not None else {})
         self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -31,9 +34,10 @@ class EdgeGuard:
         path: str = scope["path"]
         send = _with_headers(send, security_headers(path))
         kind = route_class(path)
-        if kind == "admin":
-            refusal = self.admin.check(_client(scope), _header(scope, b"authorization"),
-                                       scope["method"], path)
+        gate = self.gates.get(kind)
+        if gate is not None:
+            refusal = gate.check(_client(scope), _header(scope, b"authorization"),
+                                 scope["method"], path)
             if refusal is not None:
                 await _answer(send, refusal)
                 return

@@ -171,6 +171,10 @@ class ServingMetrics:
                                            "Admin requests refused: token missing or wrong, or "
                                            "the client address locked out", ["reason"],
                                            registry=r)
+        self.feedback_auth_failures = Counter("homeprice_feedback_auth_failures_total",
+                                              "Feedback requests refused: token missing or "
+                                              "wrong, or the client address locked out",
+                                              ["reason"], registry=r)
         self.requests_refused = Counter("homeprice_requests_refused_total",
                                         "Requests refused before reaching a route",
                                         ["reason"], registry=r)

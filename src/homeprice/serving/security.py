@@ -1,6 +1,6 @@
-"""Security headers per kind of answer, and the admin gate: the bearer token is checked from
-the headers alone (before any body is read), failures are logged without the token, counted,
-and a client address that keeps failing is locked out for a while."""
+"""Security headers per kind of answer, and the bearer-token gates (admin, feedback): a token is
+checked from the headers alone (before any body is read), failures are logged without the
+token, counted, and a client address that keeps failing is locked out for a while."""
 
 from __future__ import annotations
 
@@ -63,16 +63,22 @@ def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     return _API_HEADERS
 
 
-def check_admin_token(token: SecretStr | None, minimum: int) -> None:
-    """Refuse to start with an admin token shorter than `minimum` characters."""
+def check_token(variable: str, token: SecretStr | None, minimum: int) -> None:
+    """Refuse to start with a bearer token (named by its environment `variable`) shorter than
+    `minimum` characters; an unset token is allowed (its endpoints are then disabled)."""
     if token is None or not token.get_secret_value():
         return
     length = len(token.get_secret_value())
     if length < minimum:
-        raise UserInputError(f"HOMEPRICE_ADMIN_TOKEN is {length} characters long; at least "
+        raise UserInputError(f"{variable} is {length} characters long; at least "
                              f"{minimum} are required (serving.admin_token_min_length): "
                              "generate one with `python -c 'import secrets; "
                              "print(secrets.token_urlsafe(32))'`")
+
+
+def check_admin_token(token: SecretStr | None, minimum: int) -> None:
+    """Refuse to start with an admin token shorter than `minimum` characters."""
+    check_token("HOMEPRICE_ADMIN_TOKEN", token, minimum)
 
 
 @dataclass(frozen=True)
@@ -84,18 +90,39 @@ class Refusal:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class AdminGate:
-    """Checks the admin bearer token of a request from its headers and rate-limits failures
-    per client address (in this process; several workers each keep their own count)."""
+@dataclass(frozen=True)
+class GatedDuty:
+    """What a token gate guards: named in its log lines and answers."""
+
+    # "admin" or "feedback": the log lines say "<name> authentication failed".
+    name: str
+    # The environment variable that sets the token, named when it is unset.
+    variable: str
+    # The answer's detail when the token is unset (the endpoints fail closed).
+    disabled: str
+
+
+ADMIN = GatedDuty("admin", "HOMEPRICE_ADMIN_TOKEN",
+                  "admin endpoints are disabled: set HOMEPRICE_ADMIN_TOKEN")
+FEEDBACK = GatedDuty("feedback", "HOMEPRICE_FEEDBACK_TOKEN",
+                     "feedback is disabled: set HOMEPRICE_FEEDBACK_TOKEN (labels come from a "
+                     "trusted back office, which sends it as a bearer token)")
+
+
+class TokenGate:
+    """Checks one duty's bearer token of a request from its headers and rate-limits failures
+    per client address (in this process; several workers each keep their own count). Each
+    gate keeps its own counts: a lockout from feedback does not lock admin out, nor back."""
 
     # Bounds the memory an attacker spraying from many addresses can take.
     MAX_TRACKED = 10_000
 
     def __init__(self, token: SecretStr | None, serving: ServingSettings,
                  on_failure: Callable[[str], None] = lambda reason: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, duty: GatedDuty = ADMIN) -> None:
         value = token.get_secret_value() if token is not None else ""
         self._expected = value.encode() if value else None
+        self._duty = duty
         self._max_failures = serving.admin_max_failures
         self._window = serving.admin_failure_window_seconds
         self._lockout = serving.admin_lockout_seconds
@@ -108,14 +135,14 @@ class AdminGate:
               ) -> Refusal | None:
         """None when the request may proceed, else the answer refusing it."""
         if self._expected is None:
-            return Refusal(403, "admin endpoints are disabled: set HOMEPRICE_ADMIN_TOKEN")
+            return Refusal(403, self._duty.disabled)
         now = self._clock()
         until = self._locked_until.get(client)
         if until is not None:
             if now < until:
                 self._failed(client, "locked_out", method, path)
-                return Refusal(429, "too many failed admin attempts from this address; "
-                                    "try again later",
+                return Refusal(429, f"too many failed {self._duty.name} attempts from this "
+                                    "address; try again later",
                                (("retry-after", str(max(1, round(until - now)))),))
             del self._locked_until[client]
         scheme, _, given = (authorization or "").partition(" ")
@@ -130,8 +157,8 @@ class AdminGate:
 
     def _failed(self, client: str, reason: str, method: str, path: str) -> None:
         # Never the supplied header: a near-miss token in a log is a leaked token.
-        log.warning("admin authentication failed (%s) from %s: %s %s", reason, client, method,
-                    path)
+        log.warning("%s authentication failed (%s) from %s: %s %s", self._duty.name, reason,
+                    client, method, path)
         self._on_failure(reason)
 
     def _remember(self, client: str, now: float) -> None:
@@ -144,8 +171,9 @@ class AdminGate:
         if len(recent) >= self._max_failures:
             self._locked_until[client] = now + self._lockout
             self._failures.pop(client, None)
-            log.warning("admin locked out for %s after %d failures within %g s (for %g s)",
-                        client, self._max_failures, self._window, self._lockout)
+            log.warning("%s locked out for %s after %d failures within %g s (for %g s)",
+                        self._duty.name, client, self._max_failures, self._window,
+                        self._lockout)
 
     def _forget_old(self, now: float) -> None:
         self._failures = {c: times for c, times in self._failures.items()

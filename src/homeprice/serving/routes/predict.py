@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import NotFoundError
-from homeprice.serving.dependencies import Context
+from homeprice.serving.dependencies import Context, FeedbackToken
 from homeprice.serving.pricing import Priced, PricingService
 from homeprice.serving.responses import error, json_response
 from homeprice.serving.schemas import (
@@ -119,13 +119,19 @@ def prediction_router(settings: Settings) -> APIRouter:
         low, high = get_dataset(dataset).rules(settings).actual_price_range
         router.add_api_route(f"{prefix}/feedback",
                              _make_feedback(dataset, feedback_model(dataset, low, high)),
-                             methods=["POST"],
+                             methods=["POST"], dependencies=[FeedbackToken],
                              response_model=FeedbackRecorded, tags=tags,
                              summary=f"Actual price of a {dataset} home",
                              responses={400: _MALFORMED,
+                                        401: error("missing or wrong bearer token "
+                                                   "(HOMEPRICE_FEEDBACK_TOKEN)"),
+                                        403: error("feedback disabled: no "
+                                                   "HOMEPRICE_FEEDBACK_TOKEN on the server"),
                                         404: error("unknown prediction_id, or one of "
                                                    "another dataset"),
                                         409: error("feedback already recorded"),
+                                        429: error("too many failed attempts from this "
+                                                   "address: try again later"),
                                         503: error("prediction log unreachable or behind: "
                                                    "send it again later")})
 
