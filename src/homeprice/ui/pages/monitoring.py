@@ -86,7 +86,7 @@ def _live(client: ApiClient, dataset: str) -> None:
     mae = _stats_frame(decision, "mae")
     if mae.empty:
         st.caption("No labelled predictions yet: send feedback (actual prices) to "
-                   f"POST /v1/{dataset}/feedback.")
+                   f"POST /v1/{dataset}/feedback with the bearer HOMEPRICE_FEEDBACK_TOKEN.")
         return
     left, right = st.columns(2)
     left.caption("Live MAE with its 95% anytime-valid confidence interval")
