@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from homeprice.predictionlog import PredictionLog
 from tests.support.postgres import fresh_pg_database
 
 
@@ -37,3 +38,14 @@ def url(request: pytest.FixtureRequest, sqlite_path: Path) -> str:
 def dataset() -> str:
     """A dataset name of this test alone (tests share the module's PostgreSQL database)."""
     return f"ds_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[PredictionLog]:
+    """A started log with a short batching wait."""
+    log = PredictionLog(url, flush_interval=0.01)
+    log.start()
+    try:
+        yield log
+    finally:
+        log.close()

@@ -39,17 +39,6 @@ AGE = timedelta(days=90)
 
 
 @pytest.fixture
-def store(url: str) -> Iterator[PredictionLog]:
-    """A started log with a short batching wait."""
-    log = PredictionLog(url, flush_interval=0.01)
-    log.start()
-    try:
-        yield log
-    finally:
-        log.close()
-
-
-@pytest.fixture
 def engine(url: str, store: PredictionLog) -> Iterator[Engine]:
     """An engine on the same (migrated) database, as `prune_log` opens one."""
     engine = create_engine(store_url(url))

@@ -7,7 +7,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,17 +52,6 @@ def sqlite_url(tmp_path: Path) -> str:
 def dataset() -> str:
     """A dataset name of this test alone (tests share the module's PostgreSQL database)."""
     return f"ds_{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[PredictionLog]:
-    """A started log with a short batching wait."""
-    log = PredictionLog(url, flush_interval=0.01)
-    log.start()
-    try:
-        yield log
-    finally:
-        log.close()
 
 
 def test_zero_loss_from_many_threads(url: str, dataset: str) -> None:
