@@ -74,9 +74,9 @@ def announce_raw_data(fetched: dict[str, Any]) -> None:
 
 
 def log_gate_decision(decision: dict[str, Any]) -> None:
-    """One line saying whether the new version became champion."""
-    log.info("%s v%s: %s", decision["dataset"], decision["version"],
-             "promoted" if decision["promoted"] else "kept as challenger")
+    """One line saying what the gate made of the new version (the summary's lead: promoted,
+    challenger awaiting live evidence, rejected or kept as challenger)."""
+    log.info("%s v%s: %s", decision["dataset"], decision["version"], decision["summary"])
 
 
 # What a step's task does in Airflow besides running the step (all else comes from the

@@ -12,7 +12,7 @@ from sklearn.dummy import DummyRegressor
 
 from homeprice import registry, tracking
 from homeprice.config import Settings, load_settings
-from homeprice.errors import HomepriceError, UserInputError
+from homeprice.errors import ConflictError, HomepriceError, UserInputError
 
 GOOD = {"rmse": 40_000.0, "r2": 0.88, "mae": 27_000.0, "mape": 0.15}
 
@@ -111,10 +111,147 @@ def test_bad_promotions_are_user_errors(store: Settings) -> None:
 
 
 def test_apply_gate_records_the_reason(store: Settings) -> None:
+    # Guards gate.mode offline failing = the behaviour before gate modes: kept as challenger.
     client = tracking.configure(store)
     decision = registry.gate("california", GOOD | {"r2": 0.5}, None, None, store)
-    registry.apply_gate(client, "california", "3", decision)
+    assert registry.apply_gate(client, "california", "3", decision, mode="offline") == "failed"
     assert registry.alias_version(client, "california", "champion") is None
+    assert registry.alias_version(client, "california", "challenger") == "3"
     version = client.get_model_version("homeprice-california", "3")
     assert version.tags["gate"].startswith("kept as challenger: ") and "FAILED" in version.tags[
         "gate"]
+    assert version.tags["gate_outcome"] == "failed"
+
+
+def test_live_gate_rejects_a_failing_challenger(store: Settings) -> None:
+    # Guards: in live mode a version failing the gate loses the challenger alias (no live
+    # traffic), audited as gate-reject with the gate's reasons.
+    client = tracking.configure(store)
+    decision = registry.gate("california", GOOD | {"r2": 0.5}, None, None, store)
+    assert registry.apply_gate(client, "california", "3", decision, mode="live") == "rejected"
+    assert registry.alias_version(client, "california", "challenger") is None
+    last = registry.history(client, "california")[-1]
+    assert (last.action, last.alias, last.from_version, last.to_version) == (
+        "gate-reject", "challenger", "3", None)
+    assert "FAILED" in last.reason
+    assert client.get_model_version("homeprice-california", "3").tags["gate"].startswith(
+        "rejected: ")
+
+
+def test_live_gate_reject_leaves_a_newer_challenger_alone(store: Settings) -> None:
+    # Guards the compare-and-set: rejecting v2 must not clear the alias now naming v3.
+    client = tracking.configure(store)
+    before = len(registry.history(client, "california"))
+    decision = registry.gate("california", GOOD | {"r2": 0.5}, None, None, store)
+    assert registry.apply_gate(client, "california", "2", decision, mode="live") == "rejected"
+    assert registry.alias_version(client, "california", "challenger") == "3"
+    assert len(registry.history(client, "california")) == before
+
+
+def test_gate_modes_with_a_champion(store: Settings) -> None:
+    # Guards the lifecycle: with a champion, live leaves a passing version as challenger (no
+    # champion move); offline promotes it at once (gate-promote), as before gate modes.
+    client = tracking.configure(store)
+    registry.promote(client, "california", "1", "first release")
+    better = GOOD | {"rmse": 30_000.0}
+    decision = registry.gate("california", better, GOOD, "1", store)
+    assert registry.apply_gate(client, "california", "3", decision, mode="live") == "challenger"
+    assert registry.alias_version(client, "california", "champion") == "1"
+    assert registry.alias_version(client, "california", "challenger") == "3"
+    assert decision.summary().startswith("challenger awaiting live evidence: ")
+    assert registry.history(client, "california")[-1].action == "promote"  # nothing moved
+
+    decision = registry.gate("california", better, GOOD, "1", store)
+    assert registry.apply_gate(client, "california", "3", decision, mode="offline") == "champion"
+    assert registry.alias_version(client, "california", "champion") == "3"
+    assert registry.alias_version(client, "california", "challenger") is None
+    assert {e.action for e in registry.history(client, "california")[-2:]} == {"gate-promote"}
+
+
+def test_gate_without_champion_promotes_in_both_modes(store: Settings) -> None:
+    # Guards "a first install must serve": no champion + pass -> champion even in live mode.
+    client = tracking.configure(store)
+    decision = registry.gate("california", GOOD, None, None, store)
+    assert registry.apply_gate(client, "california", "3", decision, mode="live") == "champion"
+    assert registry.alias_version(client, "california", "champion") == "3"
+
+
+def test_gate_on_stale_evidence(store: Settings) -> None:
+    # Guards: a champion that appeared after the evaluation refuses an offline promotion
+    # (nothing recorded), while live mode leaves the version to live evidence against it.
+    client = tracking.configure(store)
+    registry.promote(client, "california", "1", "meanwhile")
+    decision = registry.gate("california", GOOD, None, None, store)
+    with pytest.raises(ConflictError, match="moved meanwhile"):
+        registry.apply_gate(client, "california", "3", decision, mode="offline")
+    assert "gate" not in client.get_model_version("homeprice-california", "3").tags
+    assert registry.alias_version(client, "california", "champion") == "1"
+    assert registry.apply_gate(client, "california", "3", decision, mode="live") == "challenger"
+    assert registry.alias_version(client, "california", "champion") == "1"
+
+
+def _entry(action: str, alias: str, before: str | None, after: str | None, at: int
+           ) -> registry.AuditEntry:
+    return registry.AuditEntry(at=f"2026-01-01T00:00:{at:02d}.000000+00:00", action=action,
+                               alias=alias, from_version=before, to_version=after,
+                               reason="r", actor="ab-evaluate")
+
+
+def test_derive_stages_names_every_stage() -> None:
+    # Guards each stage rule of registry.derive_stages (one version per stage).
+    versions = [
+        {"version": "1", "aliases": [], "gate": "promoted: ok", "gate_outcome": "champion"},
+        {"version": "2", "aliases": ["champion"], "gate": "challenger awaiting live evidence: "
+         "ok", "gate_outcome": "challenger"},
+        {"version": "3", "aliases": [], "gate": "challenger awaiting live evidence: ok",
+         "gate_outcome": "challenger"},
+        {"version": "4", "aliases": [], "gate": "rejected: r2 0.5 >= 0.75 FAILED; rmse ok",
+         "gate_outcome": "rejected"},
+        {"version": "5", "aliases": [], "gate": "kept as challenger: r2 0.5 >= 0.75 FAILED",
+         "gate_outcome": None},
+        {"version": "6", "aliases": [], "gate": None, "gate_outcome": None},
+        {"version": "7", "aliases": ["challenger"], "gate": "challenger awaiting live "
+         "evidence: ok", "gate_outcome": "challenger"},
+    ]
+    entries = [
+        _entry("register", "challenger", None, "1", 1),
+        _entry("gate-promote", "champion", None, "1", 2),
+        _entry("gate-promote", "challenger", "1", None, 3),
+        _entry("register", "challenger", None, "2", 4),
+        _entry("ab-promote", "champion", "1", "2", 5),
+        _entry("ab-promote", "challenger", "2", None, 6),
+        _entry("register", "challenger", None, "3", 7),
+        _entry("ab-retire", "challenger", "3", None, 8),
+        _entry("register", "challenger", None, "4", 9),
+        _entry("gate-reject", "challenger", "4", None, 10),
+        _entry("register", "challenger", None, "5", 11),
+        _entry("register", "challenger", "5", "6", 12),
+        _entry("register", "challenger", "6", "7", 13),
+    ]
+    found = registry.derive_stages(versions, entries, "shadow")
+    assert {v: s.stage for v, s in found.items()} == {
+        "1": "previous champion", "2": "champion", "3": "retired", "4": "retired",
+        "5": "gate failed", "6": "registered", "7": "challenger"}
+    assert found["1"].detail == "replaced by v2 by ab-promote"
+    assert found["3"].detail.startswith("by ab-retire") and found["4"].detail.startswith(
+        "by gate-reject")
+    assert found["5"].detail == "r2 0.5 >= 0.75 FAILED"
+    assert found["6"].detail == "replaced as challenger by v7 before a decision"
+    assert found["7"].detail == "in live evaluation (shadow)"
+    assert registry.derive_stages(versions, entries, "off")["7"].detail.startswith(
+        "no live traffic")
+    assert registry.derive_stages(versions, entries)["7"].detail == "awaiting live evidence"
+
+
+def test_list_versions_shows_stages(store: Settings) -> None:
+    # Guards that list_versions (CLI and insights API) carries the derived stage per version.
+    client = tracking.configure(store)
+    registry.promote(client, "california", "1", "first")
+    registry.retire(client, "california", "not good enough", who="dora")
+    registry.promote(client, "california", "2", "second")
+    found = registry.stages(client, "california", "shadow")
+    assert {v: s.stage for v, s in found.items()} == {
+        "1": "previous champion", "2": "champion", "3": "retired"}
+    assert found["3"].detail.startswith("by retire (dora, ")
+    rows = {r["version"]: r for r in registry.list_versions(client, "california")}
+    assert rows["3"]["stage"] == "retired" and rows["2"]["stage_detail"]

@@ -196,11 +196,21 @@ class TrainingSettings(BaseModel):
     interval_score: str = "relative"
 
 
+GateMode = Literal["offline", "live"]
+
+
 class GateSettings(BaseModel):
     """Promotion gate: the margin over the champion (absolute thresholds: datasets.<name>.gate)."""
 
     # The challenger's test RMSE must be at least this fraction below the champion's.
     min_improvement: float = Field(0.005, ge=0)
+    # What a passing version becomes when there is a champion already. live: it stays the
+    # challenger, the servers shadow-score it (traffic mode auto) and `ab evaluate --apply`
+    # promotes or retires it on live evidence; a failing one loses the challenger alias, so it
+    # never gets live traffic. offline: it is promoted at once (and a failing one stays the
+    # challenger). With no champion yet, a passing version becomes champion in both modes: a
+    # first install must serve.
+    mode: GateMode = "live"
 
 
 class TrackingSettings(BaseModel):
@@ -209,15 +219,19 @@ class TrackingSettings(BaseModel):
     uri: str | None = None
 
 
-TrafficMode = Literal["off", "split", "shadow"]
+TrafficMode = Literal["off", "split", "shadow", "auto"]
+# How requests are actually routed at a moment: auto resolves to one of these.
+EffectiveTrafficMode = Literal["off", "split", "shadow"]
 
 
 class TrafficSettings(BaseModel):
     """How one dataset's requests are shared between its champion and challenger."""
 
     # off: champion only; split: `share` of the clients get the challenger's answer;
-    # shadow: the champion answers and the challenger also prices every request, logged only.
-    mode: TrafficMode = "off"
+    # shadow: the champion answers and the challenger also prices every request, logged only;
+    # auto: shadow while a challenger exists, off otherwise (so a version the gate leaves as
+    # challenger gets live evidence without anyone switching the traffic).
+    mode: TrafficMode = "auto"
     share: float = Field(0.2, ge=0, le=1)
 
     @field_validator("mode", mode="before")
@@ -225,6 +239,13 @@ class TrafficSettings(BaseModel):
     def _yaml_off(cls, value: Any) -> Any:
         # YAML 1.1 reads an unquoted `off` as false.
         return "off" if value is False else value
+
+    def effective(self, has_challenger: bool) -> EffectiveTrafficMode:
+        """How requests are routed under this setting: without a challenger every mode routes
+        to the champion alone ("off"); auto shadows whenever there is one."""
+        if not has_challenger or self.mode == "off":
+            return "off"
+        return "shadow" if self.mode == "auto" else self.mode
 
 
 class ServingSettings(BaseModel):
@@ -255,7 +276,7 @@ class ServingSettings(BaseModel):
     # Feedback that arrives before its prediction's log row waits (asynchronously, no worker
     # thread held) up to this long for the row; then 503 "retry" while the log is behind.
     feedback_wait_seconds: float = Field(5.0, ge=0, le=30)
-    # Champion/challenger traffic per dataset at start-up (a dataset not named here: "off" with
+    # Champion/challenger traffic per dataset at start-up (a dataset not named here: "auto" with
     # the default share); POST /v1/admin/{dataset}/traffic changes it while the server runs.
     traffic: dict[str, TrafficSettings] = {}
     # State shared by the worker processes of one server run (run-time traffic changes, metric

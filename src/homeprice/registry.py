@@ -4,6 +4,10 @@ Every alias move is appended to an audit trail kept in the registered model's ta
 (`audit/<UTC timestamp>-<nonce>` -> JSON: when, action, alias, from, to, reason, metrics, actor),
 so the history lives with the registry itself, wherever its backend store is.
 
+The gate decides what a new version becomes (`apply_gate`, by `gate.mode`), and `stages`
+derives every version's place in the lifecycle (champion, challenger, retired, previous
+champion, gate failed, registered) from the aliases, the audit trail and the gate's tag.
+
 Every move runs read-check-move-audit under one lock per registered model (see
 `homeprice.registrylock`) and checks that the aliases are still what the caller evaluated
 (compare-and-set: `expected_champion` / `expected_challenger`), so concurrent movers cannot
@@ -25,7 +29,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from homeprice.config import Settings
+from homeprice.config import GateMode, Settings
 from homeprice.errors import (
     AlreadyChampionError,
     ConflictError,
@@ -39,6 +43,19 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 _AUDIT_PREFIX = "audit/"
 _METRIC_PREFIX = "metric."
+# The version tags of the gate: its one-line summary, and what it made of the version.
+GATE_TAG = "gate"
+GATE_OUTCOME_TAG = "gate_outcome"
+# Gate outcomes. champion: passed with no champion yet (or gate.mode offline), promoted.
+# challenger: passed in gate.mode live, left the challenger to await live evidence.
+# rejected: failed in gate.mode live, its challenger alias cleared (no live traffic).
+# failed: failed in gate.mode offline, left the challenger (the behaviour before gate modes).
+GATE_CHAMPION = "champion"
+GATE_AWAITING = "challenger"
+GATE_REJECTED = "rejected"
+GATE_FAILED = "failed"
+# Audit actions that clear the challenger alias without promoting it: a retirement.
+RETIRING_ACTIONS = ("retire", "ab-retire", "gate-reject")
 
 
 def model_name(dataset: str) -> str:
@@ -68,19 +85,28 @@ class AuditEntry:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+_OUTCOME_PREFIX = {GATE_CHAMPION: "promoted", GATE_AWAITING: "challenger awaiting live evidence",
+                   GATE_REJECTED: "rejected", GATE_FAILED: "kept as challenger"}
+
+
 @dataclass
 class GateDecision:
-    """Whether a challenger may become champion, and why."""
+    """Whether a version passed the gate and why; `outcome` (set by `apply_gate`) is what the
+    gate made of it: one of the GATE_* outcomes."""
 
+    # Passed every rule (thresholds and the margin over the champion). Whether that promotes
+    # the version depends on gate.mode and on there being a champion: see `outcome`.
     promote: bool
     reasons: list[str]
     challenger_metrics: dict[str, float]
     champion_metrics: dict[str, float] | None = None
     champion_version: str | None = None
+    outcome: str | None = None
 
     def summary(self) -> str:
-        """One line for tables and the audit trail."""
-        return ("promoted: " if self.promote else "kept as challenger: ") + "; ".join(self.reasons)
+        """One line for tables and the audit trail, led by what happened to the version."""
+        lead = _OUTCOME_PREFIX.get(self.outcome or "", "passed" if self.promote else "failed")
+        return f"{lead}: " + "; ".join(self.reasons)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -102,8 +128,10 @@ def history(client: MlflowClient, dataset: str) -> list[AuditEntry]:
     return [AuditEntry(**entry) for entry in entries]
 
 
-def list_versions(client: MlflowClient, dataset: str) -> list[dict[str, Any]]:
-    """Registered versions, newest first, with aliases, metrics and gate outcome."""
+def list_versions(client: MlflowClient, dataset: str, traffic_mode: str | None = None
+                  ) -> list[dict[str, Any]]:
+    """Registered versions, newest first, with aliases, metrics, gate outcome and lifecycle
+    stage (see `stages`; `traffic_mode` is the challenger's effective traffic mode if known)."""
     name = model_name(dataset)
     try:
         aliases = client.get_registered_model(name).aliases
@@ -124,10 +152,96 @@ def list_versions(client: MlflowClient, dataset: str) -> list[dict[str, Any]]:
             "candidate": tags.get("candidate"),
             "metrics": {k.removeprefix(_METRIC_PREFIX): float(v)
                         for k, v in tags.items() if k.startswith(_METRIC_PREFIX)},
-            "gate": tags.get("gate"),
+            "gate": tags.get(GATE_TAG),
+            "gate_outcome": tags.get(GATE_OUTCOME_TAG),
             "data_sha256": tags.get("data_sha256"),
         })
+    found = derive_stages(rows, history(client, dataset), traffic_mode)
+    for row in rows:
+        stage = found[row["version"]]
+        row["stage"], row["stage_detail"] = stage.stage, stage.detail
     return sorted(rows, key=lambda r: int(r["version"]), reverse=True)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where a version is in the lifecycle, and the particulars (who retired it, and so on)."""
+
+    # champion | challenger | retired | previous champion | gate failed | registered
+    stage: str
+    detail: str = ""
+
+
+def stages(client: MlflowClient, dataset: str, traffic_mode: str | None = None
+           ) -> dict[str, Stage]:
+    """The lifecycle stage of every registered version of `dataset`, by version."""
+    return {row["version"]: Stage(row["stage"], row["stage_detail"])
+            for row in list_versions(client, dataset, traffic_mode)}
+
+
+def _gate_failed(row: dict[str, Any]) -> bool:
+    outcome = row.get("gate_outcome")
+    if outcome is not None:
+        return outcome in (GATE_FAILED, GATE_REJECTED)
+    # Versions gated before the outcome tag existed: the summary's lead says it.
+    return (row.get("gate") or "").startswith("kept as challenger")
+
+
+def derive_stages(versions: list[dict[str, Any]], entries: list[AuditEntry],
+                  traffic_mode: str | None = None) -> dict[str, Stage]:
+    """Each version's stage from its aliases (`versions` rows of `list_versions`), the audit
+    trail (oldest first) and its gate outcome.
+
+    The aliases say champion and challenger. Otherwise the last move of the challenger alias
+    away from the version says how it left: cleared by retire, ab-retire or gate-reject is
+    "retired"; a version that ever held the champion alias is a "previous champion"; a failed
+    gate that left it nothing is "gate failed"; anything else (never gated, or replaced as
+    challenger by a newer version before any decision) is "registered".
+    """
+    left_challenger: dict[str, AuditEntry] = {}
+    ever_champion: dict[str, AuditEntry] = {}  # the move that took the alias away, if any
+    for entry in entries:
+        if entry.alias == CHALLENGER and entry.from_version and \
+                entry.to_version != entry.from_version:
+            left_challenger[entry.from_version] = entry
+        if entry.alias == CHAMPION:
+            if entry.to_version:
+                ever_champion.setdefault(entry.to_version, entry)
+            if entry.from_version and entry.from_version != entry.to_version:
+                ever_champion[entry.from_version] = entry
+    found: dict[str, Stage] = {}
+    for row in versions:
+        version, aliases = row["version"], row["aliases"]
+        left = left_challenger.get(version)
+        if CHAMPION in aliases:
+            found[version] = Stage(CHAMPION, "serves every request not routed to a challenger")
+        elif CHALLENGER in aliases:
+            if traffic_mode is None:
+                detail = "awaiting live evidence"
+            elif traffic_mode == "off":
+                detail = "no live traffic: traffic mode off"
+            else:
+                detail = f"in live evaluation ({traffic_mode})"
+            found[version] = Stage(CHALLENGER, detail)
+        elif (left is not None and left.action in RETIRING_ACTIONS and left.to_version is None
+              and (version not in ever_champion or ever_champion[version].at < left.at)):
+            found[version] = Stage("retired", f"by {left.action} ({left.actor}, "
+                                              f"{left.at[:19]})")
+        elif version in ever_champion:
+            moved = ever_champion[version]
+            after = f"v{moved.to_version} by {moved.action}" if moved.from_version == version \
+                else "a later version"
+            found[version] = Stage("previous champion", f"replaced by {after}")
+        elif _gate_failed(row):
+            failed = [r for r in (row.get("gate") or "").split(": ", 1)[-1].split("; ")
+                      if r.endswith("FAILED")]
+            found[version] = Stage("gate failed", "; ".join(failed))
+        elif left is not None and left.to_version:
+            found[version] = Stage("registered", f"replaced as challenger by v{left.to_version} "
+                                                 "before a decision")
+        else:
+            found[version] = Stage("registered")
+    return found
 
 
 def version_metrics(client: MlflowClient, dataset: str, version: str) -> dict[str, float]:
@@ -218,17 +332,21 @@ def promote(client: MlflowClient, dataset: str, version: str, reason: str, *,
         raise UserInputError("a promotion needs a reason")
     _require_version(client, dataset, str(version))
     version = str(version)
-    metrics = version_metrics(client, dataset, version)
     with _locked(client, dataset):
         _check_expected(client, dataset, expected_champion, expected_challenger)
-        if alias_version(client, dataset, CHAMPION) == version:
-            raise AlreadyChampionError(f"version {version} is already the champion of "
-                                       f"{dataset}")
-        entry = _move_alias(client, dataset, CHAMPION, version, action=action, reason=reason,
-                            who=who, metrics=metrics)
-        if alias_version(client, dataset, CHALLENGER) == version:
-            _move_alias(client, dataset, CHALLENGER, None, action=action,
-                        reason=f"version {version} became champion", who=who)
+        return _make_champion(client, dataset, version, reason, action=action, who=who)
+
+
+def _make_champion(client: MlflowClient, dataset: str, version: str, reason: str, *,
+                   action: str, who: str | None = None) -> AuditEntry:
+    """Under the lock: move the champion alias to `version`; it stops being the challenger."""
+    if alias_version(client, dataset, CHAMPION) == version:
+        raise AlreadyChampionError(f"version {version} is already the champion of {dataset}")
+    entry = _move_alias(client, dataset, CHAMPION, version, action=action, reason=reason,
+                        who=who, metrics=version_metrics(client, dataset, version))
+    if alias_version(client, dataset, CHALLENGER) == version:
+        _move_alias(client, dataset, CHALLENGER, None, action=action,
+                    reason=f"version {version} became champion", who=who)
     return entry
 
 
@@ -314,16 +432,46 @@ def gate(dataset: str, challenger: dict[str, float], champion: dict[str, float] 
                         champion_metrics=champion, champion_version=champion_version)
 
 
-def apply_gate(client: MlflowClient, dataset: str, version: str, decision: GateDecision) -> None:
-    """Record the gate outcome on the version and promote it when it passed.
+def gate_outcome(passed: bool, champion: str | None, mode: GateMode) -> str:
+    """What the gate makes of a version: promoted when it passed and there is no champion (a
+    first install must serve) or the mode is offline; otherwise, in live mode, a passing
+    version awaits live evidence as challenger and a failing one is rejected."""
+    if passed:
+        return GATE_CHAMPION if champion is None or mode == "offline" else GATE_AWAITING
+    return GATE_REJECTED if mode == "live" else GATE_FAILED
 
-    The promotion expects the champion the gate compared against, so a champion that moved
-    meanwhile refuses it (ConflictError) instead of being replaced on stale evidence.
+
+def apply_gate(client: MlflowClient, dataset: str, version: str, decision: GateDecision, *,
+               mode: GateMode) -> str:
+    """Act on the gate's decision by `mode` (see `gate_outcome`), record it on the version (tags
+    `gate` and `gate_outcome`, and `decision.outcome`) and return the outcome.
+
+    Decided under the alias lock on the champion there is now. A promotion expects the champion
+    the gate compared against, so a champion that moved meanwhile refuses it (ConflictError)
+    instead of being replaced on stale evidence; in live mode a passing version then simply
+    awaits live evidence against the new champion. A rejection clears the challenger alias only
+    while it still names this version (a newer challenger is left alone).
     """
-    client.set_model_version_tag(model_name(dataset), version, "gate", decision.summary()[:4900])
-    if decision.promote:
-        promote(client, dataset, version, f"gate: {decision.summary()}", action="gate-promote",
-                expected_champion=decision.champion_version)
+    version = str(version)
+    name = model_name(dataset)
+    with _locked(client, dataset):
+        champion = alias_version(client, dataset, CHAMPION)
+        outcome = gate_outcome(decision.promote, champion, mode)
+        if outcome == GATE_CHAMPION and champion != decision.champion_version:
+            was = f"v{decision.champion_version}" if decision.champion_version else "none"
+            raise ConflictError(f"champion of {name} is v{champion}, but the gate of v{version} "
+                                f"compared it with {was}: it moved meanwhile; gate again")
+        decision.outcome = outcome
+        summary = decision.summary()
+        client.set_model_version_tag(name, version, GATE_TAG, summary[:4900])
+        client.set_model_version_tag(name, version, GATE_OUTCOME_TAG, outcome)
+        if outcome == GATE_CHAMPION:
+            _make_champion(client, dataset, version, f"gate: {summary}", action="gate-promote")
+        elif outcome == GATE_REJECTED and alias_version(client, dataset, CHALLENGER) == version:
+            # Failed offline: it must not be shadow-scored or split live (traffic mode auto).
+            _move_alias(client, dataset, CHALLENGER, None, action="gate-reject",
+                        reason=f"gate: {summary}", metrics=decision.challenger_metrics)
+    return outcome
 
 
 def load_model(dataset: str, ref: str) -> Any:

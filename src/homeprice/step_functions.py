@@ -7,6 +7,7 @@ from, and the object `homeprice pipeline run` renders (orchestrators drop it).
 
 from __future__ import annotations
 
+from homeprice import registry
 from homeprice.config import Settings
 from homeprice.data.cleaning import clean, validate_raw
 from homeprice.data.ingest import fetch
@@ -74,7 +75,15 @@ def register_step(settings: Settings, dataset: str, run_id: str) -> StepResult:
 
 
 def gate_step(settings: Settings, dataset: str, version: str, run_id: str) -> StepResult:
-    """Promote the version to champion when it passes the gate; the reasons either way."""
+    """Gate the version by gate.mode: champion, challenger awaiting live evidence, rejected
+    (challenger alias cleared) or kept as challenger; the reasons either way.
+
+    `outcome` is the registry's GATE_* value, `promoted` whether it became champion now and
+    `passed` whether it passed every rule of the gate.
+    """
     decision = runner.gate_version(get_dataset(dataset), settings, version, run_id)
     return StepResult({"dataset": dataset, "version": version, "run_id": run_id,
-                       "promoted": decision.promote, "reasons": decision.reasons}, decision)
+                       "mode": settings.gate.mode, "outcome": decision.outcome,
+                       "promoted": decision.outcome == registry.GATE_CHAMPION,
+                       "passed": decision.promote, "summary": decision.summary(),
+                       "reasons": decision.reasons}, decision)

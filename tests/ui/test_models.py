@@ -15,6 +15,8 @@ def test_versions_history_and_admin_actions(ui: AppTest, api_url: str) -> None:
     assert list(versions["version"]) == [v["version"] for v in registered["versions"]]
     champion = versions.set_index("version").loc[registered["versions"][-1]["version"]]
     assert "champion" in champion["aliases"] and champion["rmse"] > 0
+    # The lifecycle stage column (registry.stages) reaches the page.
+    assert champion["stage"] == "champion"
     assert len(history) == len(registered["history"]) >= 1
     assert app.get("vega_lite_chart")
 

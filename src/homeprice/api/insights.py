@@ -73,12 +73,15 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 @router.get("/{dataset}/models", responses=_BUSY)
-async def models(dataset: ServedDataset, client: RegistryClient, shared: Shared) -> Response:
-    """Registered versions (newest first, with aliases, metrics and gate outcome) and the audit
-    trail of alias moves (newest first)."""
+async def models(dataset: ServedDataset, client: RegistryClient, shared: Shared,
+                 ctx: Context) -> Response:
+    """Registered versions (newest first, with aliases, metrics, gate outcome and lifecycle
+    stage; the challenger's with this server's effective traffic mode) and the audit trail of
+    alias moves (newest first)."""
 
     def read() -> dict[str, Any]:
-        return {"versions": registry.list_versions(client, dataset),
+        return {"versions": registry.list_versions(client, dataset,
+                                                   ctx.router.effective(dataset)),
                 "history": [asdict(e) for e in reversed(registry.history(client, dataset))]}
 
     # Not cached: an admin change must show at once; concurrent callers still share one read.

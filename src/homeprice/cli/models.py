@@ -22,21 +22,34 @@ app = typer.Typer(help="Registered model versions, aliases and their history.",
 
 
 @app.command("list")
-def models_list(dataset: DatasetOption) -> None:
-    """Registered versions with aliases, key metrics and creation time."""
+def models_list(
+    dataset: DatasetOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Registered versions with aliases, lifecycle stage, key metrics and creation time."""
     from homeprice import registry, tracking
     from homeprice.datasets import get_dataset
 
     ds = get_dataset(dataset)
-    client = tracking.configure(load_settings())
-    rows = registry.list_versions(client, ds.name)
-    table = Table(title=f"{registry.model_name(ds.name)} ({ds.target_unit})")
-    for column in ("version", "aliases", "candidate", "test RMSE", "MAPE", "R²", "coverage",
-                   "created", "gate"):
+    settings = load_settings()
+    client = tracking.configure(settings)
+    # The CLI sees the configured traffic, not a running server's (admin changes at run time
+    # show in the UI's Models page, which asks the server).
+    traffic = settings.serving.traffic_for(ds.name)
+    has_challenger = registry.alias_version(client, ds.name, registry.CHALLENGER) is not None
+    rows = registry.list_versions(client, ds.name, traffic.effective(has_challenger))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{registry.model_name(ds.name)} ({ds.target_unit}; traffic "
+                        f"{traffic.mode} as configured)")
+    for column in ("version", "aliases", "stage", "candidate", "test RMSE", "MAPE", "R²",
+                   "coverage", "created", "gate"):
         table.add_column(column)
     for r in rows:
         m = r["metrics"]
-        table.add_row(r["version"], ", ".join(r["aliases"]), r["candidate"] or "",
+        stage = r["stage"] + (f" ({r['stage_detail']})" if r["stage_detail"] else "")
+        table.add_row(r["version"], ", ".join(r["aliases"]), stage, r["candidate"] or "",
                       money(m["rmse"], ds.target_unit) if "rmse" in m else "",
                       f"{m['mape']:.1%}" if "mape" in m else "",
                       f"{m['r2']:.3f}" if "r2" in m else "",

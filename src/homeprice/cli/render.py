@@ -84,10 +84,25 @@ def render_training(runs: list[Any], console: Console = out) -> None:
                           money(t["interval_mean_width"], unit))
         console.print(table)
         decision = outcome.gate
-        colour = "green" if decision and decision.promote else "yellow"
-        console.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset} as "
-                      f"challenger; gate: [{colour}]"
-                      f"{decision.summary() if decision else 'not run'}[/]", highlight=False)
+        console.print(f"registered [bold]v{outcome.version}[/] of homeprice-{run.dataset}; "
+                      f"{_gate_line(decision)}", highlight=False)
+
+
+def _gate_line(decision: Any) -> str:
+    """What the gate made of a new version, coloured, with its reasons."""
+    from homeprice import registry
+
+    if decision is None:
+        return "gate: not run"
+    what, colour = {
+        registry.GATE_CHAMPION: ("now the champion", "green"),
+        registry.GATE_AWAITING: ("challenger awaiting live evidence (servers in traffic mode "
+                                 "auto shadow-score it; `ab evaluate --apply` decides)", "cyan"),
+        registry.GATE_REJECTED: ("rejected: its challenger alias was cleared, it gets no live "
+                                 "traffic", "red"),
+        registry.GATE_FAILED: ("failed the gate, kept as challenger", "yellow"),
+    }.get(decision.outcome, (str(decision.outcome), "yellow"))
+    return f"[{colour}]{what}[/]; gate: {'; '.join(decision.reasons)}"
 
 
 def print_next_steps(settings: Any, names: list[str]) -> None:

@@ -85,7 +85,7 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
     split_rows = labelled[(labelled["variant"] == registry.CHALLENGER)
                           & (labelled["model_version"] == challenger_v)]
     mode = ("shadow" if len(shadow_rows) else "split" if len(split_rows)
-            else settings.serving.traffic_for(dataset).mode)
+            else settings.serving.traffic_for(dataset).effective(challenger_v is not None))
     champion = _stats(registry.CHAMPION, champion_v, champion_rows, rules) if len(
         champion_rows) else None
     challenger, difference = None, None

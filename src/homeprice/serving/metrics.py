@@ -26,7 +26,7 @@ from homeprice.predictionlog.health import LOG_STATES
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-TRAFFIC_MODES = ("off", "split", "shadow")
+TRAFFIC_MODES = ("off", "split", "shadow", "auto")
 
 
 def multiprocess_enabled() -> bool:
@@ -161,7 +161,8 @@ class ServingMetrics:
                                "1 when the loaded model serves through the fast path",
                                ["dataset", "alias"], registry=r, multiprocess_mode="liveall")
         self.traffic_mode = Gauge("homeprice_traffic_mode",
-                                  "1 for the champion/challenger traffic mode in force",
+                                  "1 for the configured champion/challenger traffic mode "
+                                  "(auto: shadow while a challenger is loaded)",
                                   ["dataset", "mode"], registry=r, multiprocess_mode="liveall")
         self.traffic_share = Gauge("homeprice_traffic_share",
                                    "Share of clients the challenger answers in split mode",

@@ -4,6 +4,10 @@ request path.
 Assignment in `split` mode is a stable hash of the client's key mapped to [0, 1): the same
 client always sees the same model (in every server process, across restarts), and raising the
 share only moves champion clients to the challenger, never the other way round.
+
+Mode `auto` (the default) shadows while a challenger is loaded and routes to the champion
+alone otherwise, so a version the gate left as challenger gets live evidence unasked; the
+explicit modes off, split and shadow always win.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ def assign(client_key: str, share: float) -> Variant:
 
 @dataclass(frozen=True)
 class Route:
-    """Where one request goes: the alias that answers, and whether the challenger shadows it."""
+    """Where one request goes: the alias that answers, whether the challenger shadows it, and
+    the effective traffic mode that decided it ("off", "split" or "shadow"; auto resolved)."""
 
     answer: Variant
     shadow: bool
+    mode: str
 
 
 class TrafficRouter:
@@ -100,20 +106,27 @@ class TrafficRouter:
         log.info("traffic of %s: %s -> %s", dataset, _describe(current), _describe(new))
 
     def snapshot(self) -> dict[str, dict[str, object]]:
-        """Every dataset's mode and share, for GET /v1/models."""
+        """Every dataset's configured mode and share, and the mode in effect now (auto
+        resolved, "off" while no challenger is loaded), for GET /v1/models."""
         with self._lock:
             settings = dict(self._settings)
-        return {d: s.model_dump() for d, s in settings.items()}
+        return {d: {**s.model_dump(), "effective": s.effective(self._has_challenger(d))}
+                for d, s in settings.items()}
+
+    def effective(self, dataset: str) -> str:
+        """The mode requests of `dataset` are routed by now: "off", "split" or "shadow"."""
+        return self.setting(dataset).effective(self._has_challenger(dataset))
 
     def route(self, dataset: str, client_key: str) -> Route:
         """Where a request of the client with `client_key` goes now."""
-        setting = self.setting(dataset)
-        if setting.mode == "off" or not self._has_challenger(dataset):
-            # Split or shadow without a challenger loaded: the champion takes everything.
-            return Route(CHAMPION, False)
-        if setting.mode == "shadow":
-            return Route(CHAMPION, True)
-        return Route(assign(client_key, setting.share), False)
+        setting = self.setting(dataset)  # read once: a change meanwhile cannot tear it
+        # Split, shadow or auto without a challenger loaded: the champion takes everything.
+        mode = setting.effective(self._has_challenger(dataset))
+        if mode == "off":
+            return Route(CHAMPION, False, mode)
+        if mode == "shadow":
+            return Route(CHAMPION, True, mode)
+        return Route(assign(client_key, setting.share), False, mode)
 
     def variant_for(self, dataset: str, client_id: str | None, prediction_id: str) -> Variant:
         """The alias that answers: by X-Client-Id, or by the prediction id when absent."""

@@ -159,7 +159,8 @@ class TrafficChange(BaseModel):
     omitted: keep the current share)."""
 
     model_config = ConfigDict(extra="forbid")
-    mode: Literal["off", "split", "shadow"]
+    mode: Literal["off", "split", "shadow", "auto"] = Field(
+        description="auto: shadow while a challenger is loaded, off otherwise")
     share: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
 
 
@@ -167,7 +168,10 @@ class TrafficState(BaseModel):
     """A dataset's traffic mode now."""
 
     dataset: str
-    mode: Literal["off", "split", "shadow"]
+    mode: Literal["off", "split", "shadow", "auto"]
     share: float
+    effective: Literal["off", "split", "shadow"] = Field(
+        description="the mode requests are routed by now (auto resolved; off while no "
+                    "challenger is loaded)")
     challenger_loaded: bool = Field(description="split and shadow route to the champion alone "
                                                 "while no challenger is loaded")

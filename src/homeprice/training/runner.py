@@ -232,7 +232,8 @@ def register_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> st
 
 def gate_version(dataset: Dataset, settings: Settings, version: str, parent_run_id: str
                  ) -> registry.GateDecision:
-    """Apply the promotion gate to a registered version, from its run's evaluation."""
+    """Apply the promotion gate to a registered version, from its run's evaluation, in
+    gate.mode (the decision's `outcome` says what became of the version)."""
     client = tracking.configure(settings)
     run = client.get_run(parent_run_id)
     metrics = run.data.metrics
@@ -241,7 +242,7 @@ def gate_version(dataset: Dataset, settings: Settings, version: str, parent_run_
                 if k.startswith("champion_test_")} or None
     decision = registry.gate(dataset.name, challenger, champion,
                              run.data.tags.get("compared_with_champion"), settings)
-    registry.apply_gate(client, dataset.name, version, decision)
+    registry.apply_gate(client, dataset.name, version, decision, mode=settings.gate.mode)
     return decision
 
 

@@ -76,9 +76,11 @@ async def reload(dataset: ServedDataset, ctx: Context) -> dict[str, Any]:
 
 @router.post("/{dataset}/traffic", response_model=TrafficState)
 async def traffic(dataset: ServedDataset, body: TrafficChange, ctx: Context) -> TrafficState:
-    """Switch between champion only (off), a sticky split and shadow scoring, at once."""
+    """Switch between champion only (off), a sticky split, shadow scoring and auto (shadow
+    while a challenger is loaded), at once."""
     setting = ctx.router.set(dataset, body.mode, body.share)
     # With several workers the change is shared through the run folder and every worker takes
     # it on its next reload poll; a restarted server starts from the configuration.
+    loaded = ctx.store.get(dataset, CHALLENGER) is not None
     return TrafficState(dataset=dataset, mode=setting.mode, share=setting.share,
-                        challenger_loaded=ctx.store.get(dataset, CHALLENGER) is not None)
+                        effective=setting.effective(loaded), challenger_loaded=loaded)

@@ -1,4 +1,5 @@
-"""Models: registered versions with aliases and metrics, the audit history, promote/rollback.
+"""Models: registered versions with aliases, lifecycle stage and metrics, the audit history,
+promote/rollback.
 
 The admin token is typed per session: it stays in this browser session's memory, is sent as a
 bearer token to the admin API, and is never written to disk.
@@ -18,8 +19,11 @@ _NOTICE = "models-notice"
 
 
 def versions_frame(versions: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per version: aliases, candidate, test metrics and the gate's outcome."""
+    """One row per version: aliases, lifecycle stage (champion, challenger in live evaluation,
+    retired, previous champion, gate failed, registered), candidate, test metrics and the
+    gate's outcome."""
     rows = [{"version": v["version"], "aliases": ", ".join(v["aliases"]) or "—",
+             "stage": v.get("stage"), "stage detail": v.get("stage_detail") or "",
              "candidate": v.get("candidate"), "created": v.get("created"),
              **{name: value for name, value in sorted(v.get("metrics", {}).items())},
              "gate": v.get("gate")} for v in versions]
