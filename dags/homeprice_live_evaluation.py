@@ -3,8 +3,9 @@ and once per run, the prediction log's retention.
 
 Each task is `homeprice ab evaluate --apply`, `homeprice monitor drift` or `homeprice log
 prune` as a function call (imported inside the task, so the file parses fast).
-Both notify the webhook themselves (HOMEPRICE_WEBHOOK_URL): a promotion or rollback the
-decision applied, and a drift share over the threshold. "Too little data yet" (no champion,
+Both notify the webhook themselves (HOMEPRICE_WEBHOOK_URL): a promotion, retirement or rollback
+the decision applied, and a drift share over the threshold. With gate.mode live this is where a
+version the gate left as challenger is promoted or retired. "Too little data yet" (no champion,
 too few logged requests) skips the task instead of failing it.
 """
 
@@ -44,7 +45,8 @@ log = logging.getLogger(__name__)
 def homeprice_live_evaluation() -> None:
     @task
     def ab_evaluate(dataset: str) -> dict[str, Any]:
-        """The anytime-valid promote / rollback / keep decision, applied."""
+        """The anytime-valid promote / retire / rollback / keep decision, applied (evaluate_live
+        moves the aliases for promote, retire and rollback)."""
         from homeprice.config import load_settings
         from homeprice.monitoring.live import evaluate_live
 

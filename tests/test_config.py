@@ -49,9 +49,26 @@ def test_dataset_sections_come_from_the_plugins(monkeypatch: pytest.MonkeyPatch)
     assert settings.datasets["bengaluru"].log_target is True
     assert settings.datasets["california"].gate == {"max_rmse": 55_000, "min_r2": 0.75}
     assert settings.serving.datasets == ["california", "bengaluru"]
-    assert settings.serving.traffic_for("bengaluru").mode == "off"
+    assert settings.serving.traffic_for("bengaluru").mode == "auto"
     with pytest.raises(ValidationError, match=r"datasets\.bengaluru\.min_sqft_per_bedroom"):
         load_settings(datasets={"bengaluru": {"min_sqft_per_bedroom": 0}})
+
+
+def test_gate_mode_and_auto_traffic(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Guards the gate.mode default (live), its env override and the validation of both modes.
+    assert load_settings().gate.mode == "live"
+    monkeypatch.setenv("HOMEPRICE_GATE__MODE", "offline")
+    assert load_settings().gate.mode == "offline"
+    monkeypatch.setenv("HOMEPRICE_GATE__MODE", "sometimes")
+    with pytest.raises(ValidationError, match=r"gate\.mode"):
+        load_settings()
+    # auto resolves by the challenger's presence; explicit modes win.
+    from homeprice.config import TrafficSettings
+
+    assert [TrafficSettings(mode="auto").effective(c) for c in (False, True)] == ["off", "shadow"]
+    assert TrafficSettings(mode="split").effective(True) == "split"
+    assert TrafficSettings(mode="shadow").effective(False) == "off"
+    assert TrafficSettings(mode="off").effective(True) == "off"
 
 
 def test_a_gate_given_for_one_dataset_keeps_the_others(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -153,6 +153,33 @@ def test_live_evaluation_dag_promotes_and_notifies(dagbag: Any, serving_settings
                for m in webhook), webhook
 
 
+@pytest.mark.slow
+def test_live_evaluation_dag_applies_a_retirement(dagbag: Any, serving_settings: Settings,
+                                                  webhook: list[dict],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Guards that the hourly DAG applies "retire" (gate.mode live hands it the challengers):
+    # the decision is forced, since which evidence retires is abtest's business, not the DAG's.
+    from homeprice.monitoring import live
+
+    worse = register_variant(serving_settings, registry.load_model("california", "1"))
+    seed(serving_settings, 200, worse, 1.6, "shadow")
+    # Bengaluru has no challenger: kept (retiring nothing would be a conflict).
+    monkeypatch.setattr(live, "decide", lambda mode, champion, challenger, *rest: (
+        ("retire", "proven worse (forced)") if challenger is not None
+        else ("keep", "no challenger is being evaluated")))
+
+    run = dagbag.dags["homeprice_live_evaluation"].test()
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success", states
+    client = tracking.configure(load_settings())
+    assert registry.alias_version(client, "california", registry.CHALLENGER) is None
+    assert registry.alias_version(client, "california", registry.CHAMPION) == "1"
+    retired = [e for e in registry.history(client, "california") if e.action == "ab-retire"]
+    assert [(e.from_version, e.actor) for e in retired] == [(worse, "ab-evaluate")]
+    assert any(m.get("event") == "ab-retire" and m.get("dataset") == "california"
+               for m in webhook), webhook
+
+
 def test_bad_input_fails_at_once_and_other_errors_retry() -> None:
     from airflow.sdk import RetryAction
 

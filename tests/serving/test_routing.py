@@ -17,7 +17,14 @@ from homeprice import registry
 from homeprice.config import Settings, TrafficSettings
 from homeprice.predictionlog import PredictionLog
 from homeprice.serving.app import create_app
-from homeprice.serving.routing import CHALLENGER, CHAMPION, ShadowPool, TrafficRouter, assign
+from homeprice.serving.routing import (
+    CHALLENGER,
+    CHAMPION,
+    Route,
+    ShadowPool,
+    TrafficRouter,
+    assign,
+)
 from homeprice.serving.trafficstore import TrafficStore
 from tests.support.bodies import CALIFORNIA
 from tests.support.registry import register_variant
@@ -105,7 +112,7 @@ def test_routers_sharing_a_store_converge_on_sync(tmp_path: Path) -> None:
     second.set("california", "shadow")
     first.sync()
     assert first.snapshot() == second.snapshot() == {
-        "california": {"mode": "shadow", "share": 0.5}}
+        "california": {"mode": "shadow", "share": 0.5, "effective": "shadow"}}
     assert seen == [("california", "off"), ("california", "off"), ("california", "split"),
                     ("california", "split"), ("california", "shadow"), ("california", "shadow")]
 
@@ -137,11 +144,31 @@ def test_router_modes_and_missing_challenger() -> None:
         router.set("california", "split", 1.5)
     with pytest.raises(ValidationError):
         router.set("california", "half")  # type: ignore[arg-type]
-    assert router.snapshot()["california"] == {"mode": "split", "share": 1.0}
+    assert router.snapshot()["california"] == {"mode": "split", "share": 1.0,
+                                               "effective": "split"}
     # Without a client id, the prediction id decides.
     router.set("california", "split", 0.5)
     keys = clients_of(CHALLENGER, 0.5, 1) + clients_of(CHAMPION, 0.5, 1)
     assert [router.variant_for("california", None, k) for k in keys] == [CHALLENGER, CHAMPION]
+
+
+def test_auto_shadows_only_while_a_challenger_is_loaded() -> None:
+    # Guards mode auto (the default): shadow with a challenger, champion alone without, and
+    # the effective mode on every Route (logged per prediction) and in the snapshot.
+    loaded = {"california": False}
+    router = TrafficRouter({}, ["california"], loaded.__getitem__)
+    assert router.setting("california").mode == "auto"
+    assert router.route("california", "anyone") == Route(CHAMPION, False, "off")
+    assert router.snapshot()["california"]["effective"] == "off"
+    loaded["california"] = True  # a challenger was registered and hot-loaded
+    assert router.route("california", "anyone") == Route(CHAMPION, True, "shadow")
+    assert router.snapshot()["california"] == {"mode": "auto", "share": 0.2,
+                                               "effective": "shadow"}
+    # Explicit modes win over auto.
+    router.set("california", "off")
+    assert router.route("california", "anyone") == Route(CHAMPION, False, "off")
+    router.set("california", "split", 1.0)
+    assert router.route("california", "anyone") == Route(CHALLENGER, False, "split")
 
 
 def test_unquoted_yaml_off_is_off() -> None:
@@ -166,7 +193,7 @@ def test_split_is_sticky_per_client_through_the_api(challenger_home: Settings,
         batch = client.post("/v1/california/predict", json={"instances": [CALIFORNIA] * 5})
         assert len({p["variant"] for p in batch.json()["predictions"]}) == 1
         assert client.get("/v1/models").json()["california"]["traffic"] == {
-            "mode": "split", "share": 0.5}
+            "mode": "split", "share": 0.5, "effective": "split"}
     assert all(len(pairs) == 1 for pairs in seen.values()), seen  # one client, one model
     pairs = set().union(*seen.values())
     assert pairs == {("champion", "1"), ("challenger", "2")}
@@ -307,7 +334,7 @@ def test_shadow_scoring_is_not_awaited(challenger_home: Settings,
 
 def test_failing_challenger_in_shadow_does_not_touch_the_answer(
         challenger_home: Settings, served_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with TestClient(create_app(challenger_home)) as client:  # traffic off: the reference answer
+    with TestClient(create_app(with_traffic(challenger_home, "off"))) as client:  # reference
         reference = client.post("/v1/california/predict", json=CALIFORNIA).json()
     with TestClient(create_app(with_traffic(challenger_home, "shadow"))) as client:
         challenger = client.app.state.context.store.get("california", CHALLENGER)
@@ -334,26 +361,32 @@ def admin(challenger_home: Settings) -> Iterator[TestClient]:
 
 
 def test_admin_switches_traffic_at_run_time(admin: TestClient) -> None:
-    assert admin.get("/v1/models").json()["california"]["traffic"] == {"mode": "off",
-                                                                       "share": 0.2}
-    # Bengaluru is not named in the settings: off, with the default share.
-    assert admin.get("/v1/models").json()["bengaluru"]["traffic"] == {"mode": "off",
-                                                                      "share": 0.2}
+    assert admin.get("/v1/models").json()["california"]["traffic"] == {
+        "mode": "off", "share": 0.2, "effective": "off"}
+    # Bengaluru is not named in the settings: auto, with the default share; with no challenger
+    # loaded it routes as off.
+    assert admin.get("/v1/models").json()["bengaluru"]["traffic"] == {
+        "mode": "auto", "share": 0.2, "effective": "off"}
     changed = admin.post("/v1/admin/california/traffic", headers=AUTH,
                          json={"mode": "split", "share": 1.0})
     assert changed.status_code == 200, changed.text
     assert changed.json() == {"dataset": "california", "mode": "split", "share": 1.0,
-                              "challenger_loaded": True}
+                              "effective": "split", "challenger_loaded": True}
     body = admin.post("/v1/california/predict", json=CALIFORNIA).json()
     assert (body["variant"], body["model_version"]) == ("challenger", "2")
     # Only the mode: the share stays.
     shadow = admin.post("/v1/admin/california/traffic", headers=AUTH, json={"mode": "shadow"})
     assert shadow.json()["share"] == 1.0 and shadow.json()["mode"] == "shadow"
     assert admin.post("/v1/california/predict", json=CALIFORNIA).json()["variant"] == "champion"
-    assert admin.get("/v1/models").json()["california"]["traffic"] == {"mode": "shadow",
-                                                                       "share": 1.0}
+    assert admin.get("/v1/models").json()["california"]["traffic"] == {
+        "mode": "shadow", "share": 1.0, "effective": "shadow"}
     off = admin.post("/v1/admin/bengaluru/traffic", headers=AUTH, json={"mode": "split"})
-    assert off.json()["challenger_loaded"] is False
+    assert off.json()["challenger_loaded"] is False and off.json()["effective"] == "off"
+    # Auto over the API: shadow while California's challenger is loaded.
+    auto = admin.post("/v1/admin/california/traffic", headers=AUTH, json={"mode": "auto"})
+    assert auto.status_code == 200, auto.text
+    assert (auto.json()["mode"], auto.json()["effective"]) == ("auto", "shadow")
+    assert admin.post("/v1/california/predict", json=CALIFORNIA).json()["variant"] == "champion"
 
 
 @pytest.mark.parametrize("body", [{"mode": "half"}, {"mode": "split", "share": 1.5},

@@ -48,7 +48,8 @@ def test_two_workers_share_metrics_and_traffic_changes(served_home: Path) -> Non
             assert sample(scrape(base), "homeprice_predictions_total", dataset="california",
                           variant="champion") == PREDICTIONS
 
-        assert set(_modes_by_worker(scrape(base)).values()) == {"off"}
+        # No traffic configured: the default, auto (routes as off with no challenger).
+        assert set(_modes_by_worker(scrape(base)).values()) == {"auto"}
         changed = httpx.post(f"{base}/v1/admin/california/traffic",
                              json={"mode": "split", "share": 0.5},
                              headers={"Authorization": f"Bearer {TOKEN}"})
@@ -58,7 +59,8 @@ def test_two_workers_share_metrics_and_traffic_changes(served_home: Path) -> Non
                  and len(_modes_by_worker(scrape(base))) == 2, "both workers in split mode")
         answers = [httpx.get(f"{base}/v1/models", timeout=10).json()["california"]["traffic"]
                    for _ in range(20)]
-        assert answers == [{"mode": "split", "share": 0.5}] * 20
+        # No challenger loaded: split routes as off.
+        assert answers == [{"mode": "split", "share": 0.5, "effective": "off"}] * 20
         shares = {dict(labels)["pid"]: value for (name, labels), value in scrape(base).items()
                   if name == "homeprice_traffic_share"}
         assert len(shares) == 2 and set(shares.values()) == {0.5}

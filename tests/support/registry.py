@@ -64,3 +64,22 @@ def seed(settings: Settings, n: int, challenger_version: str, challenger_scale: 
     for prediction_id, actual in labels:
         log.add_feedback(prediction_id, actual)
     log.close()
+
+
+def register_candidate(settings: Settings, candidate: str, dataset: str = "california") -> str:
+    """Register (as the new challenger) the `candidate` model that the pipeline run of version 1
+    trained beside its winner, with that candidate's own test metrics: a real, worse model,
+    registered directly (it would not pass the gate's margin over version 1)."""
+    client = tracking.configure(settings)
+    first = client.get_model_version(registry.model_name(dataset), "1")
+    parent = first.tags[registry.PIPELINE_RUN_TAG]
+    experiment = client.get_run(parent).info.experiment_id
+    [child] = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent}' and "
+                                               f"tags.candidate = '{candidate}'")
+    [logged] = mlflow.search_logged_models(
+        experiment_ids=[experiment], filter_string=f"source_run_id = '{child.info.run_id}'",
+        output_format="list")
+    metrics = {k.removeprefix("test_"): v for k, v in child.data.metrics.items()
+               if k.startswith("test_")}
+    return registry.register(client, dataset, logged.model_uri, child.info.run_id, metrics,
+                             {"candidate": candidate, registry.PIPELINE_RUN_TAG: parent})
