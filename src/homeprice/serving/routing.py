@@ -43,6 +43,7 @@ class Route:
 
     answer: Variant
     shadow: bool
+    mode: str
 
 
 class TrafficRouter:
@@ -110,10 +111,10 @@ class TrafficRouter:
         setting = self.setting(dataset)
         if setting.mode == "off" or not self._has_challenger(dataset):
             # Split or shadow without a challenger loaded: the champion takes everything.
-            return Route(CHAMPION, False)
+            return Route(CHAMPION, False, "off")
         if setting.mode == "shadow":
-            return Route(CHAMPION, True)
-        return Route(assign(client_key, setting.share), False)
+            return Route(CHAMPION, True, "shadow")
+        return Route(assign(client_key, setting.share), False, "split")
 
     def variant_for(self, dataset: str, client_id: str | None, prediction_id: str) -> Variant:
         """The alias that answers: by X-Client-Id, or by the prediction id when absent."""
