@@ -65,14 +65,14 @@ class Scenario:
 SCENARIOS = [
     Scenario("shadow, plain", "shadow", None, False, 1.0, 1.0, "keep"),
     Scenario("shadow, plain", "shadow", None, False, 0.9, 1.0, "promote"),
-    Scenario("shadow, 200 clients + noise", "shadow", 200, True, 1.0, 1.0, "keep"),
-    Scenario("shadow, 200 clients + noise", "shadow", 200, True, 0.9, 1.0, "promote"),
-    Scenario("shadow, 200 clients + noise", "shadow", 200, True, 1.1, 1.0, "retire"),
-    Scenario("gate-live, champion x1.1 live", "shadow", 200, True, 1.0, 1.1, "keep"),
-    Scenario("gate-live, champion x1.5 live", "shadow", 200, True, 1.0, 1.5, "rollback"),
-    Scenario("split, 8 clients + noise", "split", 8, True, 1.0, 1.0, "keep"),
-    Scenario("split, 200 clients + noise", "split", 200, True, 1.0, 1.0, "keep"),
-    Scenario("split, 200 clients + noise", "split", 200, True, 0.9, 1.0, "promote"),
+    Scenario("shadow, 200 clients, noisy", "shadow", 200, True, 1.0, 1.0, "keep"),
+    Scenario("shadow, 200 clients, noisy", "shadow", 200, True, 0.9, 1.0, "promote"),
+    Scenario("shadow, 200 clients, noisy", "shadow", 200, True, 1.1, 1.0, "retire"),
+    Scenario("gate-live, 200 clients, noisy", "shadow", 200, True, 1.0, 1.1, "keep"),
+    Scenario("gate-live, 200 clients, noisy", "shadow", 200, True, 1.0, 1.5, "rollback"),
+    Scenario("split, 8 clients, noisy", "split", 8, True, 1.0, 1.0, "keep"),
+    Scenario("split, 200 clients, noisy", "split", 200, True, 1.0, 1.0, "keep"),
+    Scenario("split, 200 clients, noisy", "split", 200, True, 0.9, 1.0, "promote"),
 ]
 
 
@@ -238,10 +238,12 @@ def main() -> int:
                         f"labels per variant, up to {LOOKS} looks (min {rules.min_feedback} "
                         f"labels, {rules.min_clients} clients per arm in split, alpha "
                         f"{rules.alpha}, losses capped at {rules.loss_cap:g} x offline MAE). "
-                        "Peers' cells: wrong-action rate / right-action rate")
+                        "Peers' cells: wrong-action rate / right-action rate; bootstrap: a "
+                        "95% interval re-checked at each look; volume only: >= 100 requests "
+                        "-> promote")
     for column in ("scenario", "truth", "right", "ours: false promote", "false retire",
-                   "false rollback", "ours: right", "labels to right", "previous rule",
-                   "labels to right ", "bootstrap each look", "volume only (>= 100)"):
+                   "false rollback", "right", "median labels", "previous rule",
+                   "median labels ", "bootstrap", "volume only"):
         table.add_column(column, justify="left" if column in ("scenario", "truth", "right")
                          else "right")
     worst = 0.0
@@ -255,7 +257,7 @@ def main() -> int:
             results["boot"].append(first_action(Bootstrap(rng, run, s, rules), run, s, looks,
                                                 rules))
             results["vol"].append(first_action(volume_only, run, s, looks, rules))
-        truth = (f"challenger x{s.effect:g}" + (f", champion x{s.drift:g}" if s.drift != 1
+        truth = (f"challenger x{s.effect:g}" + (f", both x{s.drift:g} live" if s.drift != 1
                                                  else ""))
         false = [rate(results["ours"], a) if a != s.right else math.nan for a in WRONG]
         _, ours_median = cell(results["ours"], s)
@@ -266,7 +268,7 @@ def main() -> int:
                       "-" if s.right == "keep" else f"{rate(results['ours'], s.right):.0%}",
                       ours_median, prev_cell, prev_median, cell(results["boot"], s)[0],
                       cell(results["vol"], s)[0])
-    console = Console(width=200)
+    console = Console(width=230)
     console.print(table)
     console.print(f"homeprice's worst wrong-action rate: {worst:.1%} (goal <= alpha = "
                   f"{rules.alpha:.0%})")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import UTC, datetime
 
 import mlflow
 import numpy as np
+from sklearn.dummy import DummyRegressor
 
 from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.predictionlog import PredictionLog, PredictionRecord
+
+
+def constant_price_copy(model: object) -> object:
+    """The model with its estimator replaced by a constant $200k: plausible, and much worse."""
+    constant = copy.deepcopy(model)
+    width = len(model[0].get_feature_names_out())
+    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
+        np.zeros((2, width)), np.zeros(2))
+    return constant
 
 
 def register_variant(settings: Settings, model: object, dataset: str = "california") -> str:
