@@ -21,6 +21,8 @@ homeprice rule (raw dollars, rho tuned for unit variance, rows pooled), a 95% bo
 re-checked at every look, and the volume-only rule (>= 100 requests -> promote).
 
     PYTHONPATH=src .venv/bin/python benchmarks/ab_decisions.py [--runs 200] [--seed 0]
+
+About 2.5 CPU-minutes with the defaults (--runs 50 for a quick look).
 """
 
 from __future__ import annotations
