@@ -326,6 +326,25 @@ class ABSettings(BaseModel):
     t_star: int = Field(500, ge=10)
     # Roll back when the champion's live MAE exceeds its offline MAE by more than this share.
     degradation_tolerance: float = Field(0.2, ge=0)
+    # Decisions use absolute errors capped at this multiple of the champion's offline MAE
+    # (fixed before the pair starts), so no single label dominates; above 1 + tolerance, or
+    # a degraded champion could never be shown to be one.
+    loss_cap: float = Field(10.0, gt=1)
+    # Split mode: clients per arm before any decision (one client sees one model, so clients
+    # are the evidence), and the client count where the client-level sequence is tightest.
+    min_clients: int = Field(30, ge=2)
+    t_star_clients: int = Field(100, ge=2)
+    # Assumed correlation of the two models' capped errors in shadow mode: tunes where the
+    # paired sequence is tightest, never its error rate.
+    paired_correlation: float = Field(0.8, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _cap_above_tolerance(self) -> ABSettings:
+        if self.loss_cap <= 1 + self.degradation_tolerance:
+            raise ValueError(f"ab.loss_cap ({self.loss_cap:g}) must exceed 1 + "
+                             f"ab.degradation_tolerance ({1 + self.degradation_tolerance:g}): "
+                             "a capped MAE could never show the degradation")
+        return self
 
 
 class MonitoringSettings(BaseModel):

@@ -4,15 +4,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
-from sklearn.dummy import DummyRegressor
 from typer.testing import CliRunner
 
 from homeprice import registry, tracking
@@ -20,21 +17,12 @@ from homeprice.cli import app
 from homeprice.config import Settings, load_settings
 from tests.support.bodies import CALIFORNIA
 from tests.support.metrics import sample, scrape
-from tests.support.registry import register_variant
+from tests.support.registry import constant_price_copy, register_variant
 from tests.support.servers import running_server, wait_for
 
 pytestmark = pytest.mark.e2e
 
 runner = CliRunner()
-
-
-def constant_price_copy(model: object) -> object:
-    """The model with its estimator replaced by a constant $200k: plausible, and much worse."""
-    constant = copy.deepcopy(model)
-    width = len(model[0].get_feature_names_out())
-    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
-        np.zeros((2, width)), np.zeros(2))
-    return constant
 
 
 @pytest.fixture
@@ -82,15 +70,17 @@ def test_shadow_loop_promotes_the_better_model(served_home: Path, worse_champion
     assert registry.alias_version(client, "california", "champion") == worse_champion
 
 
-def test_worse_split_challenger_is_kept(served_home: Path, serving_settings: Settings) -> None:
-    """A constant-price challenger in split mode: traffic reaches it, the champion stays."""
+def test_worse_split_challenger_is_retired(served_home: Path, serving_settings: Settings
+                                          ) -> None:
+    """A constant-price challenger in split mode: traffic reaches it, the live evidence (at
+    the client level, from rows the server logged in split mode) retires it."""
     worse = register_variant(serving_settings,
                              constant_price_copy(registry.load_model("california", "1")))
     with running_server(served_home, HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__MODE="split",
                         HOMEPRICE_SERVING__TRAFFIC__CALIFORNIA__SHARE="0.5") as base:
         simulated = runner.invoke(app, ["simulate", "-d", "california", "--url", base,
                                         "--requests", "600", "--feedback-rate", "1",
-                                        "--clients", "16"])
+                                        "--clients", "80"])
         assert simulated.exit_code == 0, simulated.output
         assert "'challenger'" in simulated.output and "'champion'" in simulated.output
         wait_for(lambda: sample(scrape(base), "homeprice_log_rows_written") == 600,
@@ -99,9 +89,12 @@ def test_worse_split_challenger_is_kept(served_home: Path, serving_settings: Set
                                        "--json"])
     assert decision.exit_code == 0, decision.output
     body = json.loads(decision.output)
-    assert body["mode"] == "split" and body["action"] == "keep", body["reason"]
-    # Kept because it was measured worse, not merely for lack of labels.
+    assert body["mode"] == "split" and body["action"] == "retire", body["reason"]
+    assert body["applied"] and body["excluded_unknown_mode"] == 0
+    # Retired because it was measured worse, at least min_clients clients on each side.
     assert body["reason"].startswith("challenger is worse"), body["reason"]
     assert body["challenger"]["model_version"] == worse
+    assert min(body["champion"]["clients"], body["challenger"]["clients"]) >= 30
     client = tracking.configure(load_settings())
     assert registry.alias_version(client, "california", "champion") == "1"
+    assert registry.alias_version(client, "california", "challenger") is None

@@ -11,11 +11,11 @@ from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import NotFoundError
-from homeprice.monitoring.abtest import ABRules
+from homeprice.monitoring.abtest import ABRules, Preregistered
 from homeprice.monitoring.replay import model_input, replay
 from homeprice.monitoring.sequential import confidence_sequence
 from homeprice.training.evaluation import predict_with_interval
-from tests.support.registry import register_variant
+from tests.support.registry import constant_price_copy, register_variant
 from tests.support.replaylog import homes, seed_favouring
 
 
@@ -32,13 +32,25 @@ def test_replay_of_a_model_the_labels_favour_promotes_with_hand_computed_numbers
     predicted, lower, upper = predict_with_interval(
         candidate, model_input(homes(150), list(get_dataset("california").feature_columns)))
     rules = ABRules()
-    assert decision.champion.mae.mean == pytest.approx(np.mean(np.abs(served - actual)))
-    assert decision.challenger.mae.mean == pytest.approx(np.mean(np.abs(predicted - actual)))
+    # The pre-registered cap and scale: the current champion's offline MAE.
+    offline = registry.version_metrics(tracking.configure(serving_settings), "california", "1")
+    pre = Preregistered.from_offline(offline, rules)
+    assert pre is not None and decision.details["loss_cap"]["cap"] == pytest.approx(pre.cap)
+    served_error, replayed_error = np.abs(served - actual), np.abs(predicted - actual)
+    assert decision.champion.raw_mae == pytest.approx(np.mean(served_error))
+    assert decision.champion.mae.mean == pytest.approx(np.mean(np.minimum(served_error,
+                                                                          pre.cap)))
+    assert decision.challenger.mae.mean == pytest.approx(np.mean(np.minimum(replayed_error,
+                                                                            pre.cap)))
+    assert decision.challenger.clipped == int((replayed_error > pre.cap).sum())
     assert decision.challenger.rmse == pytest.approx(np.sqrt(np.mean((predicted - actual)**2)))
     covered = ((actual >= lower) & (actual <= upper)).mean()
     assert decision.challenger.coverage.mean == pytest.approx(covered)
-    expected = confidence_sequence(np.abs(served - actual) - np.abs(predicted - actual),
-                                   rules.alpha, rules.t_star)
+    # Paired, standardised, tuned for 2 v (1 - r): the same CS as shadow mode, in dollars.
+    expected = confidence_sequence(pre.losses(served_error) - pre.losses(replayed_error),
+                                   rules.alpha, rules.t_star,
+                                   2 * pre.variance * (1 - rules.paired_correlation)
+                                   ).scaled(pre.scale)
     assert decision.difference.mean == pytest.approx(expected.mean)
     assert decision.difference.lower == pytest.approx(expected.lower) and expected.lower > 0
     body = result.to_dict()
@@ -58,6 +70,23 @@ def test_challenger_replay_on_rows_the_champion_served_keeps_an_equal_challenger
     assert decision.challenger.model_version == version
     assert decision.champion.model_version == "1"
     assert decision.action == "keep"
+
+
+def test_a_worse_model_is_retired_on_paper_only(serving_settings: Settings) -> None:
+    # Guards: replay may reach "retire" but marks it offline evidence and never applies it.
+    worse = register_variant(serving_settings,
+                             constant_price_copy(registry.load_model("california", "1")))
+    seed_favouring(serving_settings, "1", 150, 1.0)  # labels close to what was served
+    result = replay("california", serving_settings, worse, "7d")
+    assert result.decision.action == "retire"
+    assert result.decision.reason.startswith("challenger is worse")
+    body = result.to_dict()
+    assert (body["applied"], body["evidence"]) == (False, "offline")
+    assert body["note"] == "replay: offline evidence, nothing applied"
+    client = tracking.configure(serving_settings)
+    assert registry.alias_version(client, "california", "challenger") == worse  # not cleared
+    assert [e.action for e in registry.history(client, "california")
+            if e.alias == "challenger"][-1] != "ab-retire"
 
 
 def test_rows_outside_the_window_do_not_count(serving_settings: Settings) -> None:
@@ -108,4 +137,4 @@ def test_archived_requests_are_replayed_too(serving_settings: Settings) -> None:
         log.close()
     decision = replay("california", serving_settings, version, "7d").decision
     assert decision.champion.labelled == decision.challenger.labelled == 30
-    assert decision.champion.mae.mean == pytest.approx(np.mean(np.abs(served - actual)))
+    assert decision.champion.raw_mae == pytest.approx(np.mean(np.abs(served - actual)))

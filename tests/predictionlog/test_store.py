@@ -29,7 +29,7 @@ from homeprice.predictionlog import (
 from tests.support.postgres import fresh_pg_database
 from tests.support.predictionlog import T0, database_down, record, rows_in_table, wait_until
 
-HEAD = "0002"
+HEAD = "0003"
 # The writer logs outages, overflows and give-ups; the tests read its records only.
 LOGGER = "homeprice.predictionlog.writer"
 # Retry quickly: the outage tests last a fraction of a second.
@@ -392,3 +392,50 @@ def _upgrade_from_0001(url: str) -> None:
     reopened.start()
     assert reopened.count("upgraded") == 2
     reopened.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite",
+                                     pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_log_at_revision_0002_gains_the_mode_column(backend: str, tmp_path: Path) -> None:
+    """Rows logged before migration 0003 keep an unknown (NULL) mode; new rows record theirs."""
+    # Guards: the 0003 upgrade on both databases, and that `labelled` carries the mode that
+    # split-mode statistics filter on.
+    if backend == "sqlite":
+        _upgrade_from_0002(f"sqlite:///{tmp_path / 'old.db'}")
+    else:
+        with fresh_pg_database("homeprice_log_mode") as url:
+            _upgrade_from_0002(url)
+
+
+def _upgrade_from_0002(url: str) -> None:
+    from alembic import command
+
+    from homeprice.predictionlog import alembic_config
+
+    engine = sa.create_engine(store_url(url))
+    config = alembic_config(url)
+    old = record("modes")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        assert "mode" not in {
+            c["name"] for c in sa.inspect(connection).get_columns("prediction_logs")}
+        p = prediction_logs
+        connection.execute(sa.insert(p).values(
+            prediction_id=old.prediction_id, request_id=old.request_id, ts=old.ts,
+            dataset="modes", variant="champion", model_version="1", served=True,
+            prediction=old.prediction, lower=old.lower, upper=old.upper, features="{}"))
+    engine.dispose()
+    log = PredictionLog(url, flush_interval=0.01)
+    log.start()
+    try:
+        new = record("modes", mode="split", client_id="c1")
+        log.enqueue([new])
+        assert log.flush()
+        log.add_feedback(old.prediction_id, 1.0)
+        log.add_feedback(new.prediction_id, 2.0)
+        labelled = log.labelled("modes")
+    finally:
+        log.close()
+    modes = dict(zip(labelled["prediction_id"], labelled["mode"], strict=True))
+    assert modes == {old.prediction_id: None, new.prediction_id: "split"}

@@ -232,7 +232,7 @@ def test_shadow_failures_and_a_full_pool_are_counted(metrics: ServingMetrics) ->
 
 def test_log_records_of_one_model() -> None:
     request = RequestInfo(request_id="r1", at=datetime(2024, 1, 1, tzinfo=UTC),
-                          dataset="california", client_id=None, rows=ROWS)
+                          dataset="california", client_id=None, rows=ROWS, mode="shadow")
     prediction = (np.array([1.0, 2.0]), np.array([0.5, 1.5]), np.array([1.5, 2.5]))
     served = log_records(request, loaded(CHAMPION, "1", 1.0), prediction, ["a", "b"], 0.5)
     assert [(r.prediction_id, r.variant, r.served, r.prediction, r.upper) for r in served] == [
@@ -241,6 +241,8 @@ def test_log_records_of_one_model() -> None:
                          shadow_of=["a", "b"])
     assert [(r.variant, r.served, r.parent_prediction_id) for r in shadow] == [
         ("shadow", False, "a"), ("shadow", False, "b")]
+    # Both rows of a request carry the mode it was routed under (split statistics filter on it).
+    assert [r.mode for r in served + shadow] == ["shadow"] * 4
 
 
 def test_a_model_that_cannot_be_explained_is_unsupported(metrics: ServingMetrics) -> None:

@@ -135,9 +135,11 @@ def test_router_modes_and_missing_challenger() -> None:
     assert router.variant_for("bengaluru", "anyone", "p1") == CHAMPION
     router.set("california", "shadow")
     route = router.route("california", "anyone")
-    assert (route.answer, route.shadow) == (CHAMPION, True)
+    assert (route.answer, route.shadow, route.mode) == (CHAMPION, True, "shadow")
     router.set("bengaluru", "shadow")
-    assert not router.route("bengaluru", "anyone").shadow
+    # Without a challenger loaded the effective mode is off, whatever was asked (it is logged).
+    assert (router.route("bengaluru", "anyone").shadow,
+            router.route("bengaluru", "anyone").mode) == (False, "off")
     # The share is kept when only the mode changes; bad values are refused, nothing changes.
     assert router.set("california", "split").share == 1.0
     with pytest.raises(ValidationError):
@@ -206,6 +208,7 @@ def test_split_is_sticky_per_client_through_the_api(challenger_home: Settings,
         (variant, version), = seen[row["client_id"]]
         assert (row["variant"], row["model_version"]) == (variant, version)
         assert row["parent_prediction_id"] is None
+        assert row["mode"] == "split"  # the split period is what split statistics count
 
 
 def test_split_without_challenger_answers_with_the_champion(serving_settings: Settings) -> None:
@@ -259,6 +262,7 @@ def test_shadow_logs_the_challenger_beside_each_served_prediction(
         assert row["features"] == parent["features"]
         assert row["client_id"] == parent["client_id"]
         assert row["prediction_id"] not in served
+        assert row["mode"] == parent["mode"] == "shadow"
     assert all((r["variant"], r["model_version"]) == ("champion", "1") for r in served.values())
 
     log = PredictionLog(settings.log_url)
@@ -271,6 +275,7 @@ def test_shadow_logs_the_challenger_beside_each_served_prediction(
     row = labelled.loc[shadow_of_one["prediction_id"]]
     assert (row["variant"], row["actual_price"]) == ("shadow", 420_000.0)
     assert row["parent_prediction_id"] == one["prediction_id"]
+    assert row["mode"] == "shadow"  # labelled rows carry their mode to ab evaluate
 
 
 def test_the_shadow_backlog_is_bounded_in_homes_not_jobs() -> None:

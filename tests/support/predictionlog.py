@@ -22,7 +22,8 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 def record(dataset: str, *, variant: str = "champion", served: bool = True,
            request_id: str | None = None, ts: datetime = T0, prediction: float = 300_000.0,
            features: dict | None = None, client_id: str | None = None,
-           parent: PredictionRecord | None = None) -> PredictionRecord:
+           parent: PredictionRecord | None = None, mode: str | None = None
+           ) -> PredictionRecord:
     """A prediction record with plausible values."""
     return PredictionRecord(
         prediction_id=uuid.uuid4().hex, request_id=request_id or uuid.uuid4().hex,
@@ -31,7 +32,7 @@ def record(dataset: str, *, variant: str = "champion", served: bool = True,
         prediction=prediction, lower=prediction * 0.8, upper=prediction * 1.2,
         features=features if features is not None else {"rooms": 4, "ocean": "NEAR BAY"},
         client_id=client_id, latency_ms=1.5,
-        parent_prediction_id=None if parent is None else parent.prediction_id)
+        parent_prediction_id=None if parent is None else parent.prediction_id, mode=mode)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import UTC, datetime
 
 import mlflow
 import numpy as np
+from sklearn.dummy import DummyRegressor
 
 from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.predictionlog import PredictionLog, PredictionRecord
+
+
+def constant_price_copy(model: object) -> object:
+    """The model with its estimator replaced by a constant $200k: plausible, and much worse."""
+    constant = copy.deepcopy(model)
+    width = len(model[0].get_feature_names_out())
+    constant[-1].estimator_ = DummyRegressor(strategy="constant", constant=200_000.0).fit(
+        np.zeros((2, width)), np.zeros(2))
+    return constant
 
 
 def register_variant(settings: Settings, model: object, dataset: str = "california") -> str:
@@ -27,23 +38,30 @@ def register_variant(settings: Settings, model: object, dataset: str = "californ
 
 
 def seed(settings: Settings, n: int, challenger_version: str, challenger_scale: float,
-         mode: str) -> None:
-    """n labelled champion predictions plus challenger ones (shadow: paired; split: own)."""
+         mode: str, clients: int = 80, logged_mode: str | None = "") -> None:
+    """n labelled champion predictions plus challenger ones (shadow: paired; split: own).
+
+    Split rows come from `clients` clients per arm (each client sees one model); every row
+    records `logged_mode` as its traffic mode ("" means `mode`; None: unknown, as rows logged
+    before migration 0003).
+    """
+    logged = mode if logged_mode == "" else logged_mode
     rng = np.random.default_rng(5)
     log = PredictionLog(settings.log_url)
     log.start()
     now = datetime.now(UTC)
     labels = []
-    for _ in range(n):
+    for i in range(n):
         actual = float(rng.uniform(100_000, 500_000))
         error = float(rng.standard_t(3) * 30_000)
         served_id = uuid.uuid4().hex
         request = uuid.uuid4().hex
         common = dict(request_id=request, ts=now, dataset="california", lower=0.0,
-                      upper=1e7, features={})
+                      upper=1e7, features={}, mode=logged)
+        champion_client = f"a{i % clients}" if mode == "split" else None
         records = [PredictionRecord(prediction_id=served_id, variant="champion",
                                     model_version="1", served=True, prediction=actual + error,
-                                    **common)]
+                                    client_id=champion_client, **common)]
         other = error if mode == "shadow" else float(rng.standard_t(3) * 30_000)
         challenger_prediction = actual + other * challenger_scale * rng.lognormal(-0.045, 0.3)
         if mode == "shadow":
@@ -55,7 +73,7 @@ def seed(settings: Settings, n: int, challenger_version: str, challenger_scale: 
             split_id = uuid.uuid4().hex
             records.append(PredictionRecord(
                 prediction_id=split_id, variant="challenger", model_version=challenger_version,
-                served=True, prediction=challenger_prediction,
+                served=True, prediction=challenger_prediction, client_id=f"b{i % clients}",
                 **(common | {"request_id": uuid.uuid4().hex})))
             labels.append((split_id, actual))
         log.enqueue(records)

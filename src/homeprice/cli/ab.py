@@ -23,7 +23,7 @@ def ab_evaluate(
     apply: Annotated[bool, typer.Option("--apply", help="Move the aliases and notify.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
-    """Live MAE/RMSE/MAPE/coverage per variant and an anytime-valid promote/rollback/keep."""
+    """Live MAE/RMSE/MAPE/coverage per variant and an anytime-valid promote/retire/rollback/keep."""
     from homeprice.datasets import get_dataset
     from homeprice.monitoring.live import evaluate_live, parse_window
 

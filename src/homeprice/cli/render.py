@@ -128,14 +128,19 @@ def render_decision_table(decision: Any, title: str) -> None:
     from homeprice.formatting import human_number as num
     from homeprice.monitoring.live import decision_rows
 
-    table = Table(title=title)
-    for column in ("variant", "version", "labelled", "MAE [CS]", "RMSE", "MAPE",
-                   "coverage [CS]"):
+    cap = decision.details.get("loss_cap")
+    # The decision statistics are capped: the caption says at what, the table how often.
+    caption = (f"MAE: absolute errors capped at {num(cap['cap'])} ({cap['cap_multiple']:g} x "
+               "the champion's offline MAE, fixed before the pair started); raw MAE uncapped"
+               if cap else "no offline MAE for the champion: MAE uncapped, nothing decided")
+    table = Table(title=title, caption=caption)
+    for column in ("variant", "version", "labelled", "clients", "MAE [CS]", "clipped",
+                   "raw MAE", "RMSE", "MAPE", "coverage [CS]"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for r in decision_rows(decision):
-        table.add_row(r["variant"], r["version"] or "", str(r["labelled"]),
+        table.add_row(r["variant"], r["version"] or "", str(r["labelled"]), str(r["clients"]),
                       f"{num(r['mae'])} [{num(r['mae_ci'][0])}, {num(r['mae_ci'][1])}]",
-                      num(r["rmse"]), f"{r['mape']:.1%}",
+                      str(r["clipped"]), num(r["raw_mae"]), num(r["rmse"]), f"{r['mape']:.1%}",
                       f"{r['coverage']:.3f} [{max(r['coverage_ci'][0], 0):.3f}, "
                       f"{min(r['coverage_ci'][1], 1):.3f}]")
     out.print(table)

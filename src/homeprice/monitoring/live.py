@@ -3,6 +3,18 @@
 Only rows of the current pair count, and only since the pair started (the later of the two
 alias moves in the audit trail): the anytime-valid sequence restarts whenever either model
 changes, instead of sliding over a window of mixed models.
+
+Within the pair, only rows of the traffic mode being evaluated count (each row logs the
+effective mode it was routed under, migration 0003): the mode is that of the newest labelled
+served row, or, for rows logged before the column existed, inferred as before. Shadow analysis
+takes the champion rows that a shadow prediction of the challenger paired (old rows with no
+mode included: the shadow link proves their period); split analysis takes rows logged in split
+mode only (rows of unknown mode are left out and counted in `excluded_unknown_mode`), with the
+client as the unit (its X-Client-Id, or the prediction id when absent). With no challenger,
+every labelled champion row of the pair counts towards the rollback check.
+
+The loss cap, scale and variance (abtest.Preregistered) come from the champion's offline test
+metrics, logged at registration, before any pair started.
 """
 
 from __future__ import annotations
@@ -17,7 +29,14 @@ import pandas as pd
 
 from homeprice import registry, tracking
 from homeprice.config import Settings
-from homeprice.monitoring.abtest import ABDecision, ABRules, compare, decide, variant_stats
+from homeprice.monitoring.abtest import (
+    ABDecision,
+    ABRules,
+    Preregistered,
+    compare,
+    decide,
+    variant_stats,
+)
 from homeprice.monitoring.notify import notify
 from homeprice.predictionlog import PredictionLog
 
@@ -26,7 +45,9 @@ def rules_from(settings: Settings) -> ABRules:
     """Decision thresholds from the config."""
     ab = settings.ab
     return ABRules(min_feedback=ab.min_feedback, alpha=ab.alpha, t_star=ab.t_star,
-                   degradation_tolerance=ab.degradation_tolerance)
+                   degradation_tolerance=ab.degradation_tolerance, loss_cap=ab.loss_cap,
+                   min_clients=ab.min_clients, t_star_clients=ab.t_star_clients,
+                   paired_correlation=ab.paired_correlation)
 
 
 def _pair_start(entries: list[registry.AuditEntry], champion: str | None,
@@ -38,10 +59,29 @@ def _pair_start(entries: list[registry.AuditEntry], champion: str | None,
     return max(starts) if starts else None
 
 
-def _stats(variant: str, version: str | None, rows: pd.DataFrame, rules: ABRules):
+def _stats(variant: str, version: str | None, rows: pd.DataFrame, rules: ABRules,
+           preregistered: Preregistered | None, by_client: bool = False):
     return variant_stats(variant, version, rows["actual_price"].to_numpy(float),
                          rows["prediction"].to_numpy(float), rows["lower"].to_numpy(float),
-                         rows["upper"].to_numpy(float), rules)
+                         rows["upper"].to_numpy(float), rules, preregistered,
+                         clients=client_keys(rows) if by_client else None)
+
+
+def client_keys(rows: pd.DataFrame) -> np.ndarray:
+    """The randomisation unit of each row: its client id, or its prediction id when absent
+    (split assignment hashes the same key)."""
+    return rows["client_id"].where(rows["client_id"].notna(), rows["prediction_id"]).to_numpy(
+        dtype=str)
+
+
+def _abs_error(rows: pd.DataFrame, prediction: str = "prediction") -> np.ndarray:
+    return np.abs(rows[prediction].to_numpy(float) - rows["actual_price"].to_numpy(float))
+
+
+def logged_mode(rows: pd.DataFrame) -> str | None:
+    """The effective traffic mode of the newest served row that recorded one (None: none did)."""
+    known = rows[rows["served"] & rows["mode"].notna()]
+    return str(known["mode"].iloc[-1]) if len(known) else None
 
 
 def last_applied(entries: list[registry.AuditEntry]) -> dict[str, Any] | None:
@@ -78,6 +118,8 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
         finally:
             own.close()
 
+    offline = registry.version_metrics(client, dataset, champion_v) if champion_v else {}
+    preregistered = Preregistered.from_offline(offline, rules)
     champion_rows = labelled[(labelled["variant"] == registry.CHAMPION)
                              & (labelled["model_version"] == champion_v)]
     shadow_rows = labelled[(labelled["variant"] == "shadow")
@@ -86,40 +128,60 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
                           & (labelled["model_version"] == challenger_v)]
     mode = ("shadow" if len(shadow_rows) else "split" if len(split_rows)
             else settings.serving.traffic_for(dataset).effective(challenger_v is not None))
-    champion = _stats(registry.CHAMPION, champion_v, champion_rows, rules) if len(
-        champion_rows) else None
-    challenger, difference = None, None
+    champion, challenger, difference = None, None, None
+    if challenger_v is not None:
+        # The mode the servers logged beats the guess above (rows from before 0003 have none).
+        mode = logged_mode(pd.concat([champion_rows, split_rows]).sort_values(
+            ["ts", "prediction_id"], kind="stable")) or mode
+    excluded = 0
     if challenger_v is not None and mode == "shadow":
         # Pair each shadow prediction with the served prediction it shadowed.
         paired = shadow_rows.merge(champion_rows, left_on="parent_prediction_id",
                                    right_on="prediction_id", suffixes=("", "_champion"))
-        challenger = _stats("shadow", challenger_v, shadow_rows, rules)
+        parents = champion_rows[champion_rows["prediction_id"].isin(
+            paired["parent_prediction_id"])]
+        if len(parents):
+            champion = _stats(registry.CHAMPION, champion_v, parents, rules, preregistered)
         if len(paired):
-            difference = compare("shadow", np.abs(paired["prediction_champion"]
-                                                  - paired["actual_price"]),
-                                 np.abs(paired["prediction"] - paired["actual_price"]), rules)
-            challenger.labelled = min(challenger.labelled, len(paired))
-    elif challenger_v is not None and len(split_rows):
-        challenger = _stats(registry.CHALLENGER, challenger_v, split_rows, rules)
-        if champion is not None:
-            difference = compare("split", np.abs(champion_rows["prediction"]
-                                                 - champion_rows["actual_price"]),
-                                 np.abs(split_rows["prediction"] - split_rows["actual_price"]),
-                                 rules)
-    offline = registry.version_metrics(client, dataset, champion_v).get("mae") if champion_v \
-        else None
+            challenger = _stats("shadow", challenger_v, paired, rules, preregistered)
+            if preregistered is not None:
+                difference = compare("shadow", _abs_error(paired, "prediction_champion"),
+                                     _abs_error(paired), rules, preregistered)
+    elif challenger_v is not None and mode == "split":
+        excluded = int(champion_rows["mode"].isna().sum() + split_rows["mode"].isna().sum())
+        champion_rows = champion_rows[champion_rows["mode"] == "split"]
+        split_rows = split_rows[split_rows["mode"] == "split"]
+        if len(champion_rows):
+            champion = _stats(registry.CHAMPION, champion_v, champion_rows, rules,
+                              preregistered, by_client=True)
+        if len(split_rows):
+            challenger = _stats(registry.CHALLENGER, challenger_v, split_rows, rules,
+                                preregistered, by_client=True)
+        if champion is not None and challenger is not None and preregistered is not None:
+            difference = compare("split", _abs_error(champion_rows), _abs_error(split_rows),
+                                 rules, preregistered,
+                                 champion_clients=client_keys(champion_rows),
+                                 challenger_clients=client_keys(split_rows))
+    elif len(champion_rows):
+        # No challenger under evaluation: every labelled champion row of the pair is evidence
+        # of its own quality (the rollback check).
+        champion = _stats(registry.CHAMPION, champion_v, champion_rows, rules, preregistered)
     has_previous = len(registry.champion_lineage(entries)) >= 2
-    action, reason = decide(mode, champion, challenger, difference, offline, has_previous, rules)
+    action, reason = decide(mode, champion, challenger, difference, preregistered,
+                            has_previous, rules)
     decision = ABDecision(action=action, reason=reason, mode=mode, champion=champion,
                           challenger=challenger, difference=difference,
                           details={"dataset": dataset, "champion_version": champion_v,
                                    "challenger_version": challenger_v,
                                    "since": since.isoformat() if since else None,
-                                   "offline_mae": offline, "applied": False,
+                                   "offline_mae": offline.get("mae"),
+                                   "loss_cap": (preregistered.to_dict(rules)
+                                                if preregistered else None),
+                                   "excluded_unknown_mode": excluded, "applied": False,
                                    "last_applied": last_applied(entries)})
     if apply and action in ("promote", "rollback", "retire"):
         evidence = json.dumps({"reason": reason, "difference_mae": decision.to_dict()[
-            "difference_mae"]}, default=str)
+            "difference_mae"], "loss_cap": decision.details["loss_cap"]}, default=str)
         # Compare-and-set: act only if the pair is still the one just evaluated; a move by
         # someone else meanwhile raises ConflictError and nothing changes.
         expected = {"expected_champion": champion_v, "expected_challenger": challenger_v}
@@ -172,7 +234,8 @@ def decision_rows(decision: ABDecision) -> list[dict[str, Any]]:
         if stats is None:
             continue
         rows.append({"variant": stats.variant, "version": stats.model_version,
-                     "labelled": stats.labelled, "mae": stats.mae.mean,
+                     "labelled": stats.labelled, "clients": stats.clients,
+                     "clipped": stats.clipped, "raw_mae": stats.raw_mae, "mae": stats.mae.mean,
                      "mae_ci": (stats.mae.lower, stats.mae.upper), "rmse": stats.rmse,
                      "mape": stats.mape, "coverage": stats.coverage.mean,
                      "coverage_ci": (stats.coverage.lower, stats.coverage.upper)})

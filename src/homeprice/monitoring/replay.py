@@ -2,8 +2,11 @@
 
 The champion side is what was actually served (each champion-served prediction against its
 label); the candidate side is the replayed model's prediction for the same logged features, so
-every label is paired, as in shadow mode, and the paired anytime-valid statistics apply. The
-result is offline evidence only: replay never moves an alias.
+every label is paired, as in shadow mode, and the paired anytime-valid statistics apply, with
+the loss cap, scale and variance pre-registered from the current champion's offline metrics
+(abtest.Preregistered). The result is offline evidence only: replay never moves an alias, and
+a "promote", "retire" or "rollback" it reaches is reported as what the live loop would do
+(`evidence: offline`, `applied: false`), never acted on.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from homeprice.data.lake import Lake
 from homeprice.datasets import get_dataset
 from homeprice.durations import parse_duration
 from homeprice.errors import NotFoundError
-from homeprice.monitoring.abtest import ABDecision, compare, decide, variant_stats
+from homeprice.monitoring.abtest import ABDecision, Preregistered, compare, decide, variant_stats
 from homeprice.monitoring.live import rules_from
 from homeprice.predictionlog import PredictionLog
 from homeprice.predictionlog.archive import PREDICTIONS, labelled_history, read_archive
@@ -135,27 +138,32 @@ def _decision(settings: Settings, dataset: str, version: str, rows: pd.DataFrame
               window: str) -> ReplayResult:
     rules = rules_from(settings)
     client = tracking.configure(settings)
+    champion_now = registry.alias_version(client, dataset, registry.CHAMPION)
+    offline = (registry.version_metrics(client, dataset, champion_now) if champion_now else {})
+    preregistered = Preregistered.from_offline(offline, rules)
     actual = rows["actual_price"].to_numpy(float)
     served_versions = sorted(set(rows["model_version"]), key=lambda v: (len(v), v))
     champion = variant_stats(registry.CHAMPION, ",".join(served_versions), actual,
                              rows["prediction"].to_numpy(float), rows["lower"].to_numpy(float),
-                             rows["upper"].to_numpy(float), rules)
-    challenger = variant_stats(MODE, version, actual, predicted, lower, upper, rules)
+                             rows["upper"].to_numpy(float), rules, preregistered)
+    challenger = variant_stats(MODE, version, actual, predicted, lower, upper, rules,
+                               preregistered)
     # Paired per request, like shadow mode: both sides answer the same logged features.
-    difference = compare("shadow", np.abs(rows["prediction"].to_numpy(float) - actual),
-                         np.abs(predicted - actual), rules)
-    champion_now = registry.alias_version(client, dataset, registry.CHAMPION)
-    offline = (registry.version_metrics(client, dataset, champion_now).get("mae")
-               if champion_now else None)
+    difference = (compare(MODE, np.abs(rows["prediction"].to_numpy(float) - actual),
+                          np.abs(predicted - actual), rules, preregistered)
+                  if preregistered is not None else None)
     entries = registry.history(client, dataset)
     has_previous = len(registry.champion_lineage(entries)) >= 2
-    action, reason = decide(MODE, champion, challenger, difference, offline, has_previous, rules)
+    action, reason = decide(MODE, champion, challenger, difference, preregistered,
+                            has_previous, rules)
     decision = ABDecision(action=action, reason=reason, mode=MODE, champion=champion,
                           challenger=challenger, difference=difference,
                           details={"dataset": dataset, "champion_version": champion_now,
                                    "served_versions": served_versions,
                                    "challenger_version": version,
-                                   "since": start.isoformat(), "offline_mae": offline,
+                                   "since": start.isoformat(), "offline_mae": offline.get("mae"),
+                                   "loss_cap": (preregistered.to_dict(rules)
+                                                if preregistered else None),
                                    "applied": False, "evidence": "offline"})
     return ReplayResult(decision=decision, dataset=dataset, model_version=version, since=start,
                         window=window)

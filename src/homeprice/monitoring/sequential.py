@@ -9,12 +9,16 @@ Gaussian-mixture boundary of Howard, Ramdas, McAuliffe and Sekhon (2021), eq. (1
 
     mean_t +/- sqrt( 2 (t s_t^2 rho^2 + 1) / (t^2 rho^2) * log( sqrt(t s_t^2 rho^2 + 1) / alpha ) )
 
-where s_t^2 is the sample variance and rho is chosen to make the CS tightest around t_star
-observations. For A/B tests in shadow mode both models price the same request, so the CS is
-taken over the paired per-request differences in absolute error. In split mode each request
-is answered by one model only: one CS per variant at alpha/2 each (a union bound) gives an
-anytime-valid interval for the difference of the two mean absolute errors, and stays valid
-when the two variants receive labels at different rates.
+where s_t^2 is the sample variance. The mixture parameter rho sets where the CS is tightest:
+in "intrinsic time" t * sigma^2, so it is tuned for a variance fixed *before* the data arrive
+(`variance`) and a number of observations (`t_star`). Tuned for unit variance but fed values
+in dollars (variance ~1e9), the CS was tightest after a fraction of one observation and 1.6-1.8x
+too wide where decisions are made; callers therefore pass standardised values (see abtest.py)
+and the variance those are expected to have, which makes the whole sequence scale-free.
+
+Which values are independent is the caller's business: paired per-request differences in shadow
+mode, one mean per client (the randomisation unit) in split mode (`cluster_means`). Two
+independent samples get one CS each at alpha/2 (a union bound): `difference_of_sequences`.
 """
 
 from __future__ import annotations
@@ -34,35 +38,51 @@ class ConfidenceSequence:
     lower: float
     upper: float
 
+    def scaled(self, factor: float) -> ConfidenceSequence:
+        """The same sequence in other units (e.g. standardised losses back to prices)."""
+        return ConfidenceSequence(self.n, self.mean * factor, self.lower * factor,
+                                  self.upper * factor)
 
-def rho_for(t_star: int, alpha: float) -> float:
-    """Mixture parameter that minimises the boundary's width at t_star samples (unit variance)."""
+    @property
+    def width(self) -> float:
+        """upper - lower."""
+        return self.upper - self.lower
+
+
+def rho_for(t_star: float, alpha: float, variance: float = 1.0) -> float:
+    """Mixture parameter that minimises the boundary's width after t_star observations whose
+    variance is `variance` (Howard et al. 2021, eq. (15), at intrinsic time t_star * variance)."""
+    if t_star <= 0 or variance <= 0:
+        raise ValueError(f"t_star and variance must be positive, got {t_star} and {variance}")
     log_term = -2 * math.log(alpha)
-    return math.sqrt((log_term + math.log(log_term + 1)) / t_star)
+    return math.sqrt((log_term + math.log(log_term + 1)) / (t_star * variance))
 
 
 def boundary(t: np.ndarray | int, variance: np.ndarray | float, alpha: float,
-             t_star: int) -> np.ndarray:
-    """Half-width of the two-sided asymptotic CS after t observations with the given variance."""
+             t_star: float, tuned_variance: float = 1.0) -> np.ndarray:
+    """Half-width of the two-sided asymptotic CS after t observations with the given (sample)
+    variance, the mixture tuned for `tuned_variance` at t_star observations."""
     t = np.asarray(t, dtype=float)
-    rho2 = rho_for(t_star, alpha) ** 2
+    rho2 = rho_for(t_star, alpha, tuned_variance) ** 2
     scaled = t * np.asarray(variance, dtype=float) * rho2 + 1.0
     return np.sqrt(2 * scaled / (t**2 * rho2) * np.log(np.sqrt(scaled) / alpha))
 
 
-def confidence_sequence(values: np.ndarray, alpha: float = 0.05, t_star: int = 500
-                        ) -> ConfidenceSequence:
-    """The asymptotic CS for the mean of i.i.d. `values`, evaluated after all of them."""
+def confidence_sequence(values: np.ndarray, alpha: float = 0.05, t_star: float = 500,
+                        variance: float = 1.0) -> ConfidenceSequence:
+    """The asymptotic CS for the mean of i.i.d. `values`, evaluated after all of them; the
+    mixture is tuned for values of variance `variance` (fixed beforehand) at t_star of them."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n < 2:
         return ConfidenceSequence(n, float(values.mean()) if n else math.nan, -math.inf, math.inf)
     mean = float(values.mean())
-    half = float(boundary(n, values.var(ddof=1), alpha, t_star))
+    half = float(boundary(n, values.var(ddof=1), alpha, t_star, variance))
     return ConfidenceSequence(n, mean, mean - half, mean + half)
 
 
-def running_confidence_sequence(values: np.ndarray, alpha: float = 0.05, t_star: int = 500
+def running_confidence_sequence(values: np.ndarray, alpha: float = 0.05, t_star: float = 500,
+                                variance: float = 1.0
                                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, lower, upper) after each prefix of `values`: the CS as it evolves over time."""
     values = np.asarray(values, dtype=float)
@@ -71,15 +91,36 @@ def running_confidence_sequence(values: np.ndarray, alpha: float = 0.05, t_star:
     csum2 = np.cumsum(values**2)
     mean = csum / t
     with np.errstate(invalid="ignore", divide="ignore"):
-        variance = np.where(t > 1, (csum2 - t * mean**2) / np.maximum(t - 1, 1), np.inf)
-        half = np.where(t > 1, boundary(t, np.maximum(variance, 0.0), alpha, t_star), np.inf)
+        sample_variance = np.where(t > 1, (csum2 - t * mean**2) / np.maximum(t - 1, 1), np.inf)
+        half = np.where(t > 1, boundary(t, np.maximum(sample_variance, 0.0), alpha, t_star,
+                                        variance), np.inf)
     return mean, mean - half, mean + half
 
 
 def difference_of_sequences(first: np.ndarray, second: np.ndarray, alpha: float = 0.05,
-                            t_star: int = 500) -> ConfidenceSequence:
-    """Anytime-valid CS for mean(first) - mean(second) from two independent samples."""
-    a = confidence_sequence(first, alpha / 2, t_star)
-    b = confidence_sequence(second, alpha / 2, t_star)
+                            t_star: float = 500, variance: float = 1.0) -> ConfidenceSequence:
+    """Anytime-valid CS for mean(first) - mean(second) from two independent samples: one CS
+    per sample at alpha/2 (a union bound), so it stays valid when they grow at different rates.
+    `n` is the smaller sample."""
+    a = confidence_sequence(first, alpha / 2, t_star, variance)
+    b = confidence_sequence(second, alpha / 2, t_star, variance)
     return ConfidenceSequence(min(a.n, b.n), a.mean - b.mean, a.lower - b.upper,
                               a.upper - b.lower)
+
+
+def cluster_means(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """The mean of `values` within each cluster (in order of first appearance).
+
+    In split mode a client always sees the same model, so its requests are not independent
+    draws: the client is the randomisation unit, and its mean is the one independent value.
+    """
+    values = np.asarray(values, dtype=float)
+    keys = np.asarray(clusters, dtype=object)
+    if len(keys) != len(values):
+        raise ValueError(f"{len(values)} values but {len(keys)} cluster keys")
+    if not len(values):
+        return values
+    _, first, inverse = np.unique(keys.astype(str), return_index=True, return_inverse=True)
+    sums = np.bincount(inverse, weights=values)
+    counts = np.bincount(inverse)
+    return (sums / counts)[np.argsort(first)]

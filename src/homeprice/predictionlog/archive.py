@@ -66,6 +66,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         pa.field("client_id", pa.string()),
         pa.field("latency_ms", pa.float64()),
         pa.field("parent_prediction_id", pa.string()),
+        pa.field("mode", pa.string()),
     ]),
     FEEDBACK: pa.schema([
         pa.field("prediction_id", pa.string(), nullable=False),
@@ -187,6 +188,15 @@ def _normalised(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
     return out
 
 
+def _with_columns(part: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`part` with the schema's columns; one archived before a column existed (`mode`, added
+    by migration 0003) gets it as nulls, as the log's own old rows have."""
+    for name in schema.names:
+        if name not in part.column_names:
+            part = part.append_column(name, pa.nulls(len(part), schema.field(name).type))
+    return part.select(schema.names).cast(schema)
+
+
 def _days_between(day: str, since: datetime | None, until: datetime | None) -> bool:
     moment = date.fromisoformat(day)
     return ((since is None or moment >= utc(since).date())
@@ -209,7 +219,7 @@ def read_archive(lake: Lake, table: str, dataset: str | None = None,
         if len(relative) != 3 or not _DAY.fullmatch(relative[1]):
             continue  # not a part of this layout (never written by `write_part`)
         if _days_between(relative[1], since, until):
-            parts.append(_read_part(lake, path).select(schema.names).cast(schema))
+            parts.append(_with_columns(_read_part(lake, path), schema))
     frame = pa.concat_tables(parts).to_pandas() if parts else schema.empty_table().to_pandas()
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     if table == PREDICTIONS:

@@ -20,7 +20,7 @@ from homeprice.predictionlog.schema import feedback, prediction_logs, utc
 
 LABELLED_COLUMNS = ["prediction_id", "request_id", "ts", "dataset", "variant",
                     "model_version", "served", "prediction", "lower", "upper", "actual_price",
-                    "feedback_ts", "client_id", "parent_prediction_id"]
+                    "feedback_ts", "client_id", "parent_prediction_id", "mode"]
 
 
 def count(engine: Engine, dataset: str | None = None) -> int:
@@ -42,7 +42,7 @@ def labelled(engine: Engine, dataset: str, since: datetime | None = None) -> pd.
     own = feedback.alias("own_feedback")
     label_columns = (feedback.c.actual_price, feedback.c.ts.label("feedback_ts"))
     columns = [p.c[name] for name in LABELLED_COLUMNS[:10]]
-    tail = (p.c.client_id, p.c.parent_prediction_id)
+    tail = (p.c.client_id, p.c.parent_prediction_id, p.c.mode)
     direct = (sa.select(*columns, *label_columns, *tail)
               .select_from(p.join(feedback, feedback.c.prediction_id == p.c.prediction_id))
               .where(p.c.dataset == dataset))

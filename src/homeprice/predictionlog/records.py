@@ -28,6 +28,8 @@ class PredictionRecord:
     latency_ms: float | None = None
     # Shadow predictions: the prediction_id of the served prediction they shadow.
     parent_prediction_id: str | None = None
+    # The effective traffic mode the request was routed under: off, split or shadow.
+    mode: str | None = None
 
 
 class UnknownPrediction(HomepriceError):

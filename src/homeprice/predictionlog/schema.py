@@ -39,6 +39,8 @@ prediction_logs = sa.Table(
     sa.Column("latency_ms", sa.Float(), nullable=True),
     # A shadow prediction's served prediction (whose feedback labels it); NULL for served rows.
     sa.Column("parent_prediction_id", sa.String(64), nullable=True),
+    # The effective traffic mode (off | split | shadow) it was made under; NULL before 0003.
+    sa.Column("mode", sa.String(16), nullable=True),
     sa.Index("ix_prediction_logs_dataset_ts", "dataset", "ts"),
     sa.Index("ix_prediction_logs_request_id", "request_id"),
     sa.Index("ix_prediction_logs_parent_prediction_id", "parent_prediction_id"),

@@ -45,6 +45,8 @@ def decode(line: bytes) -> dict[str, Any]:
     if not isinstance(row, dict) or "prediction_id" not in row or "ts" not in row:
         raise ValueError("not a prediction_logs row")
     row["ts"] = datetime.fromisoformat(row["ts"])
+    # Lines spilled before the mode column existed: unknown mode, as their rows in the log.
+    row.setdefault("mode", None)
     return row
 
 

@@ -65,6 +65,7 @@ def _row(record: PredictionRecord) -> dict[str, Any]:
         "latency_ms": None if record.latency_ms is None else float(record.latency_ms),
         "parent_prediction_id": (None if record.parent_prediction_id is None
                                  else str(record.parent_prediction_id)),
+        "mode": None if record.mode is None else str(record.mode),
     }
 
 

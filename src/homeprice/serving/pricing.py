@@ -56,6 +56,9 @@ class RequestInfo:
     client_id: str | None
     # The items' parsed features, in request order (logged with each row).
     rows: list[dict[str, Any]]
+    # The effective traffic mode it was routed under (Route.mode), logged with each row:
+    # split-mode A/B statistics count rows of the split period only.
+    mode: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,7 +84,7 @@ def log_records(request: RequestInfo, loaded: LoadedModel, prediction: Predictio
         dataset=request.dataset, variant=variant, model_version=loaded.version, served=served,
         prediction=float(price[i]), lower=float(lower[i]), upper=float(upper[i]),
         features=features, client_id=request.client_id, latency_ms=latency_ms,
-        parent_prediction_id=None if shadow_of is None else shadow_of[i])
+        parent_prediction_id=None if shadow_of is None else shadow_of[i], mode=request.mode)
         for i, features in enumerate(request.rows)]
 
 
@@ -154,7 +157,8 @@ class PricingService:
                 self._metrics.nonfinite_outputs.labels(dataset, champion.alias).inc()
                 raise
         request = RequestInfo(request_id=uuid.uuid4().hex, at=datetime.now(UTC),
-                              dataset=dataset, client_id=client_id, rows=rows)
+                              dataset=dataset, client_id=client_id, rows=rows,
+                              mode=route.mode)
         latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
         price, lower, upper = prediction
         version, variant = loaded.version, loaded.alias
