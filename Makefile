@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv quickstart test airflow lint clean
+.PHONY: venv quickstart test mutation airflow lint clean
 
 AIRFLOW_PORT ?= 8080
 
@@ -21,8 +21,20 @@ $(STAMP): pyproject.toml
 quickstart: venv
 	$(BIN)/homeprice pipeline run --dataset all --budget default
 
+# Random test order (pytest-randomly; the seed is printed at the end, rerun one order with
+# `-p randomly --randomly-seed=N`, or none with `-p no:randomly`); each test has a
+# time limit (pytest-timeout, `timeout` in pyproject.toml) so a hang fails instead of stalling.
 test: venv
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=15 -p randomly
+
+# Mutation testing of the core decision code (modules and the fast tests that cover them:
+# [tool.mutmut] in pyproject.toml), then the score per module. Slow (tens of minutes), so not
+# part of `make test`. mutmut works in ./mutants/ (git-ignored); a fresh run starts clean.
+MUTATION_JOBS ?= 2
+mutation: venv
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
+	$(BIN)/python ops/mutation_score.py
 
 # Ruff: pyflakes, pycodestyle, import order, bugbear (config in pyproject.toml).
 lint: venv
@@ -33,4 +45,4 @@ airflow: venv
 	AIRFLOW_PORT=$(AIRFLOW_PORT) bash ops/airflow-standalone.sh
 
 clean:
-	rm -rf $(VENV) .homeprice .pytest_cache
+	rm -rf $(VENV) .homeprice .pytest_cache mutants

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
+import os
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +21,7 @@ from homeprice.cli import app
 from homeprice.config import Settings
 from homeprice.pipeline import run_pipeline
 from homeprice.steps import STEPS, StepResult, declared, step_names
+from tests.support.paths import REPO
 from tests.support.postgres import fresh_pg_database
 
 runner = CliRunner()
@@ -71,18 +75,25 @@ def test_data_only_run_stops_after_cleaning(settings: Settings) -> None:
     assert run.training is None and "split" not in run.results
 
 
-def test_champions_registered_with_lineage(trained: Settings) -> None:
+def test_champions_registered_with_lineage(trained: Settings, real_data_dir: Path) -> None:
     client = tracking.configure(trained)
     for dataset in ("california", "bengaluru"):
         versions = registry.list_versions(client, dataset)
         assert len(versions) == 1
         assert versions[0]["aliases"] == ["champion"]
-        assert versions[0]["data_sha256"]
+        # Guards lineage: the version names the exact bytes it was trained on (the one source
+        # file of the dataset), not merely some hash-looking value.
+        [source] = (real_data_dir / dataset).iterdir()
+        assert versions[0]["data_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
         parent_id = client.get_model_version(registry.model_name(dataset), "1").tags[
             "pipeline_run_id"]
         parent = client.get_run(parent_id)
         tags = parent.data.tags
-        assert tags["dataset"] == dataset and tags["git_commit"]
+        # Guards the code version: the commit of this checkout (with -dirty when modified), so
+        # a constant or "unknown" fails.
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        assert tags["dataset"] == dataset and tags["git_commit"] in (head, f"{head}-dirty")
         assert tags["clean_path"].endswith(f"{tags['clean_version']}.parquet")
         assert {"test_rmse", "test_mae", "test_r2", "test_mape", "test_interval_coverage"} <= set(
             parent.data.metrics)
@@ -97,8 +108,10 @@ def test_champions_registered_with_lineage(trained: Settings) -> None:
             "forest", "lightgbm", "ridge", "tree"]
         for child in children:
             assert {"cv_rmse", "test_rmse"} <= set(child.data.metrics)
+    # Artifacts land in the home (nothing in the repository: the session-wide guard of
+    # tests/support/fixtures.py checks that for every test, whatever the working directory).
     artifacts_root = Path(trained.home) / "artifacts"
-    assert artifacts_root.is_dir() and not Path("mlruns").exists()
+    assert any(path.is_file() for path in artifacts_root.rglob("*"))
 
 
 def test_models_cli(trained: Settings) -> None:
@@ -186,9 +199,16 @@ def test_postgresql_backend_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         monkeypatch.setenv("HOMEPRICE_HOME", str(tmp_path / "home"))
         monkeypatch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
-        result = runner.invoke(app, ["pipeline", "run", "-d", "bengaluru", "--budget", "fast"])
-        assert result.exit_code == 0, result.output
-        client = tracking.configure(Settings())
-        assert registry.alias_version(client, "bengaluru", registry.CHAMPION) == "1"
-        assert not (tmp_path / "home" / "mlflow.db").exists()
-        mlflow.set_tracking_uri(None)
+        try:
+            result = runner.invoke(app, ["pipeline", "run", "-d", "bengaluru", "--budget",
+                                         "fast"])
+            assert result.exit_code == 0, result.output
+            client = tracking.configure(Settings())
+            assert registry.alias_version(client, "bengaluru", registry.CHAMPION) == "1"
+            assert not (tmp_path / "home" / "mlflow.db").exists()
+        finally:
+            # MLflow's URIs are process-global and the database is dropped below: forget it,
+            # pass or fail, so no later test talks to a dropped database.
+            mlflow.set_tracking_uri(None)
+            mlflow.set_registry_uri(None)
+            os.environ.pop("MLFLOW_REGISTRY_URI", None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import mlflow
@@ -13,6 +12,7 @@ from sklearn.dummy import DummyRegressor
 from homeprice import registry, tracking
 from homeprice.config import Settings, load_settings
 from homeprice.errors import ConflictError, HomepriceError, UserInputError
+from tests.support.homecopy import copy_home
 
 GOOD = {"rmse": 40_000.0, "r2": 0.88, "mae": 27_000.0, "mape": 0.15}
 
@@ -61,7 +61,7 @@ def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store(home: Path, template_home: Path) -> Settings:
     """A private copy of the template store."""
-    shutil.copytree(template_home, home)
+    copy_home(template_home, home)
     return load_settings()
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from homeprice.config import Settings
@@ -119,16 +121,33 @@ def test_models_health_ready_metrics(client: TestClient) -> None:
         assert champion["fast_path_max_rel_diff"] <= 1e-6
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
-    client.post("/v1/california/predict", json=CALIFORNIA)
-    text = client.get("/metrics").text
-    for series in ('homeprice_requests_total{dataset="california",endpoint="predict",'
-                   'status="200",variant="champion"}',
-                   'homeprice_model_version{alias="champion",dataset="bengaluru"} 1.0',
-                   "homeprice_request_latency_seconds_bucket", "homeprice_log_queue_depth",
-                   "homeprice_log_rows_written", "homeprice_log_rows_dropped",
-                   'homeprice_model_reloads_total{alias="champion",dataset="california",'
-                   'outcome="ok"} 1.0'):
-        assert series in text, series
+    assert client.post("/v1/california/predict", json=CALIFORNIA).status_code == 200
+
+    def scrape() -> dict[tuple[str, frozenset], float]:
+        return {(sample.name, frozenset(sample.labels.items())): sample.value
+                for family in text_string_to_metric_families(client.get("/metrics").text)
+                for sample in family.samples}
+
+    # Guards the values, not just the names: one prediction is one request, one latency
+    # observation and (once the writer has flushed) one logged row, none dropped; a counter
+    # that counts twice, or a gauge stuck at 0, fails.
+    deadline = time.monotonic() + 10
+    while (metrics := scrape()).get(("homeprice_log_rows_written", frozenset())) != 1.0:
+        assert time.monotonic() < deadline, "the logged row never showed in /metrics"
+        time.sleep(0.05)
+    predict = {"dataset": "california", "endpoint": "predict"}
+    expected = {
+        ("homeprice_requests_total", frozenset({**predict, "status": "200",
+                                                "variant": "champion"}.items())): 1.0,
+        ("homeprice_request_latency_seconds_count", frozenset(predict.items())): 1.0,
+        ("homeprice_model_version", frozenset({"alias": "champion",
+                                               "dataset": "bengaluru"}.items())): 1.0,
+        ("homeprice_log_queue_depth", frozenset()): 0.0,
+        ("homeprice_log_rows_dropped", frozenset()): 0.0,
+        ("homeprice_model_reloads_total", frozenset({"alias": "champion", "dataset": "california",
+                                                     "outcome": "ok"}.items())): 1.0,
+    }
+    assert {key: metrics.get(key) for key in expected} == expected
 
 
 def test_every_prediction_is_logged(serving_settings: Settings, served_home: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.support.bodies import CALIFORNIA
 from tests.support.metrics import sample, scrape
@@ -35,14 +36,37 @@ def _predict(base: str) -> int:
     return httpx.post(f"{base}/v1/california/predict", json=CALIFORNIA, timeout=30).status_code
 
 
-def test_two_workers_share_metrics_and_traffic_changes(served_home: Path) -> None:
+def _predictions_by_worker(metrics_root: Path) -> dict[str, float]:
+    """Homes each worker priced, from its own counter file (counter_<pid>.db) of the run's
+    multiprocess metrics folder: what the workers wrote, not what a scrape sums up."""
+    counted: dict[str, float] = {}
+    for path in metrics_root.glob("homeprice-metrics-*/counter_*.db"):
+        pid = path.stem.removeprefix("counter_")
+        for family in MultiProcessCollector.merge([str(path)], accumulate=False):
+            for sample_ in family.samples:
+                if sample_.name == "homeprice_predictions_total":
+                    counted[pid] = counted.get(pid, 0.0) + sample_.value
+    return counted
+
+
+def test_two_workers_share_metrics_and_traffic_changes(served_home: Path,
+                                                       tmp_path: Path) -> None:
+    metrics_root = tmp_path / "metrics"
+    metrics_root.mkdir()
     with running_server(served_home, "--workers", "2", "--datasets", "california",
-                        HOMEPRICE_ADMIN_TOKEN=TOKEN) as base:
+                        HOMEPRICE_ADMIN_TOKEN=TOKEN,
+                        PROMETHEUS_MULTIPROC_DIR=str(metrics_root)) as base:
         wait_for(lambda: len(_worker_pids(scrape(base))) == 2, "both workers to load models")
 
         with ThreadPoolExecutor(4) as pool:
             statuses = list(pool.map(lambda _: _predict(base), range(PREDICTIONS)))
         assert statuses == [200] * PREDICTIONS
+        # Guards "both workers serve": each one priced some of the homes (a second worker
+        # that only loaded models, with the kernel handing every connection to the first,
+        # fails here).
+        by_worker = _predictions_by_worker(metrics_root)
+        assert len(by_worker) == 2 and min(by_worker.values()) > 0, by_worker
+        assert sum(by_worker.values()) == PREDICTIONS
         # Every scrape, whichever worker answers it, counts the predictions of both.
         for _ in range(10):
             assert sample(scrape(base), "homeprice_predictions_total", dataset="california",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -18,9 +19,33 @@ from homeprice import tracking
 from homeprice.api import create_api
 from homeprice.config import Settings, load_settings
 from homeprice.datasets import DATASETS
-from tests.support.paths import SHARED_DATA
+from tests.support import repoguard
+from tests.support.homecopy import copy_home
+from tests.support.paths import REPO, SHARED_DATA
 from tests.support.postgres import fresh_pg_database
 from tests.support.tokens import FEEDBACK_TOKEN
+
+
+@pytest.fixture(scope="session")
+def _repository_files() -> dict[str, repoguard.Snapshot]:
+    """The repository's files when the session started (updated after each reported leak)."""
+    return {"files": repoguard.snapshot(REPO)}
+
+
+@pytest.fixture(autouse=True)
+def nothing_written_into_the_repository(_repository_files: dict[str, repoguard.Snapshot]
+                                        ) -> Iterator[None]:
+    """Fail the test (in teardown, naming the files) that wrote into the checkout, wherever
+    pytest runs from. Mutation testing runs the suite inside its own copy, which it writes into
+    as it goes, so the check is off there."""
+    yield
+    if "MUTANT_UNDER_TEST" in os.environ:
+        return
+    after = repoguard.snapshot(REPO)
+    leaked = repoguard.leaked(_repository_files["files"], after)
+    _repository_files["files"] = after  # report each leak once, against the test that made it
+    if leaked:
+        pytest.fail(f"this test wrote into the repository {REPO}: {', '.join(leaked[:10])}")
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +106,8 @@ def trained(trained_home: Path, monkeypatch: pytest.MonkeyPatch, real_data_dir: 
 def served_home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the trained home (registry and log may change freely); its apps and
     servers take feedback with FEEDBACK_TOKEN (tests/support/tokens.py)."""
-    home = tmp_path / "home"
-    shutil.copytree(trained_home, home, ignore=shutil.ignore_patterns("predictions.db*"))
+    home = copy_home(trained_home, tmp_path / "home",
+                     ignore=shutil.ignore_patterns("predictions.db*"))
     monkeypatch.setenv("HOMEPRICE_HOME", str(home))
     for name in ("MLFLOW_TRACKING_URI", "HOMEPRICE_LOG_DB_URL", "HOMEPRICE_ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)

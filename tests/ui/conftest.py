@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.homecopy import copy_home
 from tests.support.servers import free_port, stop, wait_until_up
 from tests.support.tokens import FEEDBACK_AUTH, FEEDBACK_TOKEN
 from tests.support.ui import ADMIN_TOKEN, APP, SEEDED_HOMES
@@ -44,9 +45,8 @@ def _seed(url: str, data_dir: Path) -> None:
 @pytest.fixture(scope="session")
 def ui_home(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the trained home for the UI's API."""
-    home = tmp_path_factory.mktemp("ui") / "home"
-    shutil.copytree(trained_home, home, ignore=shutil.ignore_patterns("predictions.db*"))
-    return home
+    return copy_home(trained_home, tmp_path_factory.mktemp("ui") / "home",
+                     ignore=shutil.ignore_patterns("predictions.db*"))
 
 
 @pytest.fixture(scope="session")

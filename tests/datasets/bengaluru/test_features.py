@@ -11,13 +11,27 @@ from homeprice.training.candidates import CANDIDATES, build_pipeline
 
 
 def test_target_encoding_is_cross_fitted(clean_data) -> None:
-    """While training, a listing's own price must not feed its location encoding."""
+    """While training, a listing's own price must not feed its location encoding.
+
+    Guards the cross-fitting itself (not merely "the two encodings differ"): making one listing
+    50 times dearer leaves its own training-time encoding exactly as it was (it comes from the
+    other folds), while the fitted encoder, which has seen the listing, moves.
+    """
     X, y = clean_data["bengaluru"]
-    builder = BengaluruFeatures()
-    during_fit = builder.fit_transform(X, y)
-    after_fit = builder.transform(X)
-    column = list(builder.get_feature_names_out()).index("location_te")
-    assert not np.allclose(during_fit[:, column], after_fit[:, column])
+    y = np.asarray(y, dtype=float)
+    plain = BengaluruFeatures()
+    during_plain = plain.fit_transform(X, y)
+    column = list(plain.get_feature_names_out()).index("location_te")
+    counts = X["location"].map(X["location"].value_counts()).to_numpy()
+    for row in np.flatnonzero(counts >= 30)[:3]:  # well-populated locations
+        dearer = y.copy()
+        dearer[row] *= 50
+        skewed = BengaluruFeatures()
+        during_skewed = skewed.fit_transform(X, dearer)
+        assert during_skewed[row, column] == during_plain[row, column], row
+        listing = X.iloc[[row]]
+        assert (skewed.transform(listing)[0, column]
+                > plain.transform(listing)[0, column]), row
 
 
 def test_unseen_and_missing_locations_are_handled(clean_data) -> None:
