@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,10 @@ def test_overlay_has_every_part_the_api_needs(overlay: tuple[str, list[dict]]) -
     cronjob = next(d for d in documents if d["kind"] == "CronJob")
     assert cronjob["spec"]["schedule"] == "0 * * * *"
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    # The job's command runs a module this package has (python -m <module>).
+    command = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0][
+        "command"]
+    assert command[:2] == ["python", "-m"] and find_spec(command[2]) is not None, command
     secrets = [d for d in documents if d["kind"] == "Secret"]
     assert bool(secrets) == (name == "dev")
 
