@@ -3,6 +3,7 @@
 #   docker build -t homeprice-api .                       the API (default target)
 #   docker build --target ui -t homeprice-ui .            the Streamlit UI
 #   docker build --target airflow -t homeprice-airflow .  Airflow 3 with the DAGs (training, evaluation)
+#   docker build --target mlflow -t homeprice-mlflow .    the MLflow tracking server (same MLflow)
 # Each runs one process as a numeric non-root user; secrets come from the environment at run
 # time (compose .env, a Kubernetes Secret), never from the image.
 
@@ -32,6 +33,12 @@ FROM build AS build-ui
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv venv /opt/venv && uv pip install --python /opt/venv/bin/python ".[ui]"
 
+FROM build AS build-mlflow
+# The tracking server runs the MLflow the clients use (no client/server version skew), with
+# psycopg for its PostgreSQL backend and boto3 for an S3-compatible artifact store.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv venv /opt/venv && uv pip install --python /opt/venv/bin/python ".[s3]"
+
 FROM build AS build-airflow
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv venv /opt/venv && uv pip install --python /opt/venv/bin/python ".[airflow]"
@@ -60,6 +67,18 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
 ENTRYPOINT ["homeprice"]
 CMD ["ui", "--host", "0.0.0.0", "--port", "8501"]
+
+FROM runtime AS mlflow
+COPY --from=build-mlflow /opt/venv /opt/venv
+# Proxied artifact storage lands here unless MLFLOW_ARTIFACTS_DESTINATION names a bucket.
+RUN mkdir -p /mlflow/artifacts && chown -R 10001:10001 /mlflow
+USER 10001:10001
+EXPOSE 5000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/health', timeout=4)"]
+# Store URIs, artifact destination and allowed hosts come from MLFLOW_* variables at run time.
+ENTRYPOINT ["mlflow"]
+CMD ["server", "--host", "0.0.0.0", "--port", "5000"]
 
 FROM runtime AS airflow
 COPY --from=build-airflow /opt/venv /opt/venv

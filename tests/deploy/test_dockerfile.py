@@ -53,10 +53,11 @@ def test_dockerfile_keeps_our_rules() -> None:
 
 
 def test_every_runtime_target_exists() -> None:
-    # Guards the README's build commands: the api (default, last), ui and airflow targets.
+    # Guards the README's build commands: the api (default, last), ui, airflow and mlflow
+    # targets.
     names = [stage.name for stage in dockerfile.stages(DOCKERFILE.read_text())]
     assert names[-1] == "api"
-    assert {"ui", "airflow"} <= set(names)
+    assert {"ui", "airflow", "mlflow"} <= set(names)
 
 
 def test_the_rules_accept_a_minimal_good_dockerfile() -> None:
