@@ -46,6 +46,8 @@ QUALITY_LATEST = "quality-latest.json"
 CLEAN_LATEST = "clean-latest.json"
 # The latest drift result: servers export it as gauges and the insights API shows it.
 DRIFT_LATEST = "drift-latest.json"
+# The latest applied A/B evaluation (live error per variant): servers export it as gauges.
+AB_LATEST = "ab-latest.json"
 
 
 def quality_report(key: str) -> str:

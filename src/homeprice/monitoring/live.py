@@ -22,12 +22,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from homeprice import registry, tracking
+from homeprice import artifacts, registry, tracking
+from homeprice.atomic import write_text
 from homeprice.config import Settings
 from homeprice.monitoring.abtest import (
     ABDecision,
@@ -198,7 +200,19 @@ def evaluate_live(dataset: str, settings: Settings, window: timedelta | None = N
         decision.details["applied"] = True
         decision.details["notified"] = notify(settings, {"event": f"ab-{action}",
                                                          **decision.to_dict()})
+    if apply:
+        # The scheduled evaluations (--apply: the DAG, the CronJob) publish their evidence for
+        # the servers' live-error gauges; report-only runs and the insights view, which
+        # evaluate on demand, leave the published one alone.
+        write_text(latest_path(settings, dataset), json.dumps(
+            {**decision.to_dict(), "evaluated_at": datetime.now(UTC).isoformat()},
+            default=str, indent=2))
     return decision
+
+
+def latest_path(settings: Settings, dataset: str) -> Path:
+    """Where the latest applied evaluation of a dataset is kept (read by servers for gauges)."""
+    return artifacts.report_path(settings.reports_dir, dataset, artifacts.AB_LATEST)
 
 
 def live_view(dataset: str, settings: Settings, log: PredictionLog) -> dict[str, Any]:

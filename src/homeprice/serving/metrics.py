@@ -34,12 +34,15 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
-class DriftCollector(Collector):
-    """The latest drift results as gauges, read from the files at scrape time.
+class LatestReportCollector(Collector):
+    """Gauges read at scrape time from each dataset's latest report file of one kind.
 
-    The drift check runs in another process (`homeprice monitor drift`), so a running server
-    shows its new result at the next scrape. A file is parsed again only when it changed.
+    The reports are written by other processes (`homeprice monitor drift`, `homeprice ab
+    evaluate --apply`), so a running server shows a new result at the next scrape. A file is
+    parsed again only when it changed.
     """
+
+    report_name: str = ""
 
     def __init__(self, reports_dir: Path, datasets: Iterable[str]) -> None:
         self._reports_dir = reports_dir
@@ -47,11 +50,11 @@ class DriftCollector(Collector):
         self._cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def _latest(self, dataset: str) -> dict[str, Any] | None:
-        # Where `homeprice monitor drift` keeps the dataset's latest result.
-        path = artifacts.report_path(self._reports_dir, dataset, artifacts.DRIFT_LATEST)
+        # Where the writer keeps the dataset's latest result.
+        path = artifacts.report_path(self._reports_dir, dataset, self.report_name)
         try:
             stat = path.stat()
-            # The check replaces the file (new inode), so this key changes with every result.
+            # The writer replaces the file (new inode), so this key changes with every result.
             key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             cached = self._cache.get(dataset)
             if cached is not None and cached[0] == key:
@@ -66,6 +69,19 @@ class DriftCollector(Collector):
         # Nothing to check for duplicates, and no file read when the collector is registered.
         return []
 
+    def latest_results(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(dataset, its latest result) of every dataset that has one."""
+        for dataset in self._datasets:
+            result = self._latest(dataset)
+            if isinstance(result, dict):
+                yield dataset, result
+
+
+class DriftCollector(LatestReportCollector):
+    """The latest drift results (`homeprice monitor drift`) as gauges."""
+
+    report_name = artifacts.DRIFT_LATEST
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         share = GaugeMetricFamily("homeprice_drift_share",
                                   "Share of model inputs drifted in the latest drift check",
@@ -76,16 +92,47 @@ class DriftCollector(Collector):
         detected = GaugeMetricFamily("homeprice_drift_detected",
                                      "1 when the latest drift check flagged the column",
                                      labels=["dataset", "column"])
-        for dataset in self._datasets:
-            result = self._latest(dataset)
-            if result is None:
-                continue
+        for dataset, result in self.latest_results():
             share.add_metric([dataset], float(result.get("drift_share", 0.0)))
             for column, column_score in result.get("column_scores", {}).items():
                 score.add_metric([dataset, column], float(column_score.get("score", 0.0)))
                 detected.add_metric([dataset, column],
                                     1.0 if column_score.get("drifted") else 0.0)
         yield from (share, score, detected)
+
+
+class LiveErrorCollector(LatestReportCollector):
+    """The latest applied A/B evaluation (`homeprice ab evaluate --apply`, hourly) as gauges:
+    each variant's live MAE with its anytime-valid interval, and how many labels it rests on."""
+
+    report_name = artifacts.AB_LATEST
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["dataset", "variant", "model_version"]
+        mae = GaugeMetricFamily("homeprice_live_mae",
+                                "Live MAE per variant in the latest applied A/B evaluation",
+                                labels=labels)
+        lower = GaugeMetricFamily("homeprice_live_mae_lower",
+                                  "Lower end of the live MAE's anytime-valid interval",
+                                  labels=labels)
+        upper = GaugeMetricFamily("homeprice_live_mae_upper",
+                                  "Upper end of the live MAE's anytime-valid interval",
+                                  labels=labels)
+        labelled = GaugeMetricFamily("homeprice_live_labelled",
+                                     "Labelled predictions behind the live MAE",
+                                     labels=labels)
+        for dataset, result in self.latest_results():
+            for role in ("champion", "challenger"):
+                stats = result.get(role)
+                if not isinstance(stats, dict) or not isinstance(stats.get("mae"), dict):
+                    continue
+                key = [dataset, str(stats.get("variant", role)),
+                       str(stats.get("model_version"))]
+                mae.add_metric(key, float(stats["mae"]["mean"]))
+                lower.add_metric(key, float(stats["mae"]["lower"]))
+                upper.add_metric(key, float(stats["mae"]["upper"]))
+                labelled.add_metric(key, float(stats.get("labelled", 0)))
+        yield from (mae, lower, upper, labelled)
 
 
 class ServingMetrics:
@@ -187,7 +234,9 @@ class ServingMetrics:
                                     "Insight requests refused with 503: too many computations "
                                     "running", ["view"], registry=r)
         self._sampled: list[tuple[Gauge, Callable[[], float]]] = []
-        drift = DriftCollector(reports_dir, datasets)
+        datasets = list(datasets)
+        reports = [DriftCollector(reports_dir, datasets),
+                   LiveErrorCollector(reports_dir, datasets)]
         if self.multiprocess:
             from prometheus_client import multiprocess
 
@@ -196,7 +245,8 @@ class ServingMetrics:
             multiprocess.MultiProcessCollector(self._scrape_registry)
         else:
             self._scrape_registry = r
-        self._scrape_registry.register(drift)
+        for collector in reports:
+            self._scrape_registry.register(collector)
 
     def watch(self, gauge: Gauge, read: Callable[[], float]) -> None:
         """Report `read()` as the gauge's value.
