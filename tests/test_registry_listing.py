@@ -30,7 +30,10 @@ def test_listed_versions_carry_exact_fields_newest_first(tmp_path: Path) -> None
         "created": datetime.fromtimestamp(second.creation_timestamp / 1000, UTC)
         .isoformat(timespec="seconds"),
         "run_id": second.run_id, "candidate": "x", "metrics": {"rmse": 49_999.0},
-        "gate": "kept as challenger: rmse FAILED", "data_sha256": "ab" * 32}
+        "gate": "kept as challenger: rmse FAILED", "gate_outcome": None,
+        "data_sha256": "ab" * 32,
+        # Gated before the outcome tag existed: the summary's lead says the gate failed.
+        "stage": "gate failed", "stage_detail": "rmse FAILED"}
     assert rows[2]["aliases"] == ["challenger", "champion"]
     assert rows[0]["gate"] is None and rows[0]["data_sha256"] is None
     assert registry.list_versions(client, "bengaluru") == []

@@ -101,8 +101,10 @@ def test_retrain_runs_the_pipeline_when_drift_alerts(serving_settings: Settings,
     assert len(new) == 1
     assert f"registered v{new[0]['version']} of homeprice-california" in result.output
     # The same data and config train the same model, which cannot beat the champion by the
-    # gate's margin: it stays the challenger.
-    assert new[0]["aliases"] == ["challenger"]
+    # gate's margin: in live gate mode (the default) it is rejected, never exposed live.
+    assert new[0]["aliases"] == []
+    assert new[0]["gate_outcome"] == registry.GATE_REJECTED
+    assert new[0]["stage"] == "retired" and new[0]["stage_detail"].startswith("by gate-reject")
 
 
 def test_retrain_with_an_unknown_budget_is_a_clear_error(serving_settings: Settings) -> None:
