@@ -24,8 +24,12 @@ quickstart: venv
 # Random test order (pytest-randomly; the seed is printed at the end, rerun one order with
 # `-p randomly --randomly-seed=N`, or none with `-p no:randomly`); each test has a
 # time limit (pytest-timeout, `timeout` in pyproject.toml) so a hang fails instead of stalling.
+# TEST_WORKERS processes share the tests (pytest-xdist; much of the suite waits on servers and
+# subprocesses, so two workers nearly halve the wall time on two cores); the session's trained
+# home is built once and copied to each. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest -q --durations=15 -p randomly
+	$(BIN)/python -m pytest -q --durations=15 -p randomly -n $(TEST_WORKERS)
 
 # Mutation testing of the core decision code (modules and the fast tests that cover them:
 # [tool.mutmut] in pyproject.toml), then the score per module. Slow (tens of minutes), so not

@@ -9,11 +9,12 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from filelock import FileLock
 
 from homeprice import tracking
 from homeprice.api import create_api
@@ -48,18 +49,41 @@ def nothing_written_into_the_repository(_repository_files: dict[str, repoguard.S
         pytest.fail(f"this test wrote into the repository {REPO}: {', '.join(leaked[:10])}")
 
 
-@pytest.fixture(scope="session")
-def real_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A temp copy of ../shared/data (each dataset's bundled sample when it is absent), a folder
-    per known dataset; never modified."""
-    target = tmp_path_factory.mktemp("data")
+def _shared_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+                 build: Callable[[Path], None]) -> Path:
+    """`name` built by `build` once per test run: under pytest-xdist, in the folder every worker
+    shares, by the first worker to get there while the others wait on a file lock (training the
+    session's models once, not once per worker); without xdist, in this session's temp folder.
+    A build that failed leaves no completion mark, so the next worker tries again."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        target = tmp_path_factory.mktemp(name)
+        build(target)
+        return target
+    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this run
+    target, done = root / name, root / f"{name}.complete"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            build(target)
+            done.touch()
+    return target
+
+
+def _copy_data(target: Path) -> None:
     for name, dataset in DATASETS.items():
         shared = SHARED_DATA / name
         source = shared if shared.is_dir() else dataset.sample_path.parent
         shutil.copytree(source, target / name)
         for path in (target / name).iterdir():
             path.chmod(0o644)
-    return target
+
+
+@pytest.fixture(scope="session")
+def real_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp copy of ../shared/data (each dataset's bundled sample when it is absent), a folder
+    per known dataset; never modified (so xdist workers share one)."""
+    return _shared_once(tmp_path_factory, "data", _copy_data)
 
 
 @pytest.fixture
@@ -81,16 +105,22 @@ def settings(home: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def trained_home(tmp_path_factory: pytest.TempPathFactory, real_data_dir: Path) -> Path:
-    """A HOMEPRICE_HOME where the fast-budget pipeline ran for both datasets (built once)."""
+    """A HOMEPRICE_HOME where the fast-budget pipeline ran for both datasets (trained once per
+    run; under xdist each worker gets its own copy, so a worker's tests never see another's
+    writes, as in a run without xdist)."""
     from homeprice.pipeline import run_pipeline
 
-    path = tmp_path_factory.mktemp("trained") / "home"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOMEPRICE_HOME", str(path))
-        patch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        run_pipeline("all", load_settings(), "fast")
-    return path
+    def train(folder: Path) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("HOMEPRICE_HOME", str(folder / "home"))
+            patch.setenv("HOMEPRICE_DATA_DIR", str(real_data_dir))
+            patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+            run_pipeline("all", load_settings(), "fast")
+
+    trained = _shared_once(tmp_path_factory, "trained", train) / "home"
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return trained
+    return copy_home(trained, tmp_path_factory.mktemp("trained") / "home")
 
 
 @pytest.fixture
