@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv quickstart test mutation airflow lint clean
+.PHONY: venv quickstart test mutation airflow up down lint clean
 
 AIRFLOW_PORT ?= 8080
 
@@ -43,6 +43,15 @@ lint: venv
 # Airflow 3 standalone with homeprice's DAGs on a free port (from AIRFLOW_PORT); prints the login.
 airflow: venv
 	AIRFLOW_PORT=$(AIRFLOW_PORT) bash ops/airflow-standalone.sh
+
+# The stack without Docker: API, web UI and MLflow UI in the background on free ports over
+# $HOMEPRICE_HOME (`make up UP_ARGS=--with-airflow` adds Airflow); `make down` stops them.
+UP_ARGS ?=
+up: venv
+	$(BIN)/homeprice up $(UP_ARGS)
+
+down: venv
+	$(BIN)/homeprice down
 
 clean:
 	rm -rf $(VENV) .homeprice .pytest_cache mutants
