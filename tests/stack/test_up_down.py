@@ -47,6 +47,18 @@ def stack_processes(home: Path, groups: set[int] = frozenset()) -> list[str]:
     return found
 
 
+def group_members(group: int) -> list[int]:
+    """The running processes of one process group."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
+        except (psutil.Error, ProcessLookupError):
+            continue
+    return found
+
+
 def wait_gone(home: Path, groups: set[int], seconds: float = 10) -> list[str]:
     """The stack's processes still running after up to `seconds` (none, once all exited)."""
     deadline = time.monotonic() + seconds
@@ -131,3 +143,35 @@ def test_a_service_dying_at_start_is_reported_and_nothing_is_left(
         if (home / "stack" / "state.json").exists():
             homeprice("down", "--grace", "5")
     assert wait_gone(home, set()) == []
+
+
+@pytest.mark.slow
+def test_with_airflow_over_a_fresh_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh home: nothing trained yet, so the API answers but says it has no champion.
+    for name in ("MLFLOW_TRACKING_URI", "HOMEPRICE_ADMIN_TOKEN", "HOMEPRICE_FEEDBACK_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    state_file = home / "stack" / "state.json"
+    groups: set[int] = set()
+    try:
+        # Airflow migrates its database and starts five components first: more than a minute
+        # on a busy 2-core machine.
+        result = homeprice("up", "--with-airflow", "--timeout", "300", timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        state = json.loads(state_file.read_text())
+        services = {service["name"]: service for service in state["services"]}
+        groups = {service["pid"] for service in services.values()}
+        assert set(services) == {"api", "ui", "mlflow", "airflow"}
+        airflow = services["airflow"]
+        assert httpx.get(airflow["health_url"], timeout=10).status_code == 200
+        assert "no champion loaded" in " ".join(result.stdout.split())
+        assert (home / "airflow" / "airflow.db").exists()  # its metadata lives in the home
+        # Airflow's components (scheduler, DAG processor, triggerer, executor workers) are
+        # all in its group.
+        assert len(group_members(airflow["pid"])) > 4
+        down = homeprice("down")
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert wait_gone(home, groups, seconds=30) == []
+    finally:
+        if state_file.exists():
+            homeprice("down", "--grace", "5")
+    assert wait_gone(home, groups) == []
