@@ -90,7 +90,7 @@ def _wait_until_answering(services: list[Service], started: dict[str, subprocess
     failures: list[str] = []
     began = time.monotonic()
     deadline = began + timeout
-    while pending and time.monotonic() < deadline:
+    while pending and not failures and time.monotonic() < deadline:
         for name, service in list(pending.items()):
             code = started[name].poll()
             if code is not None:
@@ -100,14 +100,14 @@ def _wait_until_answering(services: list[Service], started: dict[str, subprocess
             elif _answers(service.health_url):
                 answered_after[name] = time.monotonic() - began
                 del pending[name]
-        if failures:
-            break
-        if pending:
+        if pending and not failures:
             time.sleep(0.5)
-    failures += [f"{service.title} ({name}) did not answer at {service.health_url} within "
-                 f"{timeout:g} s; the end of {logs[name]}:\n{log_tail(logs[name])}"
-                 for name, service in pending.items() if not failures]
-    return failures
+    if failures:
+        # One that died is the news; the others are stopped with it, answering or not.
+        return failures
+    return [f"{service.title} ({name}) did not answer at {service.health_url} within "
+            f"{timeout:g} s; the end of {logs[name]}:\n{log_tail(logs[name])}"
+            for name, service in pending.items()]
 
 
 def _stop_recorded(home: Path, state: StackState, grace: float) -> list[int]:
