@@ -167,6 +167,13 @@ def _airflow(settings: Settings, env: dict[str, str], host: str, shown: str,
         "AIRFLOW__CORE__PARALLELISM":
             env.get("AIRFLOW__CORE__PARALLELISM", str(max(2, os.cpu_count() or 2))),
     }
+    # A PostgreSQL metadata database needs the psycopg 3 driver named, and Airflow 3 also
+    # wants the async URL (psycopg 3 does both), as ops/airflow-standalone.sh sets them.
+    conn = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if conn.startswith("postgresql"):
+        conn = "postgresql+psycopg://" + conn.split("://", 1)[1]
+        airflow_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = conn
+        airflow_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = conn
     passwords = airflow_home / "simple_auth_manager_passwords.json.generated"
     # One process group: the migration, then standalone in its place (exec).
     quoted = shlex.quote(airflow)
