@@ -91,3 +91,23 @@ def test_an_unreadable_state_file_is_named(settings: Settings) -> None:
     with pytest.raises(HomepriceError, match=r"state.json is unreadable \(JSONDecodeError\); stop "
                        "its processes by hand"):
         down(settings)
+
+
+def test_a_new_home_gets_its_mlflow_tables_before_any_service_starts(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The MLflow UI and the API both create a missing store's tables at start; `up` creates
+    # them first, so neither fails on the other's half-made schema.
+    import sqlite3
+
+    from homeprice.stack.lifecycle import _prepare_tracking_store
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    database = settings.home.resolve() / "mlflow.db"
+    assert not database.exists()
+    _prepare_tracking_store(settings)
+    with sqlite3.connect(database) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert {"experiments", "runs", "registered_models", "model_versions"} <= tables
+    before = database.stat().st_mtime_ns
+    _prepare_tracking_store(settings)  # an existing store is left alone
+    assert database.stat().st_mtime_ns == before

@@ -110,6 +110,23 @@ def _wait_until_answering(services: list[Service], started: dict[str, subprocess
             for name, service in pending.items()]
 
 
+def _prepare_tracking_store(settings: Settings) -> None:
+    """Create a new home's MLflow database before its two users start: the MLflow UI and the
+    API would otherwise both create its tables at once, and one of them fail ("table ...
+    already exists"). An existing store is left alone (its users only read it at start)."""
+    uri = settings.tracking_uri
+    if not uri.startswith("sqlite:///"):
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    if database.exists():
+        return
+    from mlflow.tracking import MlflowClient
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    # The first call creates the tracking and registry tables (one schema, one database).
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
+
+
 def _stop_recorded(home: Path, state: StackState, grace: float) -> list[int]:
     """Stop the processes of `state` and forget it."""
     stopped = processes.stop(state.stack_id, state.groups, grace)
@@ -139,6 +156,7 @@ def up(settings: Settings, *, host: str = "127.0.0.1", with_airflow: bool = Fals
 
         folder = stack_dir(home)
         tokens = ensure_tokens(folder, dict(os.environ))
+        _prepare_tracking_store(settings)
         stack_id = secrets.token_hex(16)
         services = plan(settings, base_environment(settings, stack_id), tokens.values, host,
                         with_airflow, datasets)
