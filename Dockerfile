@@ -21,27 +21,34 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never
 WORKDIR /src
+# The lock file pins every dependency (`make lock`); each install below takes it as
+# constraints, so an image rebuilt later gets the versions CI tested, not the newest ones.
 COPY pyproject.toml README.md ./
+COPY requirements/lock.txt ./requirements/lock.txt
 COPY src ./src
 
 FROM build AS build-api
 # The API needs the core install only (FastAPI, uvicorn, MLflow client, psycopg, Evidently).
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv venv /opt/venv && uv pip install --python /opt/venv/bin/python .
+    uv venv /opt/venv \
+    && uv pip install --python /opt/venv/bin/python -c requirements/lock.txt .
 
 FROM build AS build-ui
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv venv /opt/venv && uv pip install --python /opt/venv/bin/python ".[ui]"
+    uv venv /opt/venv \
+    && uv pip install --python /opt/venv/bin/python -c requirements/lock.txt ".[ui]"
 
 FROM build AS build-mlflow
 # The tracking server runs the MLflow the clients use (no client/server version skew), with
 # psycopg for its PostgreSQL backend and boto3 for an S3-compatible artifact store.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv venv /opt/venv && uv pip install --python /opt/venv/bin/python ".[s3]"
+    uv venv /opt/venv \
+    && uv pip install --python /opt/venv/bin/python -c requirements/lock.txt ".[s3]"
 
 FROM build AS build-airflow
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv venv /opt/venv && uv pip install --python /opt/venv/bin/python ".[airflow]"
+    uv venv /opt/venv \
+    && uv pip install --python /opt/venv/bin/python -c requirements/lock.txt ".[airflow]"
 
 # ---- runtime: shared base without build tools ----
 FROM ${PYTHON_IMAGE} AS runtime

@@ -4,19 +4,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv quickstart test mutation airflow lint clean
+.PHONY: venv quickstart test mutation airflow up down lock lint clean
 
 AIRFLOW_PORT ?= 8080
 
 venv: $(STAMP)
 
-# Re-install only when the project metadata changes; uv makes a warm install take seconds.
-# The tests cover the Airflow DAGs and the UI, so their extras are installed too (not Spark).
-$(STAMP): pyproject.toml
+# Re-install only when the project metadata or the lock changes; uv makes a warm install take
+# seconds. The tests cover the Airflow DAGs and the UI, so their extras are installed too (not
+# Spark). The lock file's pins are constraints: every fresh venv gets the versions CI tested.
+$(STAMP): pyproject.toml requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -e ".[dev,airflow,ui]"
+	$(BIN)/uv pip install --python $(BIN)/python -c requirements/lock.txt -e ".[dev,airflow,ui]"
 	touch $(STAMP)
+
+# Re-resolve requirements/lock.txt from pyproject.toml (every extra, Python 3.11 and newer, any
+# platform) against PyPI. Pins that still fit are kept, so after a pyproject change only what
+# it needs moves; `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions.
+# Only uv is needed (not the venv's install, which is constrained by the lock being rebuilt).
+LOCK_ARGS ?=
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+		--custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o requirements/lock.txt
 
 quickstart: venv
 	$(BIN)/homeprice pipeline run --dataset all --budget default
@@ -47,6 +59,15 @@ lint: venv
 # Airflow 3 standalone with homeprice's DAGs on a free port (from AIRFLOW_PORT); prints the login.
 airflow: venv
 	AIRFLOW_PORT=$(AIRFLOW_PORT) bash ops/airflow-standalone.sh
+
+# The stack without Docker: API, web UI and MLflow UI in the background on free ports over
+# $HOMEPRICE_HOME (`make up UP_ARGS=--with-airflow` adds Airflow); `make down` stops them.
+UP_ARGS ?=
+up: venv
+	$(BIN)/homeprice up $(UP_ARGS)
+
+down: venv
+	$(BIN)/homeprice down
 
 clean:
 	rm -rf $(VENV) .homeprice .pytest_cache mutants

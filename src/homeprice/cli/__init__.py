@@ -22,6 +22,7 @@ from homeprice.cli import (
     replay,
     reproduce,
     serve,
+    stack,
 )
 from homeprice.cli.errors import ReportingGroup
 
@@ -33,6 +34,7 @@ app.add_typer(reproduce.app)
 app.add_typer(predict.app)
 app.add_typer(serve.app)
 app.add_typer(replay.app)
+app.add_typer(stack.app)
 app.add_typer(data.app, name="data")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(models.app, name="models")

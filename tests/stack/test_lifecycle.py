@@ -1,0 +1,113 @@
+"""`up` and `down` against a recorded stack, without starting real services: a stack whose
+every process runs is "already up" (nothing started), a partly running one asks for `down`,
+`down` stops what was recorded and forgets it, and an unreadable state file is named."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from homeprice.config import Settings
+from homeprice.errors import HomepriceError
+from homeprice.stack import down, up
+from homeprice.stack.processes import STACK_ID_ENV, launch
+from homeprice.stack.state import ServiceState, StackState, read_state, state_path, write_state
+
+STACK_ID = "0123456789abcdef"
+
+
+@pytest.fixture
+def sleeper(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], ServiceState]]:
+    """A process started as the stack starts a service (own group, the stack id), recorded
+    as the service `api`."""
+    env = dict(os.environ, **{STACK_ID_ENV: STACK_ID})
+    popen, launched = launch([sys.executable, "-c", "import time; time.sleep(300)"], env,
+                             tmp_path, tmp_path / "api.log")
+    yield popen, ServiceState(name="api", title="API", pid=launched.pid,
+                              start_time=launched.start_time, url="http://127.0.0.1:1",
+                              health_url="http://127.0.0.1:1/healthz", log=str(tmp_path))
+    popen.kill()
+    popen.wait()
+
+
+def test_a_running_stack_is_already_up_and_nothing_starts(
+        settings: Settings, sleeper: tuple[subprocess.Popen[bytes], ServiceState]) -> None:
+    state = StackState(stack_id=STACK_ID, started_at="2026-01-01T00:00:00+00:00",
+                       services=[sleeper[1]])
+    write_state(settings.home, state)
+    report = up(settings)
+    assert report.already_up and report.state == state and report.tokens is None
+    assert read_state(settings.home) == state
+    assert not (settings.home / "stack" / "tokens.env").exists()
+
+
+def test_a_partly_running_stack_asks_for_down_then_down_stops_it(
+        settings: Settings, sleeper: tuple[subprocess.Popen[bytes], ServiceState]) -> None:
+    popen, api = sleeper
+    gone = api.model_copy(update={"name": "ui", "title": "web UI", "pid": 2**22 + 7})
+    write_state(settings.home, StackState(stack_id=STACK_ID, started_at="2026-01-01",
+                                          services=[api, gone]))
+    with pytest.raises(HomepriceError, match=r"only partly up \(ui stopped\): run `homeprice "
+                       r"down`, then `homeprice up`"):
+        up(settings)
+    assert popen.poll() is None  # nothing was stopped by `up`
+
+    recorded, stopped = down(settings, grace=5)
+    assert recorded is not None and [s.name for s in recorded.services] == ["api", "ui"]
+    assert stopped == [api.pid]
+    assert popen.wait(timeout=10) is not None
+    assert not state_path(settings.home).exists()
+    assert down(settings) == (None, [])
+
+
+def test_down_leaves_a_process_that_took_a_recorded_pid_alone(settings: Settings) -> None:
+    # The recorded pid now belongs to a process without the stack's id (a recycled pid).
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"],
+                                env={k: v for k, v in os.environ.items() if k != STACK_ID_ENV})
+    try:
+        record = ServiceState(name="api", title="API", pid=stranger.pid,
+                              start_time=psutil.Process(stranger.pid).create_time(),
+                              url="http://127.0.0.1:1", health_url="http://127.0.0.1:1/",
+                              log="api.log")
+        write_state(settings.home, StackState(stack_id=STACK_ID, started_at="2026-01-01",
+                                              services=[record]))
+        assert down(settings, grace=1)[1] == []
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_an_unreadable_state_file_is_named(settings: Settings) -> None:
+    path = state_path(settings.home)
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    with pytest.raises(HomepriceError, match=r"state.json is unreadable \(JSONDecodeError\); stop "
+                       "its processes by hand"):
+        down(settings)
+
+
+def test_a_new_home_gets_its_mlflow_tables_before_any_service_starts(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The MLflow UI and the API both create a missing store's tables at start; `up` creates
+    # them first, so neither fails on the other's half-made schema.
+    import sqlite3
+
+    from homeprice.stack.lifecycle import _prepare_tracking_store
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    database = settings.home.resolve() / "mlflow.db"
+    assert not database.exists()
+    _prepare_tracking_store(settings)
+    with sqlite3.connect(database) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert {"experiments", "runs", "registered_models", "model_versions"} <= tables
+    before = database.stat().st_mtime_ns
+    _prepare_tracking_store(settings)  # an existing store is left alone
+    assert database.stat().st_mtime_ns == before
