@@ -172,12 +172,49 @@ def _known_datasets() -> list[str]:
 
 
 class BudgetSettings(BaseModel):
-    """How much tuning a budget buys, per candidate."""
+    """How much tuning a budget buys, as work: Optuna trials per candidate and CV folds.
 
-    trials: int = Field(ge=1)
-    # None: no time limit. Reproduction uses it to replay exactly the logged number of trials.
-    timeout_seconds: float | None = Field(gt=0)
+    Work, not wall time, so the same budget gives the same model on a busy and an idle
+    machine. `cap_seconds` is only a safety net per candidate: when it bites, the trial count
+    (and so the model) depends on the machine, and training says so (a warning and the child
+    run's `tuning_capped` tag).
+    """
+
+    # One count for every candidate, or a count per candidate (cheap ones can afford more).
+    trials: int | dict[str, int]
+    # None: no cap. Reproduction uses it to replay exactly the logged number of trials.
+    cap_seconds: float | None = Field(None, gt=0)
     cv_folds: int = Field(ge=2)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_timeout(cls, data: Any) -> Any:
+        # Older configs (and the resolved.json of older runs) say timeout_seconds: keep their
+        # cap rather than silently dropping it, and name the new key.
+        if isinstance(data, dict) and "timeout_seconds" in data:
+            warnings.warn("training.budgets.<name>.timeout_seconds is deprecated: set "
+                          "cap_seconds (a budget is a number of trials; the cap is only a "
+                          "safety net)", DeprecationWarning, stacklevel=2)
+            data = {k: v for k, v in data.items() if k != "timeout_seconds"} | {
+                "cap_seconds": data.get("cap_seconds", data["timeout_seconds"])}
+        return data
+
+    @field_validator("trials")
+    @classmethod
+    def _positive_trials(cls, value: int | dict[str, int]) -> int | dict[str, int]:
+        counts = value.values() if isinstance(value, dict) else [value]
+        if any(count < 1 for count in counts):
+            raise ValueError("trial counts must be at least 1")
+        return value
+
+    def trials_for(self, candidate: str) -> int:
+        """The trial count of one candidate (an error naming it when the budget has none)."""
+        if isinstance(self.trials, int):
+            return self.trials
+        if candidate not in self.trials:
+            raise ValueError(f"the budget gives no trial count for candidate {candidate!r} "
+                             f"(it has: {', '.join(self.trials)})")
+        return self.trials[candidate]
 
 
 class TrainingSettings(BaseModel):
@@ -185,9 +222,10 @@ class TrainingSettings(BaseModel):
 
     candidates: list[str] = ["ridge", "tree", "forest", "lightgbm"]
     budgets: dict[str, BudgetSettings] = {
-        "fast": BudgetSettings(trials=1, timeout_seconds=10, cv_folds=2),
-        "default": BudgetSettings(trials=20, timeout_seconds=40, cv_folds=3),
-        "thorough": BudgetSettings(trials=100, timeout_seconds=300, cv_folds=5),
+        "fast": BudgetSettings(trials=1, cap_seconds=60, cv_folds=2),
+        "default": BudgetSettings(trials={"ridge": 12, "tree": 16, "forest": 6, "lightgbm": 12},
+                                  cap_seconds=600, cv_folds=3),
+        "thorough": BudgetSettings(trials=100, cap_seconds=3600, cv_folds=5),
     }
     # Threads for LightGBM and random forests; fixed, so LightGBM results are reproducible.
     n_jobs: int = Field(2, ge=1)

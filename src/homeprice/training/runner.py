@@ -51,6 +51,8 @@ class CandidateResult:
     run_id: str
     model_uri: str
     seconds: float
+    capped: bool = False
+    """The tuning safety cap stopped it before its trial count."""
 
 
 @dataclass
@@ -93,8 +95,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
           ) -> TrainingOutcome:
     """Tune every candidate, fit and calibrate it, log one child run each under a parent run.
 
-    `trials` replays a fixed number of tuning trials per candidate with no time limit (a
-    time limit makes the trial count, and so the model, depend on the machine's speed).
+    `trials` replays a fixed number of tuning trials per candidate with no safety cap (a cap
+    that bites makes the trial count, and so the model, depend on the machine's speed).
     `tags` are added to the parent run.
     """
     started = time.perf_counter()
@@ -102,6 +104,11 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
     for name in settings.training.candidates:
         if name not in CANDIDATES:
             raise UserInputError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
+    try:
+        counts = trials or {name: budget_settings.trials_for(name)
+                            for name in settings.training.candidates}
+    except ValueError as error:
+        raise UserInputError(f"budget {budget!r}: {error}") from None
     client = tracking.configure(settings)
     split, lineage = load_split(dataset, settings, clean_version)
     seed, n_jobs = settings.split.seed, settings.training.n_jobs
@@ -119,7 +126,9 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                                    "git_commit": tracking.git_commit(), "seed": str(seed),
                                    **lineage, **(tags or {})}))
         mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
-                           "cv_folds": budget_settings.cv_folds, "trials": budget_settings.trials,
+                           "cv_folds": budget_settings.cv_folds,
+                           "cap_seconds": None if trials else budget_settings.cap_seconds,
+                           **{f"trials_{name}": count for name, count in counts.items()},
                            **{f"rows_{k}": v for k, v in split.sizes().items()}})
         # resolved() masks passwords, tokens and the webhook URL: run artifacts are shared.
         tracking.log_json(settings.resolved(), artifacts.RESOLVED_CONFIG)
@@ -130,10 +139,11 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                 progress(dataset.name, f"tuning {name}")
             candidate = CANDIDATES[name]
             t0 = time.perf_counter()
+            # A replay runs exactly the logged trials, so no cap may cut it short.
             candidate_budget = budget_settings if trials is None else budget_settings.model_copy(
-                update={"trials": trials[name], "timeout_seconds": None})
+                update={"cap_seconds": None})
             tuned = tune(dataset.name, candidate, X_train, y_train, candidate_budget, seed=seed,
-                         n_jobs=n_jobs, log_target=log_target)
+                         n_jobs=n_jobs, log_target=log_target, trials=counts[name])
             model = build_pipeline(dataset.name, candidate, tuned.best_params, seed=seed,
                                    n_jobs=n_jobs, log_target=log_target,
                                    alpha=settings.training.interval_alpha,
@@ -144,10 +154,13 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
             test_metrics = evaluate(model, dataset, split.test)
             with mlflow.start_run(experiment_id=experiment, run_name=name, nested=True) as child:
                 mlflow.set_tags(mask_tree({"dataset": dataset.name, "candidate": name,
-                                           "kind": "candidate", **lineage}))
+                                           "kind": "candidate",
+                                           "tuning_capped": str(tuned.capped).lower(),
+                                           **lineage}))
                 mlflow.log_params(tuned.best_params | {"candidate": name})
                 mlflow.log_metrics({"cv_rmse": tuned.cv_rmse, "cv_rmse_std": tuned.cv_rmse_std,
-                                    "n_trials": tuned.n_trials,
+                                    "n_trials": tuned.n_trials, "n_pruned": tuned.n_pruned,
+                                    "tuning_seconds": tuned.seconds,
                                     **{f"test_{k}": v for k, v in test_metrics.items()}})
                 tracking.log_table(pd.DataFrame(tuned.trials), artifacts.TUNING_TRIALS)
                 info = tracking.log_model(model, X_train)
@@ -155,12 +168,15 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                 name=name, params=tuned.best_params, cv_rmse=tuned.cv_rmse,
                 cv_rmse_std=tuned.cv_rmse_std, n_trials=tuned.n_trials, test=test_metrics,
                 run_id=child.info.run_id, model_uri=info.model_uri,
-                seconds=time.perf_counter() - t0))
+                seconds=time.perf_counter() - t0, capped=tuned.capped))
         # Choose on cross-validation, never on the test set (that is for reporting and gating).
         best = min(results, key=lambda r: r.cv_rmse)
         mlflow.set_tags({"best_candidate": best.name, "best_run_id": best.run_id,
                          "best_model_uri": best.model_uri})
         mlflow.log_metrics({f"{r.name}_cv_rmse": r.cv_rmse for r in results})
+        capped = [r.name for r in results if r.capped]
+        if capped:  # the model depends on this machine's speed: say so where a team looks
+            mlflow.set_tag("tuning_capped", ",".join(capped))
         tracking.log_table(pd.DataFrame([{"candidate": r.name, "cv_rmse": r.cv_rmse,
                                           "n_trials": r.n_trials,
                                           **{f"test_{k}": v for k, v in r.test.items()}}

@@ -1,4 +1,10 @@
-"""Hyperparameter tuning with Optuna: cross-validated RMSE of the whole pipeline on train."""
+"""Hyperparameter tuning with Optuna: cross-validated RMSE of the whole pipeline on train.
+
+The budget is work (a number of trials), so a study gives the same result on any machine;
+trials that are clearly worse than the median after a fold are pruned (deterministically:
+the decision depends only on earlier trials' scores), which buys more trials for the same
+time. A wall-time cap stops a study early only as a safety net, and the result says so.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.model_selection import KFold, cross_val_score
+from sklearn.base import clone
+from sklearn.metrics import root_mean_squared_error
+from sklearn.model_selection import KFold
 
 from homeprice.config import BudgetSettings
 from homeprice.training.candidates import Candidate, Params, build_pipeline
@@ -27,6 +35,10 @@ class TuningResult:
     cv_rmse: float
     cv_rmse_std: float
     n_trials: int
+    """Trials run, pruned ones included (what a replay must run again)."""
+    n_pruned: int
+    capped: bool
+    """The safety cap stopped the study before its trial count: machine-dependent result."""
     seconds: float
     trials: list[dict[str, Any]] = field(default_factory=list)
 
@@ -41,37 +53,60 @@ def tune(
     seed: int,
     n_jobs: int,
     log_target: bool,
+    trials: int | None = None,
 ) -> TuningResult:
-    """Search the candidate's space within the budget; the first trial is its defaults."""
-    folds = KFold(budget.cv_folds, shuffle=True, random_state=seed)
+    """Run the candidate's study: `trials` (the budget's count for it by default) trials, the
+    first being its defaults, each scored by K-fold CV RMSE and pruned after a fold when its
+    running mean is worse than the median of earlier trials at that fold."""
+    n_trials = budget.trials_for(candidate.name) if trials is None else trials
+    folds = list(KFold(budget.cv_folds, shuffle=True, random_state=seed).split(X))
 
     def objective(trial: optuna.Trial) -> float:
         params = candidate.suggest(trial)
         pipeline = build_pipeline(dataset, candidate, params, seed=seed, n_jobs=n_jobs,
                                   log_target=log_target)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            scores = -cross_val_score(pipeline, X, y, cv=folds,
-                                      scoring="neg_root_mean_squared_error", n_jobs=1)
+        scores: list[float] = []
+        for step, (fit_rows, score_rows) in enumerate(folds):
+            fold_model = clone(pipeline)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                fold_model.fit(X.iloc[fit_rows], y.iloc[fit_rows])
+                predicted = fold_model.predict(X.iloc[score_rows])
+            scores.append(float(root_mean_squared_error(y.iloc[score_rows], predicted)))
+            trial.report(float(np.mean(scores)), step)
+            if step < len(folds) - 1 and trial.should_prune():
+                raise optuna.TrialPruned()
         trial.set_user_attr("cv_rmse_std", float(np.std(scores)))
         return float(np.mean(scores))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Startup trials are never pruned: the median needs a few complete trials to mean much.
     study = optuna.create_study(direction="minimize",
                                 sampler=optuna.samplers.TPESampler(seed=seed),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3),
                                 study_name=f"{dataset}-{candidate.name}")
     study.enqueue_trial(candidate.defaults)
-    study.optimize(objective, n_trials=budget.trials, timeout=budget.timeout_seconds)
-    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    study.optimize(objective, n_trials=n_trials, timeout=budget.cap_seconds)
+    finished = [t for t in study.trials if t.state.is_finished()]
+    pruned = len([t for t in finished if t.state == optuna.trial.TrialState.PRUNED])
+    capped = len(finished) < n_trials
     best = study.best_trial
-    seconds = sum((t.duration.total_seconds() for t in done if t.duration), 0.0)
-    log.info("%s/%s: %d trials, best CV RMSE %.4g", dataset, candidate.name, len(done), best.value)
+    seconds = sum((t.duration.total_seconds() for t in finished if t.duration), 0.0)
+    if capped:
+        log.warning("%s/%s: the %.0f s safety cap stopped tuning after %d of %d trials; this "
+                    "model depends on the machine's speed (raise cap_seconds or lower trials)",
+                    dataset, candidate.name, budget.cap_seconds, len(finished), n_trials)
+    log.info("%s/%s: %d trials (%d pruned), best CV RMSE %.4g", dataset, candidate.name,
+             len(finished), pruned, best.value)
     return TuningResult(
         candidate=candidate.name,
         best_params=dict(best.params),
         cv_rmse=float(best.value),
         cv_rmse_std=float(best.user_attrs.get("cv_rmse_std", 0.0)),
-        n_trials=len(done),
+        n_trials=len(finished),
+        n_pruned=pruned,
+        capped=capped,
         seconds=seconds,
-        trials=[{"number": t.number, "cv_rmse": t.value, **t.params} for t in done],
+        trials=[{"number": t.number, "state": t.state.name, "cv_rmse": t.value, **t.params}
+                for t in finished],
     )
