@@ -250,7 +250,6 @@ def decide(mode: str, champion: VariantStats | None, challenger: VariantStats | 
             degraded = (f"champion live MAE {human_number(champion.mae.mean)} (capped; CS lower "
                         f"bound {human_number(champion.mae.lower)}) is above its offline MAE "
                         f"{human_number(offline)} + {rules.degradation_tolerance:.0%}")
-    missing = ""
     if challenger is None or mode == "off":
         missing = "no challenger is being evaluated"
     else:

@@ -127,3 +127,39 @@ def test_text_over_the_limit_is_not_parsed() -> None:
     padded = "1200" + " " * parsing.MAX_TEXT_LENGTH
     assert math.isnan(parsing.parse_sqft(padded))
     assert parsing.parse_sqft("  1200  ") == 1200.0
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (1, 1.0), (3.0, 3.0), (20, 20.0), (0, math.nan), (0.5, math.nan), (2.5, math.nan),
+    (-2, math.nan), (math.inf, math.nan), (math.nan, math.nan)])
+def test_numeric_sizes(value: float, expected: float) -> None:
+    # Guards: a numeric size (an already-parsed row, a JSON number) is a whole number of rooms,
+    # at least one and finite; anything else is NaN, not a fraction of a bedroom.
+    got = parse_size(value)
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+def test_an_over_long_size_text_is_nan() -> None:
+    # Guards: text past MAX_TEXT_LENGTH is refused before the pattern runs (no error).
+    assert math.isnan(parse_size("2" + " " * parsing.MAX_TEXT_LENGTH + "BHK"))
+
+
+def test_a_missing_availability_is_unknown() -> None:
+    # Guards: NaN (pandas' missing value in an object column) is unknown, not text "nan".
+    assert parse_availability(math.nan) == (None, None)
+    assert parse_availability(None) == (None, None)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (1056, 1056.0), (0.5, 0.5), (0, math.nan), (-3.0, math.nan), (math.inf, math.nan)])
+def test_numeric_areas(value: float, expected: float) -> None:
+    # Guards: a numeric area is taken as square feet when positive and finite (half a square
+    # foot included), NaN otherwise.
+    got = parse_sqft(value)
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+def test_a_text_of_exactly_the_limit_is_parsed() -> None:
+    # Guards: MAX_TEXT_LENGTH is the longest text read, not the first one refused.
+    text = "2 BHK".ljust(parsing.MAX_TEXT_LENGTH)
+    assert len(text) == parsing.MAX_TEXT_LENGTH and parse_size(text) == 2.0
