@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from homeprice.cli import app, main
 
 GROUPS = {"data", "pipeline", "models", "ab", "monitor", "log"}
-COMMANDS = {"predict", "serve", "ui", "simulate", "reproduce", "replay"}
+COMMANDS = {"predict", "serve", "ui", "simulate", "reproduce", "replay", "scrape"}
 
 
 def listed_commands(help_text: str) -> set[str]:
