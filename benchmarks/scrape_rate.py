@@ -27,7 +27,7 @@ def measure(pages: int, per_page: int, rate: float | None) -> dict[str, float]:
     from homeprice.config import load_settings
     from homeprice.scraping.run import scrape
     from homeprice.scraping.siteconfig import SiteConfig
-    from tests.scraping.portal import Portal, PortalServer, site_config
+    from tests.support.portal import Portal, PortalServer, site_config
 
     portal = Portal(pages=pages, per_page=per_page)
     server = PortalServer(portal)

@@ -166,9 +166,9 @@ def _default_datasets() -> DatasetsSettings:
 
 
 def _known_datasets() -> list[str]:
-    from homeprice.datasets.catalogue import dataset_names
+    from homeprice.datasets.catalogue import default_dataset_names
 
-    return dataset_names()
+    return default_dataset_names()
 
 
 class BudgetSettings(BaseModel):
@@ -253,7 +253,8 @@ class ServingSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    # The datasets served (default: every known dataset).
+    # The datasets served (default: every known dataset but the scraped ones, which have no
+    # model until scraped and trained: name them to serve them).
     datasets: list[str] = Field(default_factory=_known_datasets)
     max_batch: int = Field(10_000, ge=1)
     # Server processes; each loads the models and writes its own log batches.

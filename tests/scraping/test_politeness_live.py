@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from homeprice.config import Settings
-from tests.scraping.conftest import gaps, raw_ids, run_scrape
-from tests.scraping.portal import RESULTS_PATH, Portal, PortalServer
+from tests.support.portal import RESULTS_PATH, Portal, PortalServer, gaps, raw_ids, run_scrape
 
 pytestmark = pytest.mark.network_local
 

@@ -16,8 +16,14 @@ from typer.testing import CliRunner
 
 from homeprice.cli import app
 from homeprice.config import Settings
-from tests.scraping.conftest import raw_ids, run_scrape
-from tests.scraping.portal import RESULTS_PATH, Portal, PortalServer, write_site_config
+from tests.support.portal import (
+    RESULTS_PATH,
+    Portal,
+    PortalServer,
+    raw_ids,
+    run_scrape,
+    write_site_config,
+)
 
 pytestmark = pytest.mark.network_local
 

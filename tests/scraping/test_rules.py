@@ -14,7 +14,7 @@ from homeprice.scraping.listing import personal_data, redact
 from homeprice.scraping.politeness import HostRateLimiter, retry_after_seconds
 from homeprice.scraping.robots import from_answer
 from homeprice.scraping.siteconfig import SiteConfig, is_loopback, load_site_config
-from tests.scraping.portal import Portal, site_config, write_site_config
+from tests.support.portal import Portal, site_config, write_site_config
 
 REPO_SITES = Path(__file__).resolve().parents[2] / "config" / "sites"
 

@@ -10,8 +10,14 @@ from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.scraping.listing import PROPERTY_FIELDS
 from homeprice.scraping.run import RAW_COLUMNS
-from tests.scraping.conftest import raw_ids, run_scrape
-from tests.scraping.portal import DISALLOWED_PATH, RESULTS_PATH, Portal, PortalServer
+from tests.support.portal import (
+    DISALLOWED_PATH,
+    RESULTS_PATH,
+    Portal,
+    PortalServer,
+    raw_ids,
+    run_scrape,
+)
 
 pytestmark = pytest.mark.network_local
 

@@ -337,6 +337,31 @@ def site_config(url: str, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+def run_scrape(
+    server: PortalServer, settings: Any, max_pages: int | None = None, **overrides: Any
+) -> Any:
+    """One scraper run against the portal (a ScrapeResult)."""
+    from homeprice.scraping.run import scrape
+    from homeprice.scraping.siteconfig import SiteConfig
+
+    site = SiteConfig.model_validate(site_config(server.url, **overrides))
+    return scrape(site, settings, max_pages=max_pages)
+
+
+def raw_ids(settings: Any, sha256: str | None = None) -> list[str]:
+    """Listing ids of the latest (or given) raw magicbricks table, in order."""
+    from homeprice.data.lake import Lake
+
+    lake = Lake(settings.lake_root)
+    sha256 = sha256 or lake.raw_manifest("magicbricks")["latest"]
+    return list(lake.read_raw("magicbricks", sha256)["listing_id"])
+
+
+def gaps(hits: list[Hit]) -> list[float]:
+    """Seconds between consecutive requests' arrivals."""
+    return [b.at - a.at for a, b in zip(hits, hits[1:], strict=False)]
+
+
 def write_site_config(path: Path, url: str, **overrides: Any) -> Path:
     """The portal's site config as a YAML file."""
     import yaml
