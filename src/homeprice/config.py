@@ -373,6 +373,16 @@ class UiSettings(BaseModel):
     batch_chunk_rows: int = Field(500, ge=1)
 
 
+class ScrapingSettings(BaseModel):
+    """The weekly ingest of listings (`dags/homeprice_ingest.py`): which site configs to scrape."""
+
+    # Site config files (YAML, see config/sites/), scraped one after another by the ingest DAG
+    # (HOMEPRICE_SCRAPING__SITES='["config/sites/mine.yaml"]'). Empty: nothing is scraped.
+    sites: list[Path] = []
+    # Results pages per site and run, below each site config's own cap (None: the config's).
+    max_pages: int | None = Field(None, ge=1)
+
+
 class LogRetentionSettings(BaseModel):
     """Prediction log retention: old rows are archived to the lake as Parquet, then deleted."""
 
@@ -491,6 +501,8 @@ class Settings(BaseSettings):
     # Where decisions and alerts are POSTed as JSON (HOMEPRICE_WEBHOOK_URL); unset = none.
     # Out of repr (its path is a credential); resolved() shows it masked.
     webhook_url: str | None = Field(None, repr=False)
+    # Listings scraped weekly by the ingest DAG.
+    scraping: ScrapingSettings = ScrapingSettings()
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.
     # Out of repr (it may hold a password); resolved() shows it masked.
     log_db_url: str | None = Field(None, repr=False)

@@ -159,3 +159,15 @@ def test_extraction_reads_only_the_mapped_fields_from_json_and_html() -> None:
         assert extracted.next_url == f"http://127.0.0.1:9/p?page={page + 1}"
     _, _, empty = portal.results(7)
     assert extract("http://127.0.0.1:9/p?page=7", empty, site, 6).listings == []
+
+
+def test_the_ingest_needs_configured_sites_and_checks_them(tmp_path: Path) -> None:
+    from homeprice.config import Settings
+    from homeprice.scraping.ingest import configured_sites
+
+    with pytest.raises(UserInputError, match="no site configs to scrape: set scraping.sites"):
+        configured_sites(Settings(scraping={"sites": []}))
+    good = write_site_config(tmp_path / "good.yaml", "http://127.0.0.1:9")
+    assert configured_sites(Settings(scraping={"sites": [good]})) == [good]
+    with pytest.raises(UserInputError, match="absent.yaml: no such site config"):
+        configured_sites(Settings(scraping={"sites": [good, tmp_path / "absent.yaml"]}))
