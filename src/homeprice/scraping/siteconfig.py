@@ -222,7 +222,7 @@ def is_loopback(host: str) -> bool:
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+    return ".".join(str(part) for part in loc)
 
 
 def load_site_config(path: Path | str) -> SiteConfig:
@@ -241,5 +241,9 @@ def load_site_config(path: Path | str) -> SiteConfig:
     try:
         return SiteConfig.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(
+            # pydantic words a validator's own message "Value error, ..."
+            ": ".join(filter(None, (_location(e["loc"]), e["msg"].removeprefix("Value error, "))))
+            for e in error.errors()
+        )
         raise UserInputError(f"{path}: {problems}") from None
