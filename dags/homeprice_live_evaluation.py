@@ -1,4 +1,5 @@
-"""homeprice_live_evaluation: every hour, per dataset, the A/B decision and the drift check;
+"""homeprice_live_evaluation: every hour, per served dataset (`serving.datasets`), the A/B
+decision and the drift check;
 and once per run, the prediction log's retention.
 
 Each task is `homeprice ab evaluate --apply`, `homeprice monitor drift` or `homeprice log
@@ -84,7 +85,15 @@ def homeprice_live_evaluation() -> None:
                  totals["feedback"]["deleted"])
         return report.to_dict()
 
-    names = list(DATASET_NAMES)
+    @task
+    def served_datasets() -> list[str]:
+        """The datasets the servers serve (`serving.datasets`): those have live traffic. A
+        scraped dataset joins once it is served; one never trained has nothing to evaluate."""
+        from homeprice.config import load_settings
+
+        return [name for name in load_settings().serving.datasets if name in DATASET_NAMES]
+
+    names = served_datasets()
     # Decide first, so drift is measured against the champion that is in force afterwards.
     ab_evaluate.expand(dataset=names) >> monitor_drift.expand(dataset=names)
     # Independent of both: rows past the retention age are older than any window they read,

@@ -132,8 +132,11 @@ def homeprice_training() -> None:
                 raise AirflowSkipException("triggered only by this DAG's own fetch: the run "
                                            "that fetched the new data is training on it")
         else:
-            selection = context["params"]["dataset"]
-            names = list(DATASET_NAMES) if selection == "all" else [selection]
+            from homeprice.config import load_settings
+            from homeprice.pipeline import resolve_datasets
+
+            # "all" as `pipeline run` reads it: a scraped dataset once the lake holds its data.
+            names = resolve_datasets(context["params"]["dataset"], load_settings())
         return [{"dataset": name} for name in names]
 
     results = select_datasets()

@@ -166,9 +166,9 @@ def _default_datasets() -> DatasetsSettings:
 
 
 def _known_datasets() -> list[str]:
-    from homeprice.datasets.catalogue import dataset_names
+    from homeprice.datasets.catalogue import default_dataset_names
 
-    return dataset_names()
+    return default_dataset_names()
 
 
 class BudgetSettings(BaseModel):
@@ -291,7 +291,8 @@ class ServingSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    # The datasets served (default: every known dataset).
+    # The datasets served (default: every known dataset but the scraped ones, which have no
+    # model until scraped and trained: name them to serve them).
     datasets: list[str] = Field(default_factory=_known_datasets)
     max_batch: int = Field(10_000, ge=1)
     # Server processes; each loads the models and writes its own log batches.
@@ -408,6 +409,16 @@ class UiSettings(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0)
     # Uploaded files are sent in chunks of this many rows (a progress step each).
     batch_chunk_rows: int = Field(500, ge=1)
+
+
+class ScrapingSettings(BaseModel):
+    """The weekly ingest of listings (`dags/homeprice_ingest.py`): which site configs to scrape."""
+
+    # Site config files (YAML, see config/sites/), scraped one after another by the ingest DAG
+    # (HOMEPRICE_SCRAPING__SITES='["config/sites/mine.yaml"]'). Empty: nothing is scraped.
+    sites: list[Path] = []
+    # Results pages per site and run, below each site config's own cap (None: the config's).
+    max_pages: int | None = Field(None, ge=1)
 
 
 class LogRetentionSettings(BaseModel):
@@ -528,6 +539,8 @@ class Settings(BaseSettings):
     # Where decisions and alerts are POSTed as JSON (HOMEPRICE_WEBHOOK_URL); unset = none.
     # Out of repr (its path is a credential); resolved() shows it masked.
     webhook_url: str | None = Field(None, repr=False)
+    # Listings scraped weekly by the ingest DAG.
+    scraping: ScrapingSettings = ScrapingSettings()
     # Prediction log database (HOMEPRICE_LOG_DB_URL); default sqlite:///<home>/predictions.db.
     # Out of repr (it may hold a password); resolved() shows it masked.
     log_db_url: str | None = Field(None, repr=False)

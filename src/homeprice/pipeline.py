@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeprice import steps
-from homeprice.config import Settings
+from homeprice.config import Settings, load_settings
 from homeprice.data.cleaning import CleanSummary
 from homeprice.data.ingest import FetchResult
+from homeprice.data.lake import Lake
 from homeprice.data.validation import QualityReport
 from homeprice.datasets import DATASETS, get_dataset
+from homeprice.datasets.catalogue import scraped_dataset_names
 from homeprice.steps import ProgressHook
 from homeprice.training.runner import TrainingOutcome
 
@@ -62,11 +64,17 @@ class DatasetRun:
             # result is in `results`.
 
 
-def resolve_datasets(selection: str) -> list[str]:
-    """Dataset names for a selection: one name or "all"."""
-    if selection == "all":
+def resolve_datasets(selection: str, settings: Settings | None = None) -> list[str]:
+    """Dataset names for a selection: one name, or "all": every known dataset, but a scraped
+    one only once the lake holds its raw data (so a fresh install trains what it ships)."""
+    if selection != "all":
+        return [get_dataset(selection).name]
+    scraped = set(scraped_dataset_names())
+    if not scraped:
         return list(DATASETS)
-    return [get_dataset(selection).name]
+    lake = Lake((settings or load_settings()).lake_root)
+    return [name for name in DATASETS
+            if name not in scraped or lake.raw_manifest(name).get("latest")]
 
 
 def run_dataset(name: str, settings: Settings, budget: str | None = "default",
@@ -89,4 +97,5 @@ def run_pipeline(
     progress: ProgressHook | None = None,
 ) -> list[DatasetRun]:
     """Run every step for the selected datasets; budget None stops after cleaning."""
-    return [run_dataset(name, settings, budget, progress) for name in resolve_datasets(selection)]
+    return [run_dataset(name, settings, budget, progress)
+            for name in resolve_datasets(selection, settings)]

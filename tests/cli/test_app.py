@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from homeprice.cli import app, main
 
 GROUPS = {"data", "pipeline", "models", "ab", "monitor", "log"}
-COMMANDS = {"predict", "serve", "ui", "simulate", "reproduce", "replay", "up", "down"}
+COMMANDS = {"predict", "serve", "ui", "simulate", "reproduce", "replay", "up", "down",
+            "scrape"}
 
 
 def listed_commands(help_text: str) -> set[str]:

@@ -126,7 +126,8 @@ def test_missing_source_file(home: Path, tmp_path: Path) -> None:
 def test_unknown_dataset(home: Path) -> None:
     result = invoke("data", "fetch", "--dataset", "atlantis")
     assert result.exit_code == 2
-    assert "unknown dataset 'atlantis' (known: bengaluru, california)" in result.output
+    assert ("unknown dataset 'atlantis' (known: bengaluru, california, magicbricks)"
+            in result.output)
 
 
 def test_bengaluru_full_download_says_where_to_get_it(home: Path) -> None:

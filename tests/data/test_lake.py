@@ -91,3 +91,24 @@ def test_a_stuck_manifest_lock_is_a_clear_error(tmp_path, monkeypatch) -> None:
             pytest.raises(LakeError, match="stayed locked .* delete the lock file"):
         lake.write_raw("demo", "def", pd.DataFrame({"a": ["2"]}), "t")
     assert set(lake.raw_manifest("demo")["entries"]) == {"abc"}
+
+
+def test_documents_tables_and_removal_in_other_zones(lake: Lake) -> None:
+    assert lake.read_document("scrape", "demo", "state.json") == {}
+    lake.write_document({"seen": ["a"]}, "scrape", "demo", "state.json")
+    assert lake.read_document("scrape", "demo", "state.json") == {"seen": ["a"]}
+    url = lake.write_table(pd.DataFrame({"id": ["a"]}), "quarantine", "demo", "run.parquet")
+    assert url.endswith("quarantine/demo/run.parquet")
+    assert list(lake.read_table("quarantine", "demo", "run.parquet")["id"]) == ["a"]
+    lake.remove("scrape", "demo")
+    assert not lake.exists("scrape", "demo", "state.json") and lake.exists("quarantine", "demo")
+    lake.remove("scrape", "demo")  # absent: nothing to do
+
+
+def test_an_exclusive_hold_refuses_a_second_holder(lake: Lake) -> None:
+    with lake.exclusive("scrape", "demo", "run"):
+        with pytest.raises(LakeError, match="in use by another process"):
+            with lake.exclusive("scrape", "demo", "run"):
+                pass
+    with lake.exclusive("scrape", "demo", "run"):  # released
+        pass

@@ -26,7 +26,8 @@ def test_dagbag_imports_with_the_expected_graph(dagbag: Any) -> None:
     from airflow.sdk import AssetOrTimeSchedule
 
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"homeprice_training", "homeprice_live_evaluation"}
+    assert set(dagbag.dag_ids) == {"homeprice_training", "homeprice_live_evaluation",
+                                   "homeprice_ingest"}
 
     training = dagbag.dags["homeprice_training"]
     assert [t.task_id for t in sorted(training.tasks, key=lambda t: TRAINING_STEPS.index(

@@ -17,7 +17,7 @@ from tests.support.bodies import BENGALURU, CALIFORNIA
 
 def test_request_models_cover_every_dataset(settings) -> None:
     models = request_models(settings)
-    assert list(models) == ["california", "bengaluru"]
+    assert list(models) == ["california", "bengaluru", "magicbricks"]
     single, _ = models["california"]
     assert single.__name__ == "CaliforniaHouse"
     assert request_models(settings)["california"] == models["california"]  # same types

@@ -21,6 +21,7 @@ from homeprice.cli import (
     predict,
     replay,
     reproduce,
+    scrape,
     serve,
     stack,
 )
@@ -35,6 +36,7 @@ app.add_typer(predict.app)
 app.add_typer(serve.app)
 app.add_typer(replay.app)
 app.add_typer(stack.app)
+app.add_typer(scrape.app)
 app.add_typer(data.app, name="data")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(models.app, name="models")

@@ -36,7 +36,7 @@ def pipeline_run(
     from homeprice.pipeline import resolve_datasets, run_pipeline
 
     settings = load_settings()
-    names = resolve_datasets(dataset)
+    names = resolve_datasets(dataset, settings)
     known_budget(settings, budget)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=out, transient=True) as progress:

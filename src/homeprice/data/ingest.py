@@ -11,6 +11,7 @@ from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.data.sources import default_source, materialise, read_table
 from homeprice.datasets import Dataset
+from homeprice.datasets.catalogue import scraped_dataset_names
 from homeprice.errors import DataValidationError
 
 
@@ -40,7 +41,16 @@ def fetch(
     sha256: str | None = None,
     full: bool = False,
 ) -> FetchResult:
-    """Copy or download a dataset's source, verify its checksum and store it in the raw zone."""
+    """Copy or download a dataset's source, verify its checksum and store it in the raw zone.
+
+    A scraped dataset's source is the scraper: without an explicit source its latest raw table
+    (written by `homeprice scrape`) is the one fetched, and only when there is none yet does
+    it fall back to its data folder or bundled sample.
+    """
+    if source is None and dataset.name in scraped_dataset_names():
+        scraped = _latest_scraped(dataset, Lake(settings.lake_root))
+        if scraped is not None:
+            return scraped
     if source is None:
         source, expected = default_source(dataset, settings, full=full)
         sha256 = sha256 or expected
@@ -54,3 +64,16 @@ def fetch(
         entry = lake.write_raw(dataset.name, local.sha256, frame, source)
     return FetchResult(dataset=dataset.name, sha256=local.sha256, rows=len(frame),
                        path=entry["path"], source=source, manifest_entry=entry, new=new)
+
+
+def _latest_scraped(dataset: Dataset, lake: Lake) -> FetchResult | None:
+    """The latest raw table the scraper wrote for `dataset`, as a fetch result (not new)."""
+    manifest = lake.raw_manifest(dataset.name)
+    latest = manifest.get("latest")
+    entry = manifest.get("entries", {}).get(latest) if latest else None
+    if entry is None or not str(entry.get("source", "")).startswith("scrape:"):
+        return None
+    entry = lake.raw_entry(dataset.name, latest)
+    return FetchResult(dataset=dataset.name, sha256=latest, rows=int(entry["rows"]),
+                       path=entry["path"], source=entry["source"], manifest_entry=entry,
+                       new=False)

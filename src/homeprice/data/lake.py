@@ -10,6 +10,9 @@ Layout under the lake root:
   split/<dataset>/<key>/<part>.parquet  train / calibration / test of a clean version; the key
                                      derives from the clean version and the split settings
   split/<dataset>/<key>/split.json   what the split was made from and its sizes
+  scrape/<dataset>/<site>/...        a scraper's state: seen listing ids, page cursor, pages
+                                     of the run in progress (homeprice.scraping.state)
+  quarantine/<dataset>/<run>.parquet scraped rows that failed parsing, with their reason
 Every file is written to a temporary name and moved into place, so readers never see half a file.
 Manifests are read, updated and written back under an inter-process file lock, so concurrent
 fetches and cleans never lose each other's entries.
@@ -205,6 +208,53 @@ class Lake:
         """A clean table."""
         with self.fs.open(self.clean_path(dataset, version), "rb") as handle:
             return pd.read_parquet(handle)
+
+    # -- documents and tables of other zones (scraper state, quarantine) ---------------------
+    def path(self, *parts: str) -> str:
+        """Path of a file inside the lake, from its parts (e.g. "scrape", dataset, "state.json")."""
+        return self._path(*parts)
+
+    def exists(self, *parts: str) -> bool:
+        """Whether the lake holds the file or folder at `parts`."""
+        return bool(self.fs.exists(self._path(*parts)))
+
+    def read_document(self, *parts: str) -> dict[str, Any]:
+        """A JSON document ({} when absent)."""
+        return self._read_json(self._path(*parts))
+
+    def write_document(self, payload: dict[str, Any], *parts: str) -> None:
+        """Replace a JSON document atomically."""
+        self._write_json(self._path(*parts), payload)
+
+    def write_table(self, frame: pd.DataFrame, *parts: str) -> str:
+        """Replace a Parquet table atomically; its full URL."""
+        path = self._path(*parts)
+        self._write_parquet(path, frame)
+        return self.url_of(path)
+
+    def read_table(self, *parts: str) -> pd.DataFrame:
+        """A Parquet table."""
+        with self.fs.open(self._path(*parts), "rb") as handle:
+            return pd.read_parquet(handle)
+
+    def remove(self, *parts: str) -> None:
+        """Delete a file or a folder with its contents (nothing when absent)."""
+        path = self._path(*parts)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    @contextmanager
+    def exclusive(self, *parts: str) -> Iterator[None]:
+        """Hold the lock of `parts` for a long operation; LakeError at once if another process
+        holds it (two scrapers of one site would fetch every page twice)."""
+        lock_path = self._lock_path(self._path(*parts))
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(lock_path, timeout=0):
+                yield
+        except Timeout:
+            raise LakeError(f"{self.url_of(self._path(*parts))} is in use by another process; "
+                            f"if none is running, delete the lock file {lock_path}") from None
 
     # -- split zone ------------------------------------------------------------------------
     SPLIT_PARTS = ("train", "calibration", "test")

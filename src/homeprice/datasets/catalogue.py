@@ -9,6 +9,10 @@ A plug-in manifest defines:
     dataset() -> Dataset              the dataset itself (may import pandas, scikit-learn...)
     NAME: str                         optional; default: the module's last name
     ORDER: int                        optional; where it lists among the datasets (default 100)
+    SCRAPED: bool                     optional; True when its raw data is made by `homeprice
+                                      scrape` (default False): such a dataset joins `--dataset
+                                      all` once the lake holds its raw data, and is served only
+                                      when named (serving.datasets, `serve --datasets`)
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Plugin:
     order: int
     settings_model: type[DatasetSettings]
     load: Callable[[], Dataset] = field(repr=False)
+    scraped: bool = False
 
 
 @cache
@@ -87,6 +92,17 @@ def dataset_names() -> list[str]:
     return list(plugins())
 
 
+def default_dataset_names() -> list[str]:
+    """The datasets served when none are named: every known one but the scraped ones (a
+    scraped dataset has no model until someone scrapes and trains it)."""
+    return [name for name, plugin in plugins().items() if not plugin.scraped]
+
+
+def scraped_dataset_names() -> list[str]:
+    """The datasets whose raw data `homeprice scrape` makes."""
+    return [name for name, plugin in plugins().items() if plugin.scraped]
+
+
 @lru_cache(maxsize=16)
 def _catalogue(modules: tuple[str, ...]) -> dict[str, Plugin]:
     found: dict[str, Plugin] = {}
@@ -113,7 +129,8 @@ def _manifest(module: str) -> Plugin:
                           "DatasetSettings subclass) and dataset() (see homeprice.datasets)")
     name = getattr(manifest, "NAME", module.rpartition(".")[2])
     return Plugin(name=name, module=module, order=getattr(manifest, "ORDER", _DEFAULT_ORDER),
-                  settings_model=settings_model, load=_checked_loader(name, settings_model, load))
+                  settings_model=settings_model, load=_checked_loader(name, settings_model, load),
+                  scraped=bool(getattr(manifest, "SCRAPED", False)))
 
 
 def _checked_loader(name: str, settings_model: type[DatasetSettings],

@@ -26,6 +26,7 @@ DATASET_NAMES: tuple[str, ...] = tuple(dataset_names())
 
 TRAINING_DAG_ID = "homeprice_training"
 LIVE_EVALUATION_DAG_ID = "homeprice_live_evaluation"
+INGEST_DAG_ID = "homeprice_ingest"
 
 # One asset per dataset's raw data in the lake. The fetch task announces new raw data through
 # the alias, and only when the fetched bytes were not in the lake before.
