@@ -8,6 +8,7 @@ import http.server
 import json
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,7 @@ from pydantic import SecretStr
 
 from homeprice.config import Settings
 from homeprice.errors import UserInputError
-from homeprice.monitoring.simulate import simulate
+from homeprice.monitoring.simulate import FEEDBACK_ATTEMPTS, simulate
 from tests.support.tokens import FEEDBACK_TOKEN
 
 
@@ -25,6 +26,9 @@ class Seen:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str | None]] = []
         self.lock = threading.Lock()
+        # Feedback answered 503 "send again" (Retry-After: 0) this many times per label first.
+        self.busy_per_label = 0
+        self.attempts: Counter[str] = Counter()
 
 
 @pytest.fixture
@@ -35,13 +39,19 @@ def server() -> Iterator[tuple[str, Seen]]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            self.rfile.read(int(self.headers["Content-Length"]))
+            sent = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             authorization = self.headers.get("Authorization")
             with seen.lock:
                 seen.requests.append((self.path, authorization))
+                seen.attempts[sent.get("prediction_id", "")] += 1
+                attempt = seen.attempts[sent.get("prediction_id", "")]
+            extra = {}
             if self.path.endswith("/predict"):
                 status, body = 200, {"prediction_id": uuid.uuid4().hex, "variant": "champion",
                                      "model_version": "1"}
+            elif authorization == f"Bearer {FEEDBACK_TOKEN}" and attempt <= seen.busy_per_label:
+                status, body = 503, {"detail": "the prediction log is behind: send again"}
+                extra = {"Retry-After": "0"}
             elif authorization == f"Bearer {FEEDBACK_TOKEN}":
                 status, body = 200, {"prediction_id": "x"}
             else:
@@ -50,6 +60,8 @@ def server() -> Iterator[tuple[str, Seen]]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -98,3 +110,27 @@ def test_a_token_the_server_refuses_stops_with_the_reason(
                                              "HOMEPRICE_FEEDBACK_TOKEN"):
         simulate("california", with_token(serving_settings, "not-the-servers-token"), url, 6,
                  feedback_rate=1.0, clients=2)
+
+
+def test_feedback_answered_send_again_is_sent_again(
+        serving_settings: Settings, server: tuple[str, Seen]) -> None:
+    """Guards the 503 contract ("the log is behind: send again"): the simulator once counted
+    those labels as lost, so live evaluation saw fewer labels than were given."""
+    url, seen = server
+    seen.busy_per_label = 2
+    result = simulate("california", with_token(serving_settings, FEEDBACK_TOKEN), url, 6,
+                      feedback_rate=1.0, clients=2)
+    assert (result.feedback, result.feedback_retries, result.lost_feedback) == (6, 12, 0)
+    assert sum(1 for path, _ in seen.requests if path.endswith("/feedback")) == 18
+
+
+def test_a_label_still_refused_after_every_attempt_is_counted_lost(
+        serving_settings: Settings, server: tuple[str, Seen]) -> None:
+    url, seen = server
+    seen.busy_per_label = FEEDBACK_ATTEMPTS  # busy on every attempt the simulator makes
+    result = simulate("california", with_token(serving_settings, FEEDBACK_TOKEN), url, 3,
+                      feedback_rate=1.0, clients=1)
+    assert (result.answered, result.feedback, result.lost_feedback) == (3, 0, 3)
+    assert result.feedback_retries == 3 * (FEEDBACK_ATTEMPTS - 1)
+    posts = sum(1 for path, _ in seen.requests if path.endswith("/feedback"))
+    assert posts == 3 * FEEDBACK_ATTEMPTS

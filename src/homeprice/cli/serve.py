@@ -37,7 +37,8 @@ def simulate_traffic(
     result = simulate(get_dataset(dataset).name, load_settings(), url, requests, feedback_rate,
                       parse_drift(drift or []), seed, clients)
     out.print(f"sent {result.sent:,}: answered {result.answered:,}, failed {result.failed:,}, "
-              f"feedback {result.feedback:,}; variants {dict(result.variants)}; versions "
+              f"feedback {result.feedback:,} (sent again {result.feedback_retries:,}, lost "
+              f"{result.lost_feedback:,}); variants {dict(result.variants)}; versions "
               f"{dict(result.versions)}", highlight=False)
     if result.failed:
         raise typer.Exit(1)

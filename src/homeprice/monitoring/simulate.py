@@ -8,6 +8,7 @@ feedback labels them, `ab evaluate` decides and `monitor drift` notices shifted 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -18,6 +19,13 @@ from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import UserInputError
 from homeprice.training.runner import load_split
+
+# Feedback answered 503 means "the prediction's row is not written yet, send again" (the log
+# is behind): a trusted sender retries, a few times and with a bounded wait, before it counts
+# the label as lost.
+FEEDBACK_ATTEMPTS = 4
+FEEDBACK_RETRY_SECONDS = 1.0
+FEEDBACK_MAX_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -32,6 +40,41 @@ class SimulationResult:
     versions: Counter = field(default_factory=Counter)
     # Feedback the server refused for its token, by status (401 wrong, 403 disabled, 429).
     refused_feedback: Counter = field(default_factory=Counter)
+    # Feedback sent again after a 503 ("send again"), and labels lost after every attempt.
+    feedback_retries: int = 0
+    lost_feedback: int = 0
+
+
+def _retry_wait(response: httpx.Response) -> float:
+    """How long to wait before sending feedback again: the server's Retry-After (seconds)
+    when it gives one, bounded so a hostile or broken value cannot stall the simulator."""
+    try:
+        wait = float(response.headers.get("Retry-After", FEEDBACK_RETRY_SECONDS))
+    except ValueError:
+        wait = FEEDBACK_RETRY_SECONDS
+    return min(max(wait, 0.0), FEEDBACK_MAX_WAIT_SECONDS)
+
+
+def send_feedback(http: httpx.Client, dataset: str, headers: dict[str, str], payload: dict,
+                  result: SimulationResult, lock: threading.Lock) -> httpx.Response | None:
+    """POST one label, sending it again while the server answers 503; None when the
+    connection failed. Retries and lost labels are counted in `result`."""
+    response = None
+    for attempt in range(FEEDBACK_ATTEMPTS):
+        try:
+            response = http.post(f"/v1/{dataset}/feedback", headers=headers, json=payload)
+        except httpx.HTTPError:
+            response = None
+            break
+        if response.status_code != 503 or attempt == FEEDBACK_ATTEMPTS - 1:
+            break
+        with lock:
+            result.feedback_retries += 1
+        time.sleep(_retry_wait(response))
+    if response is None or response.status_code != 200:
+        with lock:
+            result.lost_feedback += 1
+    return response
 
 
 def parse_drift(specs: list[str]) -> dict[str, float]:
@@ -96,16 +139,15 @@ def simulate(dataset: str, settings: Settings, url: str, requests: int,
                 answer = response.json() if ok else {}
                 fed = False
                 if ok and labels[i]:
-                    try:  # a lost feedback is counted as not given; the client goes on
-                        feedback = http.post(f"/v1/{dataset}/feedback", headers=feedback_headers,
-                                             json={"prediction_id": answer["prediction_id"],
-                                                   "actual_price": float(prices[picks[i]])})
-                        fed = feedback.status_code == 200
-                        if feedback.status_code in (401, 403, 429):
-                            with lock:
-                                result.refused_feedback[feedback.status_code] += 1
-                    except httpx.HTTPError:
-                        fed = False
+                    # A lost label is counted, not fatal: the client goes on.
+                    feedback = send_feedback(
+                        http, dataset, feedback_headers,
+                        {"prediction_id": answer["prediction_id"],
+                         "actual_price": float(prices[picks[i]])}, result, lock)
+                    fed = feedback is not None and feedback.status_code == 200
+                    if feedback is not None and feedback.status_code in (401, 403, 429):
+                        with lock:
+                            result.refused_feedback[feedback.status_code] += 1
                 with lock:
                     result.sent += 1
                     result.answered += ok
