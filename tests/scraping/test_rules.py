@@ -47,6 +47,11 @@ def test_a_remote_host_gets_at_most_one_request_per_second(tmp_path: Path) -> No
     assert "at most 1 request per second towards portal.example" in message
 
 
+def test_a_start_url_with_credentials_is_refused_without_showing_them(tmp_path: Path) -> None:
+    message = _refusal(tmp_path, "http://scraper:hunter2@127.0.0.1:9/listings")
+    assert "carries credentials" in message and "hunter2" not in message
+
+
 def test_only_property_fields_may_be_mapped(tmp_path: Path) -> None:
     fields = site_config("http://127.0.0.1:9")["fields"] | {
         "agent_phone": {"json": "agent.phone"},

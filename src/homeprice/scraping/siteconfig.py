@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from homeprice.errors import UserInputError
+from homeprice.masking import mask_url
 from homeprice.scraping.listing import ID_FIELD, PROPERTY_FIELDS
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -164,6 +165,11 @@ class SiteConfig(_Strict):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"{url!r} is not an http(s) URL with a host")
+            # Page URLs are logged, noted in the lake and shown in the DAG's log: a password in
+            # one would leak everywhere. A public listings portal needs none.
+            if parts.username is not None or parts.password is not None:
+                raise ValueError(f"{mask_url(url)!r} carries credentials (user:password@): "
+                                 "start URLs must not")
         return urls
 
     @field_validator("fields")
