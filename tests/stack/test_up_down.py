@@ -150,6 +150,10 @@ def test_with_airflow_over_a_fresh_home(home: Path, monkeypatch: pytest.MonkeyPa
     # A fresh home: nothing trained yet, so the API answers but says it has no champion.
     for name in ("MLFLOW_TRACKING_URI", "HOMEPRICE_ADMIN_TOKEN", "HOMEPRICE_FEEDBACK_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    # `up` honours the user's Airflow settings (a PostgreSQL metadata URL, say): the DAG tests'
+    # session fixture sets some in this process, and this test is about an Airflow of its own.
+    for name in [name for name in os.environ if name.startswith("AIRFLOW")]:
+        monkeypatch.delenv(name)
     state_file = home / "stack" / "state.json"
     groups: set[int] = set()
     try:
