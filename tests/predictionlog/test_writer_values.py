@@ -10,9 +10,12 @@ second.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +42,6 @@ from tests.support.predictionlog import record, wait_until
 
 LOGGER = "homeprice.predictionlog.writer"
 DATASET = "values"
-# One spilled line of `record(DATASET)`: every such record encodes to the same length.
-LINE = len(encode(_row(record(DATASET))))
 OUTAGE = OperationalError("INSERT INTO prediction_logs", {}, Exception("connection refused"))
 
 
@@ -136,6 +137,14 @@ def make_writer(
     )
 
 
+def line_size() -> int:
+    """Bytes one spilled line of `record(DATASET)` takes (every such record is as long).
+
+    Computed per test, not at import: `make mutation` swaps `_row` between runs.
+    """
+    return len(encode(_row(record(DATASET))))
+
+
 def messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno == level]
 
@@ -164,6 +173,53 @@ def health(**fields: Any) -> LogHealth:
         dropped=0,
     )
     return LogHealth(**{**values, **fields})
+
+
+# -- rows -----------------------------------------------------------------------------------
+def test_a_record_becomes_its_row_field_for_field() -> None:
+    # Guards _row: every column from its own field, in UTC, features as sorted-key JSON.
+    parent = record(DATASET)
+    shadow = PredictionRecord(
+        prediction_id="p-1",
+        request_id="r-1",
+        ts=datetime(2025, 3, 1, 14, 30, tzinfo=timezone(timedelta(hours=2))),
+        dataset=DATASET,
+        variant="challenger",
+        model_version="7",
+        served=False,
+        prediction=250_000,
+        lower=200_000,
+        upper=300_000,
+        features={"rooms": 4, "ocean": "NEAR BAY", 3: 1.5, "fee": Decimal("12.5")},
+        client_id="c-9",
+        latency_ms=2,
+        parent_prediction_id=parent.prediction_id,
+        mode="shadow",
+    )
+    row = _row(shadow)
+    assert row == {
+        "prediction_id": "p-1",
+        "request_id": "r-1",
+        "ts": datetime(2025, 3, 1, 12, 30, tzinfo=UTC),
+        "dataset": DATASET,
+        "variant": "challenger",
+        "model_version": "7",
+        "served": False,
+        "prediction": 250_000.0,
+        "lower": 200_000.0,
+        "upper": 300_000.0,
+        # Non-integer keys as text, values JSON cannot hold as their str().
+        "features": '{"3":1.5,"fee":"12.5","ocean":"NEAR BAY","rooms":4}',
+        "client_id": "c-9",
+        "latency_ms": 2.0,
+        "parent_prediction_id": parent.prediction_id,
+        "mode": "shadow",
+    }
+    assert [type(row[k]) for k in ("prediction", "lower", "upper", "latency_ms")] == [float] * 4
+    assert row["ts"].tzinfo == UTC
+    bare = _row(dataclasses.replace(record(DATASET), latency_ms=None))
+    keys = ("client_id", "latency_ms", "parent_prediction_id", "mode")
+    assert [bare[k] for k in keys] == [None] * 4
 
 
 # -- classifying failures -------------------------------------------------------------------
@@ -306,15 +362,16 @@ def test_a_refused_row_is_dropped_alone_and_replays_count_apart(
 def test_overflow_spills_then_drops_with_exact_counts_and_lines(
     engine: FlakyEngine, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    line = line_size()
     # Guards enqueue's split between queue and spill, "degraded", the spill cap, the drop
     # counts and the rate-limited spill and drop lines (writer not started: nothing drains).
     folder = tmp_path / "spill"
-    writer = make_writer(engine, max_queue=3, spill=SpillDirectory(folder, max_bytes=5 * LINE))
+    writer = make_writer(engine, max_queue=3, spill=SpillDirectory(folder, max_bytes=5 * line))
     sent = [record(DATASET) for _ in range(9)]
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         writer.enqueue(sent[:4])  # three queued, one spilled
         assert writer.health() == health(
-            state="degraded", queue_depth=3, spill_records=1, spill_bytes=LINE, spilled=1
+            state="degraded", queue_depth=3, spill_records=1, spill_bytes=line, spilled=1
         )
         clock.now += 10
         writer.enqueue(sent[4:6])  # spilling: they follow the first one, queue or not
@@ -324,7 +381,7 @@ def test_overflow_spills_then_drops_with_exact_counts_and_lines(
             state="degraded",
             queue_depth=3,
             spill_records=5,
-            spill_bytes=5 * LINE,
+            spill_bytes=5 * line,
             spilled=5,
             dropped=1,
         )
@@ -333,11 +390,11 @@ def test_overflow_spills_then_drops_with_exact_counts_and_lines(
     assert writer.spilled == 5 and writer.dropped == 2
     assert messages(caplog, logging.WARNING) == [
         f"prediction log spilled 1 records to {folder} (the queue is full (3 records)); "
-        f"1 records ({LINE} bytes of {5 * LINE}) wait there for the database"
+        f"1 records ({line} bytes of {5 * line}) wait there for the database"
     ]
     assert messages(caplog, logging.ERROR) == [
         "prediction log dropped 1 records (1 in all): the queue is full (3 records) and the "
-        f"spill is full ({5 * LINE} bytes)"
+        f"spill is full ({5 * line} bytes)"
     ]
     assert spilled_ids(folder) == [r.prediction_id for r in sent[3:8]]
     # Queued records wait (no thread writes them); spilled ones are not in the queue.
@@ -394,6 +451,7 @@ def test_a_failing_spill_names_its_error(
 def test_close_before_start_spills_the_queue_in_order(
     engine: FlakyEngine, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    line = line_size()
     # Guards _spill_queue: every queued record spilled in order, the queue settled (depth 0,
     # nothing pending), its line logged at once; records after close go straight to the spill.
     folder = tmp_path / "spill"
@@ -406,14 +464,42 @@ def test_close_before_start_spills_the_queue_in_order(
         late = record(DATASET)
         writer.enqueue([late])
     assert writer.health() == health(
-        state="degraded", spill_records=5, spill_bytes=5 * LINE, spilled=5
+        state="degraded", spill_records=5, spill_bytes=5 * line, spilled=5
     )
     assert writer._pending == {} and writer.closed
     assert messages(caplog, logging.WARNING) == [
         f"prediction log spilled 4 records to {folder} (the log closed before it started); "
-        f"4 records ({4 * LINE} bytes of 1000000) wait there for the database"
+        f"4 records ({4 * line} bytes of 1000000) wait there for the database"
     ]
     assert spilled_ids(folder) == [r.prediction_id for r in [*sent, late]]
+
+
+def test_a_malformed_record_is_dropped_alone_wherever_it_is_converted(
+    engine: FlakyEngine, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Guards the per-record drop (one count each, the others kept) in enqueue's overflow,
+    # in _spill_queue at close, and in _write_batch.
+    def bad() -> PredictionRecord:
+        return dataclasses.replace(record(DATASET), prediction="cheap")  # type: ignore[arg-type]
+
+    folder = tmp_path / "spill"
+    writer = make_writer(engine, max_queue=2, spill=SpillDirectory(folder, max_bytes=10**6))
+    good = [record(DATASET) for _ in range(2)]
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        writer.enqueue([bad(), good[0], bad(), good[1]])  # two queued, two overflow
+        assert (writer.spilled, writer.dropped) == (1, 1)
+        writer.close(timeout=1.0)  # the queued two: one spilled, one dropped
+        assert (writer.spilled, writer.dropped) == (2, 2)
+        assert spilled_ids(folder) == [good[1].prediction_id, good[0].prediction_id]
+        other = make_writer(engine)
+        written = record(DATASET)
+        other._write_batch([bad(), written, bad()])
+    assert (other.written, other.dropped) == (1, 2)
+    assert engine.ids() == [written.prediction_id]
+    lines = messages(caplog, logging.ERROR)
+    assert len(lines) == 4 and all(
+        line.startswith("prediction log dropped record ") for line in lines
+    )
 
 
 def test_close_before_start_without_a_spill_drops_and_says_so(
@@ -545,6 +631,7 @@ def test_spilled_records_come_back_through_the_thread_and_health_returns_to_ok(
 def test_close_spills_the_queue_and_the_batch_of_a_writer_stuck_in_a_database_call(
     engine: FlakyEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    line = line_size()
     # Guards _give_up: the queue and then the stuck batch in hand are spilled (3 + 2), the
     # lines name the grace period and the batch size, and close() reports it did not stop.
     folder = tmp_path / "spill"
@@ -561,9 +648,9 @@ def test_close_spills_the_queue_and_the_batch_of_a_writer_stuck_in_a_database_ca
     assert writer.health().spill_records == 5
     assert messages(caplog, logging.WARNING) == [
         f"prediction log spilled 3 records to {folder} (not written within the 0.4 s shutdown "
-        f"grace period); 3 records ({3 * LINE} bytes of 1000000) wait there for the database",
+        f"grace period); 3 records ({3 * line} bytes of 1000000) wait there for the database",
         f"prediction log spilled 2 records to {folder} (the writer is stuck in a database call "
-        f"at shutdown); 5 records ({5 * LINE} bytes of 1000000) wait there for the database",
+        f"at shutdown); 5 records ({5 * line} bytes of 1000000) wait there for the database",
     ]
     assert messages(caplog, logging.ERROR) == [
         "prediction log: the writer is still in a database call 0.4 s after shutdown began; "
