@@ -479,27 +479,30 @@ def test_a_malformed_record_is_dropped_alone_wherever_it_is_converted(
 ) -> None:
     # Guards the per-record drop (one count each, the others kept) in enqueue's overflow,
     # in _spill_queue at close, and in _write_batch.
-    def bad() -> PredictionRecord:
-        return dataclasses.replace(record(DATASET), prediction="cheap")  # type: ignore[arg-type]
+    bad = [
+        dataclasses.replace(record(DATASET), prediction="cheap")  # type: ignore[arg-type]
+        for _ in range(4)
+    ]
 
     folder = tmp_path / "spill"
     writer = make_writer(engine, max_queue=2, spill=SpillDirectory(folder, max_bytes=10**6))
     good = [record(DATASET) for _ in range(2)]
     with caplog.at_level(logging.ERROR, logger=LOGGER):
-        writer.enqueue([bad(), good[0], bad(), good[1]])  # two queued, two overflow
+        writer.enqueue([bad[0], good[0], bad[1], good[1]])  # two queued, two overflow
         assert (writer.spilled, writer.dropped) == (1, 1)
         writer.close(timeout=1.0)  # the queued two: one spilled, one dropped
         assert (writer.spilled, writer.dropped) == (2, 2)
         assert spilled_ids(folder) == [good[1].prediction_id, good[0].prediction_id]
         other = make_writer(engine)
         written = record(DATASET)
-        other._write_batch([bad(), written, bad()])
+        other._write_batch([bad[2], written, bad[3]])
     assert (other.written, other.dropped) == (1, 2)
     assert engine.ids() == [written.prediction_id]
-    lines = messages(caplog, logging.ERROR)
-    assert len(lines) == 4 and all(
-        line.startswith("prediction log dropped record ") for line in lines
-    )
+    # In the order met: the overflow, then the queue at close, then the batch.
+    assert messages(caplog, logging.ERROR) == [
+        f"prediction log dropped record {b!r}: could not convert string to float: 'cheap'"
+        for b in [bad[1], bad[0], bad[2], bad[3]]
+    ]
 
 
 def test_close_before_start_without_a_spill_drops_and_says_so(
@@ -510,11 +513,14 @@ def test_close_before_start_without_a_spill_drops_and_says_so(
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         writer.enqueue([record(DATASET) for _ in range(3)])  # one dropped, line logged
         writer.close(timeout=1.0)  # two more, logged at once although within 30 s
-    assert messages(caplog, logging.ERROR)[-1] == (
+        clock.now += 30
+        writer.enqueue([record(DATASET)])  # after close: dropped, and the line says why
+    assert messages(caplog, logging.ERROR)[-2:] == [
         "prediction log dropped 2 records (3 in all): the log closed before it started and "
-        "spilling is off"
-    )
-    assert writer.health() == health(dropped=3)
+        "spilling is off",
+        "prediction log dropped 1 records (4 in all): the log is closed and spilling is off",
+    ]
+    assert writer.health() == health(dropped=4)
 
 
 # -- replay ---------------------------------------------------------------------------------
