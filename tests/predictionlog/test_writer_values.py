@@ -274,10 +274,10 @@ def test_backoff_reports_the_outage_once_per_interval(
     writer.enqueue([record(DATASET) for _ in range(2)])
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         writer._backoff(1, 7, OUTAGE)
-        clock.now += 29.9
+        clock.now += 29
         writer._backoff(2, 7, OUTAGE)
-        assert writer.health().failing_for_seconds == 29.9
-        clock.now += 0.1
+        assert writer.health().failing_for_seconds == 29.0
+        clock.now += 1  # exactly 30 s after the first line
         writer._backoff(3, 7, OUTAGE)
         clock.now += 29.95
         writer._backoff(4, 7, OUTAGE)
@@ -410,9 +410,9 @@ def test_the_drop_line_waits_for_its_interval_and_then_counts_every_loss(
     writer = make_writer(engine, max_queue=2)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         writer.enqueue([record(DATASET) for _ in range(3)])
-        clock.now += 29.9
+        clock.now += 29
         writer.enqueue([record(DATASET) for _ in range(2)])
-        clock.now += 0.1
+        clock.now += 1  # exactly 30 s after the first line
         writer.enqueue([record(DATASET)])
     assert messages(caplog, logging.ERROR) == [
         "prediction log dropped 1 records (1 in all): the queue is full (2 records) and "
@@ -421,6 +421,22 @@ def test_the_drop_line_waits_for_its_interval_and_then_counts_every_loss(
         "spilling is off",
     ]
     assert writer.health() == health(queue_depth=2, dropped=4)
+
+
+def test_the_spill_line_comes_once_per_interval(
+    engine: FlakyEngine, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Guards the spill line's rate limit: the first at once, the next 30 s after, not before.
+    folder = tmp_path / "spill"
+    writer = make_writer(engine, max_queue=0, spill=SpillDirectory(folder, max_bytes=10**6))
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        for step in (0, 29, 1, 29):
+            clock.now += step
+            writer.enqueue([record(DATASET)])
+    assert [line.split(" (")[0] for line in messages(caplog, logging.WARNING)] == [
+        f"prediction log spilled 1 records to {folder}"
+    ] * 2
+    assert writer.health().spilled == 4
 
 
 def test_a_failing_spill_names_its_error(
@@ -629,6 +645,11 @@ def test_spilled_records_come_back_through_the_thread_and_health_returns_to_ok(
     assert writer.flush(timeout=5)
     assert writer.health() == health(written=3, spilled=7, replayed=7)
     assert engine.ids() == [r.prediction_id for r in sent]
+    # A queued record: still_queued waits for the writer and answers False once written.
+    late = record(DATASET)
+    writer.enqueue([late])
+    assert writer.still_queued(late.prediction_id, 5) is False
+    assert writer.health() == health(written=4, spilled=7, replayed=7)
     assert writer.close(timeout=2.0) is True
     assert list(folder.glob(SPILL_GLOB)) == []
 
@@ -648,6 +669,8 @@ def test_close_spills_the_queue_and_the_batch_of_a_writer_stuck_in_a_database_ca
     writer.enqueue(sent[:2])
     assert engine.entered.wait(5)  # the writer holds the first two, stuck in begin()
     writer.enqueue(sent[2:])
+    # Waiting on a record behind the stuck batch ends at its timeout: it still waits.
+    assert writer.still_queued(sent[2].prediction_id, 0.05) is True
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         assert writer.close(timeout=0.4) is False
     assert (writer.spilled, writer.written, writer.dropped) == (5, 0, 0)
