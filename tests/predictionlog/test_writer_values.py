@@ -356,6 +356,10 @@ def test_a_refused_row_is_dropped_alone_and_replays_count_apart(
         batch[2]["prediction_id"],
         again[0]["prediction_id"],
     ]
+    # A replayed row the table refuses (NOT NULL): row by row, still idempotent (uncounted).
+    broken = {**_row(record(DATASET)), "dataset": None}
+    assert writer._insert([_row(record(DATASET)), broken], idempotent=True) is True
+    assert (writer.written, writer.dropped) == (3, 2)
 
 
 # -- spilling and dropping --------------------------------------------------------------------
@@ -566,7 +570,7 @@ def test_replay_writes_sealed_files_in_batches_and_counts_a_bad_line_once(
     # unreadable-line message, and that a replayed file is deleted.
     folder = tmp_path / "spill"
     rows = [_row(record(DATASET)) for _ in range(5)]
-    path = spill_file(folder, rows, torn=b'{"prediction_id": "torn')
+    path = spill_file(folder, rows[:2] + [{"not": "a row"}] + rows[2:], torn=b'{"prediction_id"')
     writer = make_writer(engine, batch_size=2, spill=SpillDirectory(folder, max_bytes=10**6))
     inserts: list[int] = []
     insert = writer._insert
@@ -581,9 +585,9 @@ def test_replay_writes_sealed_files_in_batches_and_counts_a_bad_line_once(
         writer._replay()
     assert inserts == [2, 2, 1]
     assert engine.ids() == [row["prediction_id"] for row in rows]
-    assert writer.health() == health(replayed=5, dropped=1)
+    assert writer.health() == health(replayed=5, dropped=2)
     assert messages(caplog, logging.ERROR) == [
-        f"prediction log dropped line 6 of {path}: not a readable record"
+        f"prediction log dropped line {n} of {path}: not a readable record" for n in (3, 7)
     ]
     assert not path.exists()
 
