@@ -324,9 +324,11 @@ def test_an_outage_is_waited_out_then_reported_over(
     assert seen == [(1000.0, "OperationalError")] * 3
     assert writer.health() == health(last_error="OperationalError", written=3)
     assert writer.errors == 3
-    assert messages(caplog, logging.WARNING)[-1] == (
-        "prediction log database is back after 7.5 s; writing 0 queued and 0 spilled records"
-    )
+    assert messages(caplog, logging.WARNING) == [
+        "prediction log cannot write (OperationalError: connection refused); 3 records in "
+        "hand, 0 queued and 0 spilled wait, retrying (attempt 1, next in 0.50 s)",
+        "prediction log database is back after 7.5 s; writing 0 queued and 0 spilled records",
+    ]
     assert engine.ids() == [row["prediction_id"] for row in rows]
 
 
