@@ -442,6 +442,8 @@ def test_the_spill_line_comes_once_per_interval(
     assert [line.split(" (")[0] for line in messages(caplog, logging.WARNING)] == [
         f"prediction log spilled 1 records to {folder}"
     ] * 2
+    # The second line at exactly 30 s (the third record), not at the fourth.
+    assert f"; 3 records ({3 * line_size()} bytes" in messages(caplog, logging.WARNING)[1]
     assert writer.health().spilled == 4
 
 
