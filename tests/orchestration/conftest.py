@@ -7,8 +7,10 @@ before any test module imports it (the test modules import Airflow inside their 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,26 +19,28 @@ import pytest
 
 from tests.support.paths import DAGS
 
+# Set as this conftest is imported, for the whole session: a test that imports a DAG module
+# (so Airflow) before the fixture below ran would otherwise leave Airflow configured on
+# ~/airflow, whose database has no tables ("no such table: task_instance" in a random order).
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="homeprice-test-airflow-"))
+os.environ.update({
+    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "false",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+})
+
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def airflow_home() -> Iterator[Path]:
     """AIRFLOW_HOME in a temp folder with `airflow db migrate` run in it."""
-    home = tmp_path_factory.mktemp("airflow")
-    env = {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "false",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        migrated = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"],
-                                  env=dict(os.environ), capture_output=True, text=True,
-                                  timeout=600)
-        assert migrated.returncode == 0, migrated.stderr[-3000:]
-        yield home
+    migrated = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"],
+                              env=dict(os.environ), capture_output=True, text=True,
+                              timeout=600)
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    yield _AIRFLOW_HOME
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
