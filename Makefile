@@ -38,9 +38,9 @@ quickstart: venv
 # time limit (pytest-timeout, `timeout` in pyproject.toml) so a hang fails instead of stalling.
 # TEST_WORKERS > 0 spreads the tests over that many processes (pytest-xdist; the session's
 # trained home is built once and copied to each): `make test TEST_WORKERS=2` took 17-18 min
-# on 2 cores against about 27 serially. It stays 0 by default until an order dependence of the
-# Airflow DAG tests under xdist is found (one run of three failed with "no such table:
-# task_instance" in the in-process Airflow database).
+# on 2 cores against about 27 serially. It stays 0 by default until a whole xdist run passes
+# after the fix of an order dependence in the Airflow DAG tests ("no such table:
+# task_instance", fixed in tests/orchestration/conftest.py).
 TEST_WORKERS ?= 0
 test: venv
 	$(BIN)/python -m pytest -q --durations=15 -p randomly -n $(TEST_WORKERS)
