@@ -232,6 +232,12 @@ class TrainingSettings(BaseModel):
     interval_alpha: float = Field(0.1, gt=0, lt=1)
     interval_bins: int = Field(5, ge=1)
     interval_score: str = "relative"
+    # How the intervals are calibrated (homeprice.training.fitting). cross: the served model is
+    # fitted (and tuned) on train + calibration rows and its bands come from out-of-fold
+    # residuals over `interval_folds` folds; split: fitted on train, calibrated on the
+    # calibration split (split conformal, with its finite-sample guarantee).
+    interval_calibration: Literal["cross", "split"] = "cross"
+    interval_folds: int = Field(5, ge=2, le=20)
 
 
 GateMode = Literal["offline", "live"]

@@ -62,8 +62,18 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
 
     def calibrate(self, X: np.ndarray, y: np.ndarray) -> IntervalRegressor:
         """Learn band edges and per-band residual quantiles on calibration data."""
-        prediction = self.predict(X)
+        return self.calibrate_predictions(self.predict(X), y)
+
+    def calibrate_predictions(self, prediction: np.ndarray, y: np.ndarray
+                              ) -> IntervalRegressor:
+        """Learn band edges and per-band residual quantiles from predictions of rows the
+        predicting model never fitted: this model's on a calibration split, or out-of-fold
+        predictions of models fitted like it (cross-fitted calibration, see
+        homeprice.training.fitting)."""
+        prediction = np.asarray(prediction, dtype=float)
         y = np.asarray(y, dtype=float)
+        if prediction.shape != y.shape:
+            raise ValueError(f"{len(prediction)} predictions for {len(y)} targets")
         bins = max(1, min(self.n_bins, len(y) // self.min_bin_size))
         edges = np.quantile(prediction, np.linspace(0, 1, bins + 1)[1:-1]) if bins > 1 else []
         self.band_edges_ = np.asarray(edges, dtype=float)

@@ -33,6 +33,7 @@ from homeprice.training.evaluation import (
     residuals_by_segment,
     save_plots,
 )
+from homeprice.training.fitting import fit_calibrated, fitting_rows
 from homeprice.training.tuning import tune
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,12 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
     seed, n_jobs = settings.split.seed, settings.training.n_jobs
     log_target = dataset.rules(settings).log_target
     features = list(dataset.feature_columns)
-    X_train, y_train = split.train[features], split.train[dataset.target]
-    X_cal, y_cal = split.calibration[features], split.calibration[dataset.target]
+    train_rows = split.train[features], split.train[dataset.target]
+    calibration_rows = split.calibration[features], split.calibration[dataset.target]
+    calibration = settings.training.interval_calibration
+    # Tuning sees the rows the served model will be fitted on (never the test split).
+    X_train, y_train = (fitting_rows(train_rows, calibration_rows) if calibration == "cross"
+                        else train_rows)
     lake = Lake(settings.lake_root)
 
     results: list[CandidateResult] = []
@@ -128,6 +133,9 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
         mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
                            "cv_folds": budget_settings.cv_folds,
                            "cap_seconds": None if trials else budget_settings.cap_seconds,
+                           "interval_calibration": calibration,
+                           "interval_folds": settings.training.interval_folds,
+                           "rows_fit": len(X_train),
                            **{f"trials_{name}": count for name, count in counts.items()},
                            **{f"rows_{k}": v for k, v in split.sizes().items()}})
         # resolved() masks passwords, tokens and the webhook URL: run artifacts are shared.
@@ -149,8 +157,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                                    alpha=settings.training.interval_alpha,
                                    interval_bins=settings.training.interval_bins,
                                    interval_score=settings.training.interval_score)
-            model.fit(X_train, y_train)
-            model[-1].calibrate(model[:-1].transform(X_cal), y_cal.to_numpy())
+            model = fit_calibrated(model, train_rows, calibration_rows, how=calibration,
+                                   folds=settings.training.interval_folds, seed=seed)
             test_metrics = evaluate(model, dataset, split.test)
             with mlflow.start_run(experiment_id=experiment, run_name=name, nested=True) as child:
                 mlflow.set_tags(mask_tree({"dataset": dataset.name, "candidate": name,

@@ -50,7 +50,8 @@ def test_lookup_encodings_match_the_target_encoder(clean_data) -> None:
     X, y = clean_data["bengaluru"]
     builder = BengaluruFeatures().fit(X, y)
     names = list(builder.get_feature_names_out())
-    ours = builder.transform(X)[:, [names.index("location_te"), names.index("society_te")]]
+    ours = builder.transform(X)[:, [names.index(f"{column}_te") for column in (
+        "location", "society", "location_bedrooms", "society_bedrooms")]]
     theirs = builder.encoder_.transform(builder._levels(X))
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
@@ -117,3 +118,31 @@ def test_pipelines_fitted_before_folding_keep_matching_exactly(clean_data) -> No
     # Without the marker the stored keys are looked up verbatim (exact strings, as before).
     assert listings("whitefield") > 0
     assert listings("Whitefield") == 0.0
+
+
+def test_combined_levels_price_bedrooms_within_a_location(clean_data) -> None:
+    """location x bedrooms is encoded on its own: within one location a 1-bedroom and a
+    3-bedroom listing get different encodings (each from its own listings)."""
+    X, y = clean_data["bengaluru"]
+    builder = BengaluruFeatures().fit(X, y)
+    names = list(builder.get_feature_names_out())
+    row = X[X["location"] == "Whitefield"].head(1)
+    one, three = (builder.transform(row.assign(bedrooms=n))[0] for n in (1.0, 3.0))
+    column = names.index("location_bedrooms_te")
+    assert one[column] != three[column]
+    assert one[names.index("location_te")] == three[names.index("location_te")]
+    keys = builder._raw_levels(row.assign(bedrooms=3.0), "location_bedrooms")
+    assert keys == ["whitefield|3"]
+
+
+def test_pipelines_fitted_before_combined_levels_keep_their_columns(clean_data,
+                                                                      monkeypatch) -> None:
+    """A model registered before location x bedrooms existed encodes what it was fitted on."""
+    X, y = clean_data["bengaluru"]
+    monkeypatch.setattr(BengaluruFeatures, "_ENCODED", BengaluruFeatures._FIRST_ENCODED)
+    builder = BengaluruFeatures().fit(X, y)
+    monkeypatch.undo()
+    del builder.encoded_  # as unpickled from a model fitted by the earlier code
+    Z = builder.transform(X.head(5))
+    assert Z.shape == (5, len(builder.get_feature_names_out()))
+    assert "society_bedrooms_te" not in builder.get_feature_names_out()

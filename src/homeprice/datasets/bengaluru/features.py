@@ -21,11 +21,13 @@ from homeprice.features import Columns, floats, is_missing, objects
 class BengaluruFeatures(TransformerMixin, BaseEstimator):
     """Listing features: sizes and ratios, area type, readiness, leak-free location encodings.
 
-    `location` and `society` are target-encoded with scikit-learn's TargetEncoder on the log
-    price per square foot: `fit_transform` (what a Pipeline calls while training) uses
-    cross-fitting, so a listing's own price never feeds its encoding; `transform` (serving)
-    uses encodings learned on the whole training split. Levels seen fewer than
-    `min_count` times are grouped into one "rare" level before encoding.
+    `location` and `society`, and each of them combined with the bedroom count (what a
+    3-bedroom flat fetches in this society, the neighbourhood signal of a dataset without
+    coordinates), are target-encoded with scikit-learn's TargetEncoder on the log price per
+    square foot: `fit_transform` (what a Pipeline calls while training) uses cross-fitting, so
+    a listing's own price never feeds its encoding; `transform` (serving) uses encodings
+    learned on the whole training split. Levels seen fewer than `min_count` times are grouped
+    into one "rare" level before encoding.
 
     Levels are matched by `level_key` (Unicode NFKC, no invisible characters, whitespace
     collapsed, case-folded), here in the pipeline, so training and serving fold spellings alike.
@@ -36,7 +38,9 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     _NUMERIC = ("bedrooms", "total_sqft", "bath", "balcony", "ready_to_move")
-    _ENCODED = ("location", "society")
+    _ENCODED = ("location", "society", "location_bedrooms", "society_bedrooms")
+    # What pipelines fitted before the combined levels encoded (they lack `encoded_`).
+    _FIRST_ENCODED = ("location", "society")
 
     def _base(self, X: Columns) -> dict[str, np.ndarray]:
         values = {c: floats(X, c) for c in self._NUMERIC}
@@ -50,6 +54,11 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
     _FOLDED = "nfkc-casefold"
 
     def _raw_levels(self, X: Columns, column: str) -> list[str]:
+        if column.endswith("_bedrooms"):  # a combined level: "<level>|<bedrooms>"
+            bedrooms = floats(X, "bedrooms")
+            return [f"{level}|{count:g}" for level, count in
+                    zip(self._raw_levels(X, column.removesuffix("_bedrooms")), bedrooms,
+                        strict=True)]
         if getattr(self, "level_form_", None) == self._FOLDED:
             return ["__missing__" if is_missing(v) else level_key(str(v))
                     for v in objects(X, column)]
@@ -58,19 +67,24 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
     def _levels(self, X: Columns) -> np.ndarray:
         """Location and society with rare or unseen levels grouped; missing kept as its own
         level."""
+        encoded = self._encoded()
         columns = []
-        for column in self._ENCODED:
+        for column in encoded:
             frequent = self.frequent_[column]
             columns.append([v if v in frequent else "__rare__"
                             for v in self._raw_levels(X, column)])
-        return np.array(columns, dtype=object).T.reshape(-1, len(self._ENCODED))
+        return np.array(columns, dtype=object).T.reshape(-1, len(encoded))
+
+    def _encoded(self) -> tuple[str, ...]:
+        return getattr(self, "encoded_", self._FIRST_ENCODED)
 
     def _fit_state(self, X: Columns) -> None:
         self.level_form_ = self._FOLDED
+        self.encoded_ = self._ENCODED
         self.medians_ = {c: float(np.nanmedian(floats(X, c)))
                          for c in ("bath", "balcony", "ready_to_move")}
         self.frequent_ = {}
-        for column in self._ENCODED:
+        for column in self.encoded_:
             counts = pd.Series(self._raw_levels(X, column)).value_counts()
             self.frequent_[column] = set(counts[counts >= self.min_count].index)
         keys = self._raw_levels(X, "location")
@@ -118,14 +132,15 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
         levels = self._levels(X)
         encoded = np.array([[table.get(level, default)
                              for table, level in zip(self.encodings_, row, strict=True)]
-                            for row in levels], dtype=float).reshape(-1, len(self._ENCODED))
+                            for row in levels], dtype=float).reshape(-1, len(self._encoded()))
         return self._assemble(X, encoded)
 
     def _names(self) -> list[str]:
         return (["bedrooms", "total_sqft", "bath", "balcony", "ready_to_move", "log_sqft",
                  "sqft_per_bedroom", "baths_per_bedroom", "location_listings"]
                 + [f"area_{a.split()[0].lower().replace('-', '_')}" for a in AREA_TYPES]
-                + ["location_te", "society_te", "location_te_x_log_sqft"])
+                + ["location_te", "society_te", "location_te_x_log_sqft"]
+                + [f"{column}_te" for column in self._encoded()[2:]])
 
     def _assemble(self, X: Columns, encoded: np.ndarray) -> np.ndarray:
         v = self._base(X)
@@ -139,6 +154,7 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
         columns += [(area == a).astype(float) for a in AREA_TYPES]
         # The encodings are log price per sqft: adding log sqft gives a log-price estimate.
         columns += [encoded[:, 0], encoded[:, 1], encoded[:, 0] + log_sqft]
+        columns += list(encoded[:, 2:].T)
         return np.column_stack(columns)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -153,5 +169,7 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
                  "log_sqft": ["total_sqft"], "sqft_per_bedroom": ["total_sqft", "bedrooms"],
                  "baths_per_bedroom": ["bath", "bedrooms"], "location_listings": ["location"],
                  "location_te": ["location"], "society_te": ["society"],
-                 "location_te_x_log_sqft": ["location", "total_sqft"]}
+                 "location_te_x_log_sqft": ["location", "total_sqft"],
+                 "location_bedrooms_te": ["location", "size"],
+                 "society_bedrooms_te": ["society", "size"]}
         return {name: known.get(name, ["area_type"]) for name in self.get_feature_names_out()}

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from homeprice.datasets.california.columns import OCEAN_PROXIMITY
 from homeprice.features import Columns, floats, objects
+from homeprice.neighbours import NeighbourPrices
 
 # Big-city centres (latitude, longitude): distance to jobs explains much of California prices.
 CITIES = {"los_angeles": (34.05, -118.24), "san_francisco": (37.77, -122.42),
@@ -25,23 +26,47 @@ ROTATIONS_DEG = (15.0, 30.0, 45.0, 60.0)
 class CaliforniaFeatures(TransformerMixin, BaseEstimator):
     """Census block-group features: per-household ratios, geography, one-hot ocean proximity.
 
-    Learned on train: the median of `total_bedrooms` (imputation) and KMeans centres of the
-    coordinates, used as RBF similarity features (Géron, ch. 2).
+    Learned on train: the median of `total_bedrooms` (imputation), KMeans centres of the
+    coordinates, used as RBF similarity features (Géron, ch. 2), and, when the target is
+    given, the neighbourhood's prices: statistics of the `neighbours` nearest training block
+    groups' log values (homeprice.neighbours), cross-fitted for the training rows themselves.
     """
 
-    def __init__(self, n_clusters: int = 12, gamma: float = 1.0, random_state: int = 42) -> None:
+    def __init__(self, n_clusters: int = 12, gamma: float = 1.0, random_state: int = 42,
+                 neighbours: tuple[int, ...] | None = (5, 15, 40)) -> None:
         self.n_clusters = n_clusters
         self.gamma = gamma
         self.random_state = random_state
+        self.neighbours = neighbours
 
     def fit(self, X: pd.DataFrame, y: object = None) -> CaliforniaFeatures:
-        """Learn the bedroom median and the geographic clusters."""
+        """Learn the bedroom median, the geographic clusters and the neighbourhood prices."""
+        self._fit_state(X, y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: object = None, **_: object) -> np.ndarray:
+        """Fit, and return features whose neighbourhood prices are cross-fitted (a training
+        row's own value never feeds its features)."""
+        self._fit_state(X, y)
+        base = self._base_columns(X)
+        if self.neighbour_prices_ is None:
+            return base
+        lat, lon = floats(X, "latitude"), floats(X, "longitude")
+        nearby = self.neighbour_prices_.cross_fitted(lat, lon, np.log(np.asarray(y, float)),
+                                                     random_state=self.random_state)
+        return np.hstack([base, nearby])
+
+    def _fit_state(self, X: pd.DataFrame, y: object) -> None:
         self.bedrooms_median_ = float(np.nanmedian(X["total_bedrooms"].astype(float)))
         coords = X[["latitude", "longitude"]].to_numpy(dtype=float)
         kmeans = KMeans(n_clusters=self.n_clusters, n_init=4, random_state=self.random_state)
         self.cluster_centers_ = kmeans.fit(coords).cluster_centers_
+        # Without a target (or with neighbours=None) the features are location-only, as before.
+        self.neighbour_prices_ = None
+        if self.neighbours and y is not None:
+            self.neighbour_prices_ = NeighbourPrices(self.neighbours).fit(
+                coords[:, 0], coords[:, 1], np.log(np.asarray(y, dtype=float)))
         self.feature_names_ = self._names()
-        return self
 
     def _names(self) -> list[str]:
         names = ["longitude", "latitude", "housing_median_age", "median_income",
@@ -53,6 +78,8 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
         names += [f"cluster_sim_{i}" for i in range(self.n_clusters)]
         names += [f"ocean_{c.replace('<1H ', 'lt1h_').replace(' ', '_').lower()}"
                   for c in OCEAN_PROXIMITY]
+        if self.neighbour_prices_ is not None:
+            names += self.neighbour_prices_.names()
         return names
 
     def transform(self, X: Columns) -> np.ndarray:
@@ -62,6 +89,14 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
 
     def transform_columns(self, X: Columns) -> np.ndarray:
         """`transform` without scikit-learn's per-call wrappers (the serving fast path)."""
+        base = self._base_columns(X)
+        # Pipelines fitted before neighbourhood prices existed have no `neighbour_prices_`.
+        nearby = getattr(self, "neighbour_prices_", None)
+        if nearby is None:
+            return base
+        return np.hstack([base, nearby.describe(floats(X, "latitude"), floats(X, "longitude"))])
+
+    def _base_columns(self, X: Columns) -> np.ndarray:
         lon = floats(X, "longitude")
         lat = floats(X, "latitude")
         rooms = floats(X, "total_rooms")
@@ -108,6 +143,6 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
                 sources[name] = [name.removeprefix("log_")]
             elif name.startswith("ocean_"):
                 sources[name] = ["ocean_proximity"]
-            else:  # rotations, city distances, cluster similarities
+            else:  # rotations, city distances, cluster similarities, neighbourhood prices
                 sources[name] = ["latitude", "longitude"]
         return sources

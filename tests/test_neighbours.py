@@ -1,0 +1,81 @@
+"""Neighbourhood price features: exact k nearest by great-circle distance, and no row ever
+sees its own price while training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from homeprice.neighbours import NeighbourPrices, chord_to_km, unit_sphere
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    p1, p2 = np.deg2rad(lat1), np.deg2rad(lat2)
+    dphi, dlmb = p2 - p1, np.deg2rad(lon2 - lon1)
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+
+
+@pytest.fixture(scope="module")
+def homes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    lat = rng.uniform(33.0, 38.0, 600)
+    lon = rng.uniform(-122.0, -117.0, 600)
+    return lat, lon, rng.normal(12.0, 0.5, 600)
+
+
+def test_chord_distance_is_great_circle_distance() -> None:
+    la, sf = (34.05, -118.24), (37.77, -122.42)
+    chord = np.linalg.norm(unit_sphere(np.array([la[0]]), np.array([la[1]]))
+                           - unit_sphere(np.array([sf[0]]), np.array([sf[1]])), axis=1)
+    assert chord_to_km(chord)[0] == pytest.approx(_haversine_km(*la, sf[0], sf[1]), rel=1e-9)
+    assert chord_to_km(chord)[0] == pytest.approx(559, abs=2)  # Los Angeles - San Francisco
+
+
+def test_statistics_are_those_of_the_k_nearest_by_haversine(homes) -> None:
+    lat, lon, log_price = homes
+    index = NeighbourPrices((3, 10)).fit(lat, lon, log_price)
+    assert index.names() == ["nb3_mean", "nb3_weighted", "nb3_spread", "nb3_log_distance",
+                             "nb10_mean", "nb10_weighted", "nb10_spread", "nb10_log_distance"]
+    query = (35.5, -119.5)
+    got = index.describe(np.array([query[0]]), np.array([query[1]]))[0]
+    km = _haversine_km(*query, lat, lon)
+    order = np.argsort(km)
+    for offset, k in ((0, 3), (4, 10)):
+        nearest = order[:k]
+        weights = 1.0 / (km[nearest] + 0.5)
+        np.testing.assert_allclose(got[offset:offset + 4], [
+            log_price[nearest].mean(), np.average(log_price[nearest], weights=weights),
+            log_price[nearest].std(), np.log1p(km[nearest[-1]])], rtol=1e-9, atol=1e-9)
+
+
+def test_cross_fitted_rows_never_see_their_own_price(homes) -> None:
+    lat, lon, log_price = homes
+    index = NeighbourPrices((5,))
+    before = index.cross_fitted(lat, lon, log_price)
+    changed = log_price.copy()
+    changed[17] += 50.0  # a wild price for one home
+    after = index.cross_fitted(lat, lon, changed)
+    np.testing.assert_array_equal(after[17], before[17])  # its own features ignore it
+    assert not np.array_equal(after, before)  # but its neighbours in other folds see it
+    # the same home described by the full index (serving) is its own nearest neighbour
+    full = NeighbourPrices((5,)).fit(lat, lon, changed)
+    described = full.describe(lat[17:18], lon[17:18])[0]
+    assert described[0] > before[17][0] + 5  # one of 5 prices is 50 higher
+
+
+def test_cross_fitting_is_deterministic_by_seed(homes) -> None:
+    lat, lon, log_price = homes
+    index = NeighbourPrices((5,))
+    np.testing.assert_array_equal(index.cross_fitted(lat, lon, log_price, random_state=1),
+                                  index.cross_fitted(lat, lon, log_price, random_state=1))
+    assert not np.array_equal(index.cross_fitted(lat, lon, log_price, random_state=1),
+                              index.cross_fitted(lat, lon, log_price, random_state=2))
+
+
+def test_bad_settings_are_refused(homes) -> None:
+    lat, lon, log_price = homes
+    with pytest.raises(ValueError, match="positive"):
+        NeighbourPrices((0, 5))
+    with pytest.raises(ValueError, match="need more than 40 homes"):
+        NeighbourPrices((40,)).fit(lat[:40], lon[:40], log_price[:40])
