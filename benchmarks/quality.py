@@ -172,9 +172,12 @@ def main() -> int:
                                                     run.cleaned.version)
                 results.append(metrics)
                 seconds.append(took)
+                chosen = metrics[next(iter(metrics))]
                 console.print(f"{name} split {seed}: {len(split.train)} fit / {len(split.test)} "
-                              f"test rows, train step {took:.0f}s, RMSE "
-                              f"{metrics[next(iter(metrics))]['rmse']:,.1f}")
+                              f"test rows, train step {took:.0f}s: " + ", ".join(
+                                  f"{header} {form.format(chosen[key])}"
+                                  for header, key, form in METRICS) +
+                              f"; {PEER} RMSE {metrics[PEER]['rmse']:,.1f}")
             unit = get_dataset(name).target_unit
             what = ("levers, untuned LightGBM" if args.levers else
                     f"budget {args.budget}, mean train step {np.mean(seconds):.0f}s")
