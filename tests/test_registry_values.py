@@ -516,3 +516,28 @@ def test_listing_passes_the_traffic_mode_to_the_stages(client: MlflowClient) -> 
         "3": registry.Stage("challenger", "in live evaluation (split)"),
         "2": registry.Stage("registered"), "1": registry.Stage("registered")}
     assert registry.stages(client, DATASET)["3"].detail == "awaiting live evidence"
+
+
+def test_every_move_takes_the_lock_of_its_model(global_store: MlflowClient,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    # Guards that each read-check-move-audit runs under the lock of this dataset's model in
+    # this store (a lock of another name would not keep concurrent movers apart).
+    taken: list[tuple[str, str]] = []
+    real = registry.alias_lock
+
+    def spy(uri: str, name: str) -> object:
+        taken.append((uri, name))
+        return real(uri, name)
+
+    monkeypatch.setattr(registry, "alias_lock", spy)
+    source = (tmp_path / "model").as_uri()
+    for run in ("run-1", "run-2", "run-3"):
+        registry.register(global_store, DATASET, source, run, {"rmse": 1.0}, {})
+    decision = registry.gate("california", GOOD, None, None, Settings())
+    registry.apply_gate(global_store, DATASET, "3", decision, mode="live")
+    registry.promote(global_store, DATASET, "1", "older")
+    registry.rollback(global_store, DATASET, "back")
+    global_store.set_registered_model_alias(NAME, registry.CHALLENGER, "2")
+    registry.retire(global_store, DATASET, "done")
+    assert taken == [(global_store.tracking_uri, NAME)] * 7
