@@ -30,7 +30,7 @@ from tests.predictionlog.test_writer_values import (
     messages,
     spill_file,
 )
-from tests.support.predictionlog import record
+from tests.support.predictionlog import record, wait_until
 
 
 @pytest.fixture
@@ -221,3 +221,27 @@ def test_health_stays_degraded_while_sealed_records_wait(
     writer._failing_since = 1000.0
     clock.now = 1029.12345
     assert writer.health().failing_for_seconds == 29.123
+
+
+def test_the_running_writer_retries_a_held_file_on_its_own(engine: FlakyEngine,
+                                                          tmp_path: Path) -> None:
+    # Guards _run's periodic wake: with nothing queued and no new record to wake it, the thread
+    # looks again every fsync_interval and replays our file once the sibling lets go of it.
+    folder = tmp_path / "spill"
+    writer = BatchWriter(engine, batch_size=10, flush_interval=0.01, max_queue=0,  # type: ignore[arg-type]
+                         retry_initial=0.1, retry_max=1.0,
+                         spill=SpillDirectory(folder, max_bytes=10**6), fsync_interval=0.05)
+    ours = [record(DATASET) for _ in range(3)]
+    own = spill_own(writer, ours)
+    writer._replay_wanted = True
+    sibling = held(own)
+    try:
+        writer.start()
+        wait_until(lambda: writer._replay_not_before > 0)  # a pass found the file held
+        assert writer.replayed == 0 and own.exists()
+    finally:
+        sibling.close()
+    wait_until(lambda: writer.replayed == 3)
+    assert engine.ids() == [r.prediction_id for r in ours]
+    assert writer.close(timeout=2.0) is True
+    assert writer.health() == health(spilled=3, replayed=3)
