@@ -160,6 +160,8 @@ def test_expected_aliases_are_compared_as_text_and_named_when_moved(
     with pytest.raises(ConflictError, match="^challenger of homeprice-california is v3, not v2 "):
         registry.promote(client, DATASET, "2", "x", expected_champion=1,  # type: ignore[arg-type]
                          expected_challenger="2")
+    with pytest.raises(ConflictError, match="^champion of homeprice-california is v1, not v2 "):
+        registry.retire(client, DATASET, "stale", expected_champion="2")
     registry.retire(client, DATASET, "gone", expected_champion="1", expected_challenger="3")
     with pytest.raises(ConflictError, match="^challenger of homeprice-california is unset, not "
                                             "v3 as expected"):
@@ -322,6 +324,17 @@ def test_gate_reasons_are_exact() -> None:
     assert not margin.promote and margin.reasons[-1].endswith(" FAILED")
     threshold = registry.gate("california", GOOD | {"r2": 0.5}, {"rmse": 90_000.0}, "4", settings)
     assert not threshold.promote
+
+
+def test_a_rule_names_its_metric_after_the_first_underscore() -> None:
+    # Guards the rule split: "max_" or "min_", then the metric's whole name (underscores kept).
+    settings = Settings()
+    settings.datasets["california"].gate = {"max_abs_err_p90": 10.0, "min_r2": 0.5}
+    decision = registry.gate("california", {"abs_err_p90": 12.0, "r2": 0.5, "rmse": 1.0}, None,
+                             None, settings)
+    assert decision.reasons == ["abs_err_p90 12 <= 10 FAILED", "r2 0.5 >= 0.5",
+                                "no champion yet"]
+    assert not decision.promote
 
 
 @pytest.mark.parametrize(("outcome", "promote", "lead"), [
