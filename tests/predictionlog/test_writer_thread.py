@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,7 +31,7 @@ from tests.predictionlog.test_writer_values import (
     messages,
     spilled_ids,
 )
-from tests.support.predictionlog import record
+from tests.support.predictionlog import record, wait_until
 
 
 @pytest.fixture
@@ -224,3 +226,79 @@ def test_close_waits_for_the_thread_to_drain_the_queue(engine: FlakyEngine) -> N
     assert engine.ids() == [r.prediction_id for r in sent]
     assert writer.health() == health(written=7)
     assert writer._thread is not None and not writer._thread.is_alive()
+
+
+class OneBatchThenHang(FlakyEngine):
+    """Lets the first transaction through, then holds every later one until `release` is set."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls = 0
+        self.second = threading.Event()
+        self.release = threading.Event()
+
+    def begin(self) -> Any:
+        self.calls += 1
+        if self.calls > 1:
+            self.second.set()
+            self.release.wait(10)
+        return super().begin()
+
+
+def test_after_a_batch_only_the_records_still_queued_count_as_waiting(tmp_path: Path) -> None:
+    # Guards the accounting after each batch: "done" is everything before the first record
+    # still queued (queue_depth counts the batch in flight and the queue), and the written
+    # records leave the pending map (no entry outlives its record).
+    engine = OneBatchThenHang(tmp_path / "predictions.db")
+    writer = make_writer(engine, batch_size=2)
+    sent = [record(DATASET) for _ in range(5)]
+    writer.enqueue(sent)
+    writer.start()
+    try:
+        assert engine.second.wait(5)  # the first batch is written, the second in flight
+        assert engine.ids() == [r.prediction_id for r in sent[:2]]
+        assert writer.queue_depth == 3
+        assert writer._pending == {r.prediction_id: n for n, r in enumerate(sent, 1) if n > 2}
+        assert writer.still_queued(sent[4].prediction_id, 0) is True
+        assert writer.still_queued(sent[0].prediction_id, 0) is False
+    finally:
+        engine.release.set()
+    assert writer.close(timeout=5.0) is True
+    assert (writer.queue_depth, writer._pending, writer.written) == (0, {}, 5)
+
+
+def test_an_unexpected_error_spills_the_batch_in_hand_and_the_writer_goes_on(
+        engine: FlakyEngine, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Guards _run's last resort: a bug while writing a batch is logged with the batch size, the
+    # rows in hand are spilled at once (even right after another spill line) and replayed, and
+    # the thread keeps writing.
+    folder = tmp_path / "spill"
+    writer = make_writer(engine, batch_size=2, spill=SpillDirectory(folder, max_bytes=10**6))
+    writer._last_spill_log = clock.now  # a spill line was just logged
+    real = writer._insert
+    calls: list[int] = []
+
+    def buggy(rows: list[dict[str, Any]], *, idempotent: bool = False) -> bool:
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return real(rows, idempotent=idempotent)
+
+    monkeypatch.setattr(writer, "_insert", buggy)
+    sent = [record(DATASET) for _ in range(2)]
+    writer.enqueue(sent)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        writer.start()
+        wait_until(lambda: writer.replayed == 2)
+        later = record(DATASET)
+        writer.enqueue([later])
+        assert writer.flush(timeout=5.0)
+    assert writer.close(timeout=2.0) is True
+    assert engine.ids() == [r.prediction_id for r in [*sent, later]]
+    assert writer.health() == health(spilled=2, replayed=2, written=1)
+    assert messages(caplog, logging.ERROR) == [
+        "prediction log: unexpected error writing 2 records"]
+    assert messages(caplog, logging.WARNING) == [
+        f"prediction log spilled 2 records to {folder} (an unexpected error); 2 records "
+        f"({2 * line_size()} bytes of 1000000) wait there for the database"]
