@@ -119,6 +119,15 @@ def test_a_pass_that_claims_nothing_waits_the_fsync_interval_before_the_next(
     assert writer._replay_due() is False
     clock.now = 1002.5
     assert writer._replay_due() is True
+    # The default interval is one second (as the spill's own fsync, which it shares).
+    default = make_writer(engine, max_queue=0, spill=SpillDirectory(tmp_path / "b", 10**6))
+    own = spill_own(default, [record(DATASET)])
+    sibling = held(own)
+    try:
+        default._replay()
+    finally:
+        sibling.close()
+    assert default._replay_not_before == clock.now + 1.0
 
 
 def test_a_replay_with_nothing_of_ours_waiting_is_not_wanted_again(
