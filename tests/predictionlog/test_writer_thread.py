@@ -63,8 +63,8 @@ def test_the_writer_thread_is_named_and_never_keeps_the_process_alive(
     assert not writer._thread.is_alive()
 
 
-def test_a_new_writer_starts_with_every_count_at_zero(engine: FlakyEngine, tmp_path: Path
-                                                      ) -> None:
+def test_a_new_writer_starts_with_every_count_at_zero(engine: FlakyEngine, clock: Clock,
+                                                      tmp_path: Path) -> None:
     # Guards __init__'s starting state: nothing accepted, written or waiting, not closing, and a
     # replay pass wanted only when there is a spill folder to look at.
     writer = make_writer(engine, spill=SpillDirectory(tmp_path / "spill", max_bytes=10**6))
@@ -76,6 +76,8 @@ def test_a_new_writer_starts_with_every_count_at_zero(engine: FlakyEngine, tmp_p
     assert (writer._urgent, writer._drops_unlogged, writer._hand, writer._pending) == (
         0, 0, None, {})
     assert make_writer(engine)._replay_wanted is False
+    clock.now = 0.0  # leftovers are looked at once, whatever the monotonic clock reads
+    assert writer._replay_due() is True
     # The conditions share the one lock (a waiter sees a consistent state when it wakes).
     for condition in (writer._has_items, writer._progress, writer._retry_wake):
         assert condition._lock is writer._lock  # type: ignore[attr-defined]
