@@ -203,9 +203,9 @@ def test_retire_clears_the_challenger_with_its_metrics(client: MlflowClient) -> 
         registry.retire(client, DATASET, "none")
     client.set_registered_model_alias(NAME, registry.CHALLENGER, "3")
     entry = registry.retire(client, DATASET, "worse live", action="ab-retire")
-    assert (entry.action, entry.alias, entry.from_version, entry.to_version, entry.actor,
-            entry.metrics) == ("ab-retire", "challenger", "3", None, "tester",
-                               {"rmse": RMSE["3"]})
+    assert (entry.action, entry.alias, entry.from_version, entry.to_version, entry.reason,
+            entry.actor, entry.metrics) == ("ab-retire", "challenger", "3", None, "worse live",
+                                            "tester", {"rmse": RMSE["3"]})
     assert aliases(client) == (None, None)
 
 
@@ -259,6 +259,7 @@ def test_register_creates_the_model_once_and_makes_each_version_challenger(
     assert (first, second) == ("1", "2")
     model = global_store.get_registered_model(NAME)
     assert model.description == "homeprice house-price model for the california dataset"
+    assert global_store.get_model_version(NAME, "2").source == source
     tags = global_store.get_model_version(NAME, "1").tags
     assert tags == {"candidate": "ridge", "metric.rmse": "41000.0", "metric.r2": "0.9",
                     "run_id": "run-1"}
