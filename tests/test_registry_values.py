@@ -522,6 +522,8 @@ def test_gate_failed_reads_the_outcome_tag_first(gate: str | None, outcome: str 
 def test_listing_passes_the_traffic_mode_to_the_stages(client: MlflowClient) -> None:
     # Guards list_versions/stages: the challenger's detail follows the given traffic mode.
     client.set_registered_model_alias(NAME, registry.CHALLENGER, "3")
+    # Another dataset's model in the same store is not listed.
+    registered_versions(client.tracking_uri, 2, dataset="bengaluru")
     rows = registry.list_versions(client, DATASET, "shadow")
     assert [(r["version"], r["stage"], r["stage_detail"]) for r in rows] == [
         ("3", "challenger", "in live evaluation (shadow)"), ("2", "registered", ""),
@@ -530,6 +532,12 @@ def test_listing_passes_the_traffic_mode_to_the_stages(client: MlflowClient) -> 
         "3": registry.Stage("challenger", "in live evaluation (split)"),
         "2": registry.Stage("registered"), "1": registry.Stage("registered")}
     assert registry.stages(client, DATASET)["3"].detail == "awaiting live evidence"
+    # The gate's outcome tag is listed and decides the stage.
+    client.set_model_version_tag(NAME, "1", registry.GATE_TAG, "rejected: r2 0.5 >= 0.75 FAILED")
+    client.set_model_version_tag(NAME, "1", registry.GATE_OUTCOME_TAG, "rejected")
+    first = registry.list_versions(client, DATASET)[-1]
+    assert (first["gate_outcome"], first["stage"], first["stage_detail"]) == (
+        "rejected", "gate failed", "r2 0.5 >= 0.75 FAILED")
 
 
 def test_every_move_takes_the_lock_of_its_model(global_store: MlflowClient,

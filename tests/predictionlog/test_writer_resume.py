@@ -254,3 +254,30 @@ def test_the_running_writer_retries_a_held_file_on_its_own(engine: FlakyEngine,
     assert engine.ids() == [r.prediction_id for r in ours]
     assert writer.close(timeout=2.0) is True
     assert writer.health() == health(spilled=3, replayed=3)
+
+
+def test_each_replayed_file_of_ours_leaves_the_backlog_at_once(
+        engine: FlakyEngine, clock: Clock, tmp_path: Path) -> None:
+    # Guards the per-file bookkeeping of a replay pass: once a file of ours is written, its
+    # records leave spill_records before the next file is replayed (not only at the pass's end).
+    folder = tmp_path / "spill"
+    writer = make_writer(engine, max_queue=0, spill=SpillDirectory(folder, max_bytes=10**6))
+    first = spill_own(writer, [record(DATASET) for _ in range(2)])
+    writer.enqueue([record(DATASET) for _ in range(3)])  # a new file, sealed below
+    assert writer._spill is not None
+    second = writer._spill.current
+    detached = writer._spill.detach()
+    assert detached is not None and second is not None
+    writer._spill.close_detached(detached)
+    assert writer._spill.sealed_files() == [first, second]
+    backlog: list[int] = []
+    insert = writer._insert
+
+    def watched(rows: list[dict[str, Any]], *, idempotent: bool = False) -> bool:
+        backlog.append(writer.spill_records)
+        return insert(rows, idempotent=idempotent)
+
+    writer._insert = watched  # type: ignore[method-assign]
+    writer._replay()
+    assert backlog == [5, 3]
+    assert (writer.replayed, writer.spill_records) == (5, 0)
