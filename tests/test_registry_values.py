@@ -510,6 +510,11 @@ def test_a_challenger_kept_by_a_move_to_itself_has_not_left() -> None:
     ("kept as challenger: a FAILED", "champion", "registered", ""),
     ("kept as challenger: a FAILED", None, "gate failed", "a FAILED"),
     ("passed: a 1", None, "registered", ""),
+    # Only the first ": " ends the lead; a tag without one (or no tag) has no lead to cut.
+    ("rejected: mape: p90 0.3 <= 0.2 FAILED; r2 0.9 >= 0.75", "rejected", "gate failed",
+     "mape: p90 0.3 <= 0.2 FAILED"),
+    ("r2 0.5 >= 0.75 FAILED", "failed", "gate failed", "r2 0.5 >= 0.75 FAILED"),
+    (None, "failed", "gate failed", ""),
     (None, "challenger", "registered", ""),
 ])
 def test_gate_failed_reads_the_outcome_tag_first(gate: str | None, outcome: str | None,
