@@ -5,17 +5,22 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from homeprice import registry, tracking
 from homeprice.errors import ConflictError
+from tests.support.mlflowstore import empty_sqlite_store
 
 DATASET = "california"
 
 
 def registered_versions(uri: str, n: int, dataset: str = DATASET) -> None:
     """Register `n` versions (metric tags only, no model files) in the MLflow store at `uri`:
-    alias moves never load a model, so this is all they need."""
+    alias moves never load a model, so this is all they need. A SQLite store not yet created
+    starts as a copy of a migrated empty one (see `tests.support.mlflowstore`)."""
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        empty_sqlite_store(Path(uri.removeprefix("sqlite:///")))
     client = tracking.registry_client(uri)
     name = registry.model_name(dataset)
     client.create_registered_model(name)
