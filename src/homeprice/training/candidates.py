@@ -94,7 +94,7 @@ CANDIDATES: dict[str, Candidate] = {
                    "objective": t.suggest_categorical("objective",
                                                       ["regression", "huber", "l1"])},
         {"n_estimators": 600, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
-         "subsample": 0.8, "colsample_bytree": 0.7, "reg_lambda": 1.0, "objective": "huber"},
+         "subsample": 0.8, "colsample_bytree": 0.7, "reg_lambda": 1.0, "objective": "regression"},
     ),
 }
 
