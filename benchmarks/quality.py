@@ -65,7 +65,7 @@ def seed_baselines(name: str, split: Split) -> dict[str, dict[str, float]]:
     categorical = CATEGORICAL[name]
     numeric = [c for c in dataset.feature_columns
                if c not in categorical and c not in ("location", "society")]
-    train = split.train
+    train = split.train  # the 90% (the 90/10 splits set no calibration rows aside)
     results = {}
     for label, make in SEEDS.items():
         prep = ColumnTransformer([

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from homeprice.predictionlog import PredictionLog
+from homeprice.predictionlog import writer as writer_module
+from tests.predictionlog.test_writer_values import Clock, FlakyEngine
 from tests.support.postgres import fresh_pg_database
 
 
@@ -49,3 +51,18 @@ def store(url: str) -> Iterator[PredictionLog]:
         yield log
     finally:
         log.close()
+
+
+# The writer's tests (test_writer_values, _resume, _thread) share these two.
+@pytest.fixture
+def engine(tmp_path: Path) -> FlakyEngine:
+    """A SQLite engine whose inserts a test can make fail (test_retention has its own)."""
+    return FlakyEngine(tmp_path / "predictions.db")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The writer's monotonic clock, at 1000 s until the test moves it."""
+    fake = Clock(1000.0)
+    monkeypatch.setattr(writer_module, "time", fake)
+    return fake

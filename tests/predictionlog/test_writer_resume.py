@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from homeprice.predictionlog import writer as writer_module
 from homeprice.predictionlog.records import PredictionRecord
 from homeprice.predictionlog.spill import SpillDirectory
 from homeprice.predictionlog.writer import BatchWriter, _row
@@ -31,19 +30,6 @@ from tests.predictionlog.test_writer_values import (
     spill_file,
 )
 from tests.support.predictionlog import record, wait_until
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> FlakyEngine:
-    return FlakyEngine(tmp_path / "predictions.db")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The writer's monotonic clock, at 1000 s until the test moves it."""
-    fake = Clock(1000.0)
-    monkeypatch.setattr(writer_module, "time", fake)
-    return fake
 
 
 def spill_own(writer: BatchWriter, sent: list[PredictionRecord]) -> Path:

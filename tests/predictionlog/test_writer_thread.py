@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
-from homeprice.predictionlog import writer as writer_module
 from homeprice.predictionlog.spill import SpillDirectory
 from homeprice.predictionlog.writer import BatchWriter
 from tests.predictionlog.test_writer_values import (
@@ -32,19 +31,6 @@ from tests.predictionlog.test_writer_values import (
     spilled_ids,
 )
 from tests.support.predictionlog import record, wait_until
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> FlakyEngine:
-    return FlakyEngine(tmp_path / "predictions.db")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The writer's monotonic clock, at 1000 s until the test moves it."""
-    fake = Clock(1000.0)
-    monkeypatch.setattr(writer_module, "time", fake)
-    return fake
 
 
 def test_the_writer_thread_is_named_and_never_keeps_the_process_alive(

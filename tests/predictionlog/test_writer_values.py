@@ -32,7 +32,6 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
-from homeprice.predictionlog import writer as writer_module
 from homeprice.predictionlog.health import LogHealth
 from homeprice.predictionlog.records import PredictionRecord
 from homeprice.predictionlog.schema import metadata, prediction_logs
@@ -102,19 +101,6 @@ class FlakyEngine:
         query = sa.select(prediction_logs.c.prediction_id).order_by(sa.text("rowid"))
         with self.real.connect() as connection:
             return [row[0] for row in connection.execute(query)]
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> FlakyEngine:
-    return FlakyEngine(tmp_path / "predictions.db")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The writer's monotonic clock, at 1000 s until the test moves it."""
-    fake = Clock(1000.0)
-    monkeypatch.setattr(writer_module, "time", fake)
-    return fake
 
 
 def make_writer(
