@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import re
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,9 +75,30 @@ def test_names_and_the_actor(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- audit entries ------------------------------------------------------------------------------
+@pytest.fixture
+def far_from_utc() -> Iterator[None]:
+    """Local time 5:30 ahead of UTC (a POSIX TZ string: no tz database needed), so code that
+    stamps local time instead of UTC shows on a machine that runs in UTC, as CI does."""
+    # TZ is restored by hand: monkeypatch.undo() here would also undo every other fixture's
+    # patches of this test, and the process's time zone must be reset (tzset) after TZ is.
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "IST-5:30"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+@pytest.mark.usefixtures("far_from_utc")
 def test_a_move_writes_one_audit_tag_with_every_field(client: MlflowClient) -> None:
     # Guards _audit's key (audit/<UTC stamp>-<6 hex>) and value (the entry as JSON), and
-    # _move_alias's fields: time in UTC to the microsecond, actor from the environment.
+    # _move_alias's fields: time in UTC to the microsecond (local time here is UTC+5:30, so a
+    # stamp taken without UTC falls outside [before, after]), actor from the environment.
     before = datetime.now(UTC)
     entry = registry.promote(client, DATASET, "2", "first release")
     after = datetime.now(UTC)

@@ -290,3 +290,56 @@ def test_an_unexpected_error_spills_the_batch_in_hand_and_the_writer_goes_on(
     assert messages(caplog, logging.WARNING) == [
         f"prediction log spilled 2 records to {folder} (an unexpected error); 2 records "
         f"({2 * line_size()} bytes of 1000000) wait there for the database"]
+
+
+class CountingCondition(threading.Condition):
+    """A condition that counts its notify() calls (the writer's wake-ups)."""
+
+    def __init__(self, lock: Any) -> None:
+        super().__init__(lock)
+        self.notified = 0
+
+    def notify(self, n: int = 1) -> None:
+        self.notified += 1
+        super().notify(n)
+
+
+def test_enqueue_wakes_the_writer_only_for_an_empty_queue_or_a_full_batch(
+        engine: FlakyEngine) -> None:
+    # Guards enqueue's wake rule: a wake-up per record cost the request path a thread switch
+    # each time while the writer could do nothing with it (it waits for a full batch or
+    # flush_interval).
+    writer = make_writer(engine, batch_size=3)
+    wake = writer._has_items = CountingCondition(writer._lock)
+    writer.enqueue([record(DATASET)])
+    assert wake.notified == 1  # the first record of an empty queue
+    writer.enqueue([record(DATASET)])
+    assert wake.notified == 1  # a batch is not full yet: no wake-up
+    writer.enqueue([record(DATASET)])
+    assert wake.notified == 2  # the batch is full
+    writer.enqueue([record(DATASET), record(DATASET)])
+    assert wake.notified == 2  # past a full batch: the writer already knows
+    assert writer.queue_depth == 5
+
+
+def test_a_batch_enqueued_at_once_wakes_the_writer_once(engine: FlakyEngine) -> None:
+    writer = make_writer(engine, batch_size=3)
+    wake = writer._has_items = CountingCondition(writer._lock)
+    writer.enqueue([record(DATASET) for _ in range(7)])
+    assert wake.notified == 1 and writer.queue_depth == 7
+
+
+def test_records_below_a_full_batch_are_written_after_the_flush_interval(
+        engine: FlakyEngine) -> None:
+    # Without a wake-up per record the writer must still write a short batch: it woke for the
+    # first record and writes what is queued once flush_interval has passed.
+    writer = make_writer(engine, batch_size=100)
+    writer.start()
+    try:
+        records = [record(DATASET) for _ in range(5)]
+        for one in records:
+            writer.enqueue([one])
+        wait_until(lambda: len(engine.ids()) == 5)
+        assert engine.ids() == [one.prediction_id for one in records]
+    finally:
+        assert writer.close(timeout=2.0) is True

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,20 +24,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    """Poll `url` until it answers 200; fail with the process output if it died or hung."""
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180,
+                  log: Path | None = None) -> None:
+    """Poll `url` until it answers 200; fail with the process output (its piped stdout, or the
+    file `log` it writes to) and the last answer seen if it died or hung."""
     deadline = time.monotonic() + timeout
+    last = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"{process.args} exited with {process.returncode}: {output[-2000:]}")
+            pytest.fail(f"{process.args} exited with {process.returncode}: "
+                        f"{_output(process, log)}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            answer = httpx.get(url, timeout=2)
+            if answer.status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
+            last = f"{answer.status_code} {answer.text[:1000]}"
+        except httpx.HTTPError as error:
+            last = repr(error)
         time.sleep(0.2)
-    pytest.fail(f"nothing answered at {url} within {timeout:.0f} s")
+    # Killed first: reading a pipe to its end needs the writer gone (stop() copes with that).
+    process.kill()
+    process.wait()
+    pytest.fail(f"nothing answered 200 at {url} within {timeout:.0f} s (last: {last}); "
+                f"{process.args} printed: {_output(process, log)}")
+
+
+def _output(process: subprocess.Popen, log: Path | None, limit: int = 4000) -> str:
+    """The tail of what a finished server process printed."""
+    if log is not None:
+        return log.read_text(errors="replace")[-limit:] if log.exists() else "(no log file)"
+    if process.stdout is None:
+        return "(output not captured)"
+    output = process.stdout.read()
+    return (output.decode(errors="replace") if isinstance(output, bytes) else output)[-limit:]
 
 
 def stop(process: subprocess.Popen, timeout: float = 60) -> None:
@@ -59,19 +79,26 @@ def serve_command(port: int, *args: str) -> list[str]:
 def running_server(home: Path, *args: str, **env: str) -> Iterator[str]:
     """`homeprice serve [args]` in a subprocess on a free port, ready; SIGTERM on exit."""
     port = free_port()
-    server = subprocess.Popen(
-        serve_command(port, *args),
-        env=dict(os.environ, HOMEPRICE_HOME=str(home), HOMEPRICE_SERVING__RELOAD_INTERVAL_SECONDS
-                 ="1", **env),
-        # Not piped: nobody reads the pipe while tests run, and a full pipe would block it.
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    # A file, not a pipe: nobody reads a pipe while tests run, and a full one would block the
+    # server; the file is what a server that never gets ready is reported with.
+    descriptor, name = tempfile.mkstemp(prefix=f"homeprice-serve-{port}-", suffix=".log")
+    log = Path(name)
     try:
-        # Generous: loading models on a loaded 2-core CI machine can take a minute or more.
-        wait_until_up(f"{base}/readyz", server, timeout=240)
-        yield base
+        with os.fdopen(descriptor, "wb") as output:
+            server = subprocess.Popen(
+                serve_command(port, *args),
+                env=dict(os.environ, HOMEPRICE_HOME=str(home),
+                         HOMEPRICE_SERVING__RELOAD_INTERVAL_SECONDS="1", **env),
+                stdout=output, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            # Generous: loading models on a loaded 2-core CI machine can take a minute or more.
+            wait_until_up(f"{base}/readyz", server, timeout=240, log=log)
+            yield base
+        finally:
+            stop(server)
     finally:
-        stop(server)
+        log.unlink(missing_ok=True)
 
 
 def wait_for(condition: Callable[[], object], what: str, seconds: float = 60.0) -> None:

@@ -60,15 +60,20 @@ def api_env(ui_home: Path, real_data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def api_url(api_env: dict[str, str], real_data_dir: Path) -> Iterator[str]:
+def api_url(api_env: dict[str, str], real_data_dir: Path, ui_home: Path) -> Iterator[str]:
     """A running API on a free loopback port, with seeded traffic and feedback."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "homeprice.cli", "serve", "--host", "127.0.0.1", "--port",
-         str(port)], env=api_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Its output goes to a file, not a pipe: nobody reads a pipe while the UI tests run, and a
+    # full one would block the server; the file's tail is in any failure message.
+    log = ui_home.parent / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "homeprice.cli", "serve", "--host", "127.0.0.1", "--port",
+             str(port)], env=api_env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{url}/readyz", server)
+        # Generous: loading models on a loaded 2-core CI machine can take a minute or more.
+        wait_until_up(f"{url}/readyz", server, timeout=300, log=log)
         _seed(url, real_data_dir)
         yield url
     finally:

@@ -41,12 +41,15 @@ def streamlit_url(api_url: str, tmp_path: Path) -> Iterator[str]:
     env = dict(os.environ, HOME=str(tmp_path))
     env.pop("HOMEPRICE_CONFIG", None)
     # `homeprice ui` becomes `streamlit run` (exec), so terminating it stops Streamlit.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "homeprice.cli", "ui", "--api-url", api_url, "--port", str(port),
-         "--host", "127.0.0.1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / "streamlit.log"  # a file, not a pipe nobody reads (see api_url)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "homeprice.cli", "ui", "--api-url", api_url, "--port",
+             str(port), "--host", "127.0.0.1"], env=env, stdout=output,
+            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{url}/_stcore/health", process)
+        wait_until_up(f"{url}/_stcore/health", process, log=log)
         yield url
     finally:
         stop(process)
