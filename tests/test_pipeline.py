@@ -134,13 +134,22 @@ def _source_rows(real_data_dir: Path, dataset: str, n: int = 30) -> pd.DataFrame
     return pd.read_csv(real_data_dir / files[dataset], dtype=str).head(n)
 
 
+def _with_a_plot(rows: pd.DataFrame, real_data_dir: Path) -> pd.DataFrame:
+    """Bengaluru source rows plus the first listing without a size (a plot): priced too."""
+    every = pd.read_csv(real_data_dir / "bengaluru/Bengaluru_House_Data.csv", dtype=str)
+    plot = every[every["size"].isna()].head(1)
+    return pd.concat([rows, plot[rows.columns.intersection(plot.columns)]], ignore_index=True)
+
+
 @pytest.mark.parametrize("dataset", ["california", "bengaluru"])
 def test_predict_source_format_file(trained: Settings, real_data_dir: Path, tmp_path: Path,
                                     dataset: str) -> None:
-    rows = _source_rows(real_data_dir, dataset).assign(my_id=lambda d: range(len(d)))
-    rows = rows[rows.columns[::-1]]  # column order must not matter
+    rows = _source_rows(real_data_dir, dataset)
     if dataset == "bengaluru":
-        rows = rows.dropna(subset=["size"])
+        rows = _with_a_plot(rows, real_data_dir)
+        assert rows["size"].isna().any()
+    rows = rows.assign(my_id=lambda d: range(len(d)))
+    rows = rows[rows.columns[::-1]]  # column order must not matter
     source = tmp_path / "in.csv"
     rows.to_csv(source, index=False)
     target = tmp_path / "out" / "predictions.csv"

@@ -51,3 +51,50 @@ def test_intervals_clipped_to_training_range() -> None:
 def test_bad_score_is_rejected() -> None:
     with pytest.raises(ValueError, match="score must be"):
         IntervalRegressor(LinearRegression(), score="weird").fit(np.ones((3, 1)), np.ones(3))
+
+
+def _grouped(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column 0: x; column 1: a flag for rows with ten times the noise (less information)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(1, 10, n)
+    flag = (rng.uniform(size=n) < 0.1).astype(float)
+    noise = rng.normal(0, 1, n) * np.where(flag > 0, 10.0, 1.0)
+    return np.column_stack([x, flag]), 10 * x + noise
+
+
+def test_a_flagged_group_gets_its_own_quantile() -> None:
+    """Guards the Mondrian group of sizeless listings: the noisy group's intervals come from
+    its own residuals (so they cover it), and the other rows' bands are not widened by it."""
+    model = IntervalRegressor(LinearRegression(), alpha=0.1, n_bins=1, score="absolute")
+    model.fit(*_grouped(2000, 0))
+    X_cal, y_cal = _grouped(4000, 1)
+    model.calibrate(X_cal, y_cal, group_column=1)
+    assert model.group_size_ == int(X_cal[:, 1].sum())
+    X, y = _grouped(40000, 2)
+    _, lower, upper = model.predict_interval(X)
+    covered = (y >= lower) & (y <= upper)
+    flagged = X[:, 1] > 0
+    assert 0.87 <= covered[flagged].mean() <= 0.93
+    assert 0.87 <= covered[~flagged].mean() <= 0.93
+    width = upper - lower
+    assert width[flagged].mean() > 5 * width[~flagged].mean()
+    # Without the group, one quantile for all: the flagged rows are under-covered.
+    pooled = IntervalRegressor(LinearRegression(), alpha=0.1, n_bins=1, score="absolute")
+    pooled.fit(*_grouped(2000, 0)).calibrate(X_cal, y_cal)
+    assert pooled.group_of(X) is None
+    _, lower, upper = pooled.predict_interval(X)
+    assert ((y >= lower) & (y <= upper))[flagged].mean() < 0.8
+
+
+def test_a_group_too_small_to_calibrate_gets_the_whole_target_range() -> None:
+    X, y = _grouped(500, 3)
+    X[:, 1] = 0.0
+    X[:5, 1] = 1.0  # 5 flagged rows: no finite 90% conformal quantile
+    model = IntervalRegressor(LinearRegression(), alpha=0.1, n_bins=1).fit(X, y)
+    model.calibrate(X, y, group_column=1)
+    assert math.isinf(model.group_quantile_)
+    _, lower, upper = model.predict_interval(X[:10])
+    assert (lower[:5] == y.min()).all() and (upper[:5] == y.max()).all()
+    assert ((upper - lower)[5:] < y.max() - y.min()).all()
+    with pytest.raises(ValueError, match="one group flag per calibration row"):
+        model.calibrate_predictions(y, y, group=None, group_column=1)

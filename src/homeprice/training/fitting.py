@@ -26,6 +26,8 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
+from homeprice.training.intervals import group_flags
+
 Calibration = Literal["cross", "split"]
 
 
@@ -54,15 +56,32 @@ def fit_calibrated(model: Pipeline, train: tuple[pd.DataFrame, pd.Series],
             raise ValueError("interval_calibration 'split' needs a calibration split "
                              "(split.calibration > 0), or use 'cross'")
         model.fit(*train)
-        model[-1].calibrate(model[:-1].transform(X_cal), y_cal.to_numpy())
+        model[-1].calibrate(model[:-1].transform(X_cal), y_cal.to_numpy(),
+                            group_column=interval_group_column(model))
         return model
     if how != "cross":
         raise ValueError(f"interval_calibration must be 'cross' or 'split', got {how!r}")
     X, y = fitting_rows(train, calibration)
     held_out = out_of_fold_predictions(model, X, y, folds=folds, seed=seed)
     model.fit(X, y)
-    model[-1].calibrate_predictions(held_out, y.to_numpy(dtype=float))
+    column = interval_group_column(model)
+    group = None if column is None else group_flags(model[:-1].transform(X), column)
+    model[-1].calibrate_predictions(held_out, y.to_numpy(dtype=float), group=group,
+                                    group_column=column)
     return model
+
+
+def interval_group_column(model: Pipeline) -> int | None:
+    """The fitted feature matrix's column that flags rows calibrated as a group of their own
+    (the feature builder's `interval_group`, e.g. Bengaluru's listings without a size), or
+    None when the dataset declares none."""
+    name = getattr(model[0], "interval_group", None)
+    if name is None:
+        return None
+    names = list(model[:-1].get_feature_names_out())
+    if name not in names:
+        return None  # a builder fitted before the flag existed
+    return names.index(name)
 
 
 def fitting_rows(train: tuple[pd.DataFrame, pd.Series],

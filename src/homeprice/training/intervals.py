@@ -9,6 +9,12 @@ With score="relative" the conformity score is |y - yhat| / |yhat| (a normalised 
 score, Papadopoulos et al. 2008), so within a band the width also scales with the prediction.
 Intervals are clipped to the target range seen in training (e.g. a dataset whose source caps
 its prices), which cannot lower coverage for targets inside that range.
+
+A dataset may also name a feature that marks a group of rows priced from less information
+(Bengaluru's listings without a size): those rows form their own Mondrian category,
+calibrated on their own residuals only, so their intervals are as wide as their errors, not
+borrowed from complete rows. A group too small for the (1 - alpha) quantile gets the whole
+target range: an honest "we cannot tell", never a falsely narrow band.
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ import math
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
+
+
+def group_flags(X: np.ndarray, column: int) -> np.ndarray:
+    """Which rows of a feature matrix the 0/1 group feature in `column` flags (one rule for
+    calibration, serving and cross-fitting, so they cannot disagree on who is in the group)."""
+    return np.asarray(X, dtype=float)[:, column] > 0.5
 
 
 def conformal_quantile(scores: np.ndarray, alpha: float) -> float:
@@ -60,40 +72,73 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return np.asarray(self.estimator_.predict(X), dtype=float)
 
-    def calibrate(self, X: np.ndarray, y: np.ndarray) -> IntervalRegressor:
+    def calibrate(self, X: np.ndarray, y: np.ndarray, *, group_column: int | None = None
+                  ) -> IntervalRegressor:
         """Learn band edges and per-band residual quantiles on calibration data."""
-        return self.calibrate_predictions(self.predict(X), y)
+        group = None if group_column is None else group_flags(X, group_column)
+        return self.calibrate_predictions(self.predict(X), y, group=group,
+                                          group_column=group_column)
 
-    def calibrate_predictions(self, prediction: np.ndarray, y: np.ndarray
+    def calibrate_predictions(self, prediction: np.ndarray, y: np.ndarray, *,
+                              group: np.ndarray | None = None, group_column: int | None = None
                               ) -> IntervalRegressor:
         """Learn band edges and per-band residual quantiles from predictions of rows the
         predicting model never fitted: this model's on a calibration split, or out-of-fold
         predictions of models fitted like it (cross-fitted calibration, see
-        homeprice.training.fitting)."""
+        homeprice.training.fitting).
+
+        With `group_column` (the feature-matrix column that flags the group) and `group` (the
+        flags of the calibration rows), flagged rows get one quantile of their own and the
+        price bands are learned on the other rows."""
         prediction = np.asarray(prediction, dtype=float)
         y = np.asarray(y, dtype=float)
         if prediction.shape != y.shape:
             raise ValueError(f"{len(prediction)} predictions for {len(y)} targets")
-        bins = max(1, min(self.n_bins, len(y) // self.min_bin_size))
-        edges = np.quantile(prediction, np.linspace(0, 1, bins + 1)[1:-1]) if bins > 1 else []
-        self.band_edges_ = np.asarray(edges, dtype=float)
-        band = np.searchsorted(self.band_edges_, prediction, side="right")
         scores = np.abs(y - prediction) / self._scale(prediction)
+        in_group = np.zeros(len(y), dtype=bool)
+        self.group_column_ = group_column
+        if group_column is not None:
+            if group is None or len(group) != len(y):
+                raise ValueError("a group column needs one group flag per calibration row")
+            in_group = np.asarray(group, dtype=bool)
+            # An empty or small group: no finite quantile, so the whole target range.
+            self.group_quantile_ = (conformal_quantile(scores[in_group], self.alpha)
+                                    if in_group.any() else float("inf"))
+            self.group_size_ = int(in_group.sum())
+        banded, banded_scores = prediction[~in_group], scores[~in_group]
+        bins = max(1, min(self.n_bins, len(banded) // self.min_bin_size))
+        edges = np.quantile(banded, np.linspace(0, 1, bins + 1)[1:-1]) if bins > 1 else []
+        self.band_edges_ = np.asarray(edges, dtype=float)
+        band = np.searchsorted(self.band_edges_, banded, side="right")
         self.band_quantiles_ = np.array(
-            [conformal_quantile(scores[band == b], self.alpha) for b in range(bins)])
+            [conformal_quantile(banded_scores[band == b], self.alpha) for b in range(bins)])
         self.calibration_size_ = int(len(y))
         return self
+
+    def group_of(self, X: np.ndarray) -> np.ndarray | None:
+        """Which rows of a feature matrix belong to the separately calibrated group (None when
+        this model has no group: models calibrated before groups existed have none)."""
+        column = getattr(self, "group_column_", None)
+        if column is None:
+            return None
+        return group_flags(X, column)
 
     def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prediction, lower, upper) for each row."""
         check_is_fitted(self, "band_quantiles_")
-        return self.interval_for(self.predict(X))
+        return self.interval_for(self.predict(X), self.group_of(X))
 
-    def interval_for(self, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(prediction, lower, upper) around point predictions of this calibrated model."""
+    def interval_for(self, prediction: np.ndarray, group: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(prediction, lower, upper) around point predictions of this calibrated model;
+        `group` flags the rows of the separately calibrated group (`group_of`)."""
         prediction = np.asarray(prediction, dtype=float)
         band = np.searchsorted(self.band_edges_, prediction, side="right")
-        half = self.band_quantiles_[band] * self._scale(prediction)
+        quantile = self.band_quantiles_[band]
+        if group is not None:
+            quantile = np.where(group, self.group_quantile_, quantile)
+        # inf * scale is inf, clipped below to the target range.
+        half = quantile * self._scale(prediction)
         low, high = self.target_range_
         lower = np.clip(prediction - half, low, high)
         upper = np.clip(prediction + half, low, high)

@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 
 from homeprice.datasets.bengaluru.features import BengaluruFeatures
+from homeprice.errors import UnsupportedError
 from homeprice.training.candidates import CANDIDATES, build_pipeline
+from homeprice.training.evaluation import predict_with_interval
+from homeprice.training.fitting import fit_calibrated
 
 
 def test_target_encoding_is_cross_fitted(clean_data) -> None:
@@ -146,3 +149,57 @@ def test_pipelines_fitted_before_combined_levels_keep_their_columns(clean_data,
     Z = builder.transform(X.head(5))
     assert Z.shape == (5, len(builder.get_feature_names_out()))
     assert "society_bedrooms_te" not in builder.get_feature_names_out()
+
+
+def test_listings_without_a_size_are_priced_from_what_they_have(cleaned, clean_data) -> None:
+    """Plots are listed by area only: cleaning keeps them, the features impute their bedroom
+    count with the training median and flag them, instead of refusing them."""
+    X, y = clean_data["bengaluru"]
+    sizeless = X["bedrooms"].isna()
+    assert sizeless.any(), "the shared data has listings without a size"
+    assert (cleaned["bengaluru"].loc[sizeless, "area_type"] == "Plot Area").all()
+    builder = BengaluruFeatures().fit(X, y)
+    names = list(builder.get_feature_names_out())
+    Z = builder.transform(X)
+    assert np.isfinite(Z).all()
+    np.testing.assert_array_equal(Z[:, names.index("size_missing")], sizeless.to_numpy(float))
+    median = float(X["bedrooms"].median())
+    assert builder.medians_["bedrooms"] == median
+    np.testing.assert_array_equal(Z[sizeless.to_numpy(), names.index("bedrooms")], median)
+    # Sizeless listings in a location are a level of their own in the combined encodings.
+    assert builder._raw_levels(X[sizeless].head(1), "location_bedrooms")[0].endswith("|nan")
+
+
+def test_a_model_fitted_before_sizeless_listings_refuses_them_clearly(clean_data) -> None:
+    """An unpickled builder without the bedroom median keeps its columns and answers a
+    sizeless listing with a 501-class error naming what to send, not a NaN price."""
+    X, y = clean_data["bengaluru"]
+    builder = BengaluruFeatures().fit(X, y)
+    del builder.medians_["bedrooms"]  # as unpickled from a model fitted by the earlier code
+    assert "size_missing" not in builder._names()
+    with_size = X[X["bedrooms"].notna()].head(3)
+    assert builder.transform(with_size).shape[1] == len(builder._names())
+    with pytest.raises(UnsupportedError, match="give size"):
+        builder.transform(with_size.assign(bedrooms=np.nan))
+
+
+def test_sizeless_listings_get_intervals_calibrated_on_their_own(clean_data) -> None:
+    """fit_calibrated finds the builder's `interval_group` column: the sizeless listings'
+    band comes from their own out-of-fold residuals, not from the complete listings'."""
+    X, y = clean_data["bengaluru"]
+    half = len(X) // 2
+    pipeline = build_pipeline("bengaluru", CANDIDATES["lightgbm"],
+                              CANDIDATES["lightgbm"].defaults | {"n_estimators": 30}, seed=0,
+                              n_jobs=1, log_target=True)
+    fit_calibrated(pipeline, (X.iloc[:half], y.iloc[:half]), (X.iloc[half:], y.iloc[half:]),
+                   how="cross", folds=3, seed=0)
+    interval = pipeline[-1]
+    names = list(pipeline[:-1].get_feature_names_out())
+    assert interval.group_column_ == names.index("size_missing")
+    assert interval.group_size_ == int(X["bedrooms"].isna().sum())
+    sizeless = X[X["bedrooms"].isna()]
+    price, lower, upper = predict_with_interval(pipeline, sizeless)
+    if interval.group_size_ < 9:  # fewer than 9 residuals: no finite 90% quantile
+        assert (lower == interval.target_range_[0]).all()
+        assert (upper == interval.target_range_[1]).all()
+    assert np.isfinite(price).all() and (lower <= price).all() and (price <= upper).all()

@@ -123,3 +123,26 @@ def test_unit_spellings(name: str, text: str, ok: bool) -> None:
 def test_availability_texts(text: str, ok: bool) -> None:
     # Guards: is_availability_text is the published pattern, true for its texts only.
     assert is_availability_text(text) is ok
+
+
+# JSON Schema patterns are ECMA-262 regexes, whose \s is this class (not Python's).
+ECMA_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def test_the_published_visible_pattern_agrees_with_the_servers_blanks() -> None:
+    """A location the schema's pattern accepts, read as a JSON Schema (ECMA) regex, is never
+    blank to the server: Python's str.split also splits on U+001C-U+001F and U+0085, which
+    ECMA's \\S lets through (found by schemathesis: a location of "\\x1f" got a 422)."""
+    from homeprice.datasets.bengaluru.request import _VISIBLE
+
+    as_ecma = _VISIBLE.replace(r"\s", ECMA_WHITESPACE)
+    assert as_ecma != _VISIBLE
+    for code in range(0x10000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # lone surrogates are not valid JSON text
+        accepted = re.fullmatch(as_ecma, char) is not None
+        blank = not char.split()
+        # The pattern may refuse more than the server (U+FEFF is ECMA whitespace only).
+        assert not (accepted and blank), hex(code)
+        assert accepted or blank or char == "\ufeff", hex(code)

@@ -15,6 +15,7 @@ from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from homeprice.datasets.bengaluru.parsing import AREA_TYPES, level_key
+from homeprice.errors import UnsupportedError
 from homeprice.features import Columns, floats, is_missing, objects
 
 
@@ -31,6 +32,12 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
 
     Levels are matched by `level_key` (Unicode NFKC, no invisible characters, whitespace
     collapsed, case-folded), here in the pipeline, so training and serving fold spellings alike.
+
+    A listing without a size (plots are sold by area, not bedrooms) is priced from what it
+    has: its bedroom count is imputed with the training median, `size_missing` flags it (so
+    the trees can treat such listings apart), its combined levels become "<level>|nan" (what
+    sizeless listings fetch in that location), and the interval calibrates those listings as
+    a group of their own (`interval_group`, see homeprice.training.intervals).
     """
 
     def __init__(self, min_count: int = 3, random_state: int = 42) -> None:
@@ -41,12 +48,26 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
     _ENCODED = ("location", "society", "location_bedrooms", "society_bedrooms")
     # What pipelines fitted before the combined levels encoded (they lack `encoded_`).
     _FIRST_ENCODED = ("location", "society")
+    # The feature whose rows get intervals of their own (homeprice.training.fitting).
+    interval_group = "size_missing"
+
+    def _sizes_known(self) -> bool:
+        """Whether this builder prices listings without a size (pipelines fitted before that
+        lack the bedroom median and refuse them)."""
+        return "bedrooms" in self.medians_
 
     def _base(self, X: Columns) -> dict[str, np.ndarray]:
         values = {c: floats(X, c) for c in self._NUMERIC}
-        for column in ("bath", "balcony", "ready_to_move"):
-            values[column] = np.where(np.isnan(values[column]), self.medians_[column],
-                                      values[column])
+        missing = np.isnan(values["bedrooms"])
+        if missing.any() and not self._sizes_known():
+            raise UnsupportedError("this model version was trained before listings without a "
+                                   "size were priced: give size (e.g. \"2 BHK\") or bedrooms, "
+                                   "or promote a model trained since")
+        values["size_missing"] = missing.astype(float)
+        for column in ("bedrooms", "bath", "balcony", "ready_to_move"):
+            if column in self.medians_:
+                values[column] = np.where(np.isnan(values[column]), self.medians_[column],
+                                          values[column])
         return values
 
     # How levels are keyed; pipelines fitted before keys were folded lack `level_form_` and
@@ -82,7 +103,7 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
         self.level_form_ = self._FOLDED
         self.encoded_ = self._ENCODED
         self.medians_ = {c: float(np.nanmedian(floats(X, c)))
-                         for c in ("bath", "balcony", "ready_to_move")}
+                         for c in ("bedrooms", "bath", "balcony", "ready_to_move")}
         self.frequent_ = {}
         for column in self.encoded_:
             counts = pd.Series(self._raw_levels(X, column)).value_counts()
@@ -140,7 +161,8 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
                  "sqft_per_bedroom", "baths_per_bedroom", "location_listings"]
                 + [f"area_{a.split()[0].lower().replace('-', '_')}" for a in AREA_TYPES]
                 + ["location_te", "society_te", "location_te_x_log_sqft"]
-                + [f"{column}_te" for column in self._encoded()[2:]])
+                + [f"{column}_te" for column in self._encoded()[2:]]
+                + (["size_missing"] if self._sizes_known() else []))
 
     def _assemble(self, X: Columns, encoded: np.ndarray) -> np.ndarray:
         v = self._base(X)
@@ -155,6 +177,8 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
         # The encodings are log price per sqft: adding log sqft gives a log-price estimate.
         columns += [encoded[:, 0], encoded[:, 1], encoded[:, 0] + log_sqft]
         columns += list(encoded[:, 2:].T)
+        if self._sizes_known():
+            columns.append(v["size_missing"])
         return np.column_stack(columns)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -171,5 +195,5 @@ class BengaluruFeatures(TransformerMixin, BaseEstimator):
                  "location_te": ["location"], "society_te": ["society"],
                  "location_te_x_log_sqft": ["location", "total_sqft"],
                  "location_bedrooms_te": ["location", "size"],
-                 "society_bedrooms_te": ["society", "size"]}
+                 "society_bedrooms_te": ["society", "size"], "size_missing": ["size"]}
         return {name: known.get(name, ["area_type"]) for name in self.get_feature_names_out()}
