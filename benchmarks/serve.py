@@ -1,13 +1,18 @@
 """Serving speed: `homeprice serve` against `mlflow models serve` on the same champion.
 
 Trains nothing: it takes the current California champion from the registry in
-$HOMEPRICE_HOME (run `make quickstart` first) and starts, one at a time on a loopback port,
-`homeprice serve` with 1 and with 2 workers (prediction logging on, into a fresh SQLite file)
-and `mlflow models serve` with 1 worker. It drives each with the same single-row request from
-a separate load process (wrk when installed, else an async httpx client in its own process)
-at concurrency 1 and 32, and prints req/s, p50 and p99 and the ratio to mlflow. It checks that
-the log holds exactly as many rows as homeprice answered, and prints the in-process
-single-row latency of the fast path vs the sklearn pipeline.
+$HOMEPRICE_HOME (run `make quickstart` first) and starts, one at a time on a loopback port:
+`homeprice serve` in its default configuration (one worker; prediction logging, intervals,
+variant routing and Prometheus metrics on), the same with shadow scoring on (the champion's
+version also made the challenger, in a copy of the registry database: the user's registry
+is never changed), the same with logging off (`serving.log_predictions: false`), and
+`mlflow models serve` with one worker. It drives each from a separate load process (wrk
+when installed, else an async httpx client in its own process) with one home per request
+at concurrency 1 and 32, and with 1,000 homes per request, and prints requests/s and
+homes/s, p50 and p99, and the ratio to mlflow measured in the same run. It checks that no
+log row was lost (rows in the database plus rows spilled = homes answered, as counted by
+/metrics), and prints the in-process time of one validated row to an answer with interval
+(median and p99) against the sklearn pipeline, with a breakdown of where that time goes.
 
     .venv/bin/python benchmarks/serve.py [--seconds 10]
 """
@@ -21,16 +26,19 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from mlflow.tracking import MlflowClient
 from rich.console import Console
 from rich.table import Table
 
@@ -47,7 +55,8 @@ BIN = Path(sys.executable).parent
 LOAD_CLIENT = r'''
 import asyncio, json, sys, time
 import httpx
-url, body, concurrency, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+url, concurrency, seconds = sys.argv[1], int(sys.argv[3]), float(sys.argv[4])
+body = open(sys.argv[2], "rb").read()
 latencies = []
 async def worker(client, stop):
     while time.perf_counter() < stop:
@@ -111,39 +120,142 @@ def run_wrk(url: str, body: str, concurrency: int, seconds: float) -> dict[str, 
 
 
 def run_httpx(url: str, body: str, concurrency: int, seconds: float) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", LOAD_CLIENT, url, body, str(concurrency),
-                          str(seconds)], capture_output=True, text=True, check=True).stdout
+    # The body goes through a file: a batch of 1,000 homes is longer than one argv string may be.
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        file.write(body)
+    try:
+        out = subprocess.run([sys.executable, "-c", LOAD_CLIENT, url, file.name,
+                              str(concurrency), str(seconds)], capture_output=True, text=True,
+                             check=True).stdout
+    finally:
+        os.unlink(file.name)
     return json.loads(out)
 
 
-def in_process(model: object, n: int = 2000) -> dict[str, float]:
-    """Median single-row latency: fast path vs the sklearn pipeline, in microseconds."""
+def timed(call: Callable[[], object], n: int) -> np.ndarray:
+    """Seconds each of `n` calls took, after 50 warm-up calls."""
+    for _ in range(50):
+        call()
+    samples = np.empty(n)
+    for i in range(n):
+        started = time.perf_counter()
+        call()
+        samples[i] = time.perf_counter() - started
+    return samples
+
+
+def in_process(model: object, n: int = 3000) -> dict[str, np.ndarray]:
+    """Seconds per single row, in this process: the served path (validate the JSON object
+    with the API's request model, then the fast path with its single-row check, as a server
+    loads it), its stages, and the sklearn pipeline on a one-row DataFrame (the peer)."""
+    settings = load_settings()
     dataset = get_dataset("california")
+    columns = list(dataset.feature_columns)
+    request_model = dataset.request_model(settings)
     fast = FastPredictor(model)
-    frame = pd.DataFrame([ROW])[list(dataset.feature_columns)]
-    timings = {}
-    for name, call in (("fast path", lambda: fast.predict(to_columns([ROW],
-                                                                     dataset.feature_columns))),
-                       ("sklearn pipeline",
-                        lambda: model[-1].predict_interval(model[:-1].transform(
-                            pd.DataFrame([ROW])[list(dataset.feature_columns)])))):
-        for _ in range(50):
-            call()
-        samples = []
-        for _ in range(n):
-            t = time.perf_counter()
-            call()
-            samples.append(time.perf_counter() - t)
-        timings[name] = float(np.median(samples) * 1e6)
-    assert frame is not None
-    return timings
+    sample = pd.DataFrame([ROW] * 8)
+    fast.check_rows({c: sample[c].tolist() for c in columns}, name="benchmark")
+
+    def served() -> object:
+        row = request_model.model_validate(ROW).features()
+        return fast.predict(to_columns([row], columns))
+
+    def pipeline() -> object:
+        frame = pd.DataFrame([request_model.model_validate(ROW).features()])[columns]
+        return model[-1].predict_interval(model[:-1].transform(frame))
+
+    row = request_model.model_validate(ROW).features()
+    cols = to_columns([row], columns)
+    Z = fast.matrix(cols)
+    point = fast.point(Z)
+    return {
+        "served path (validate + fast path)": timed(served, n),
+        "  validate (pydantic request model)": timed(
+            lambda: request_model.model_validate(ROW).features(), n),
+        "  feature builder (one row)": timed(lambda: fast.matrix(cols), n),
+        "  trees (" + ("LightGBM single-row API" if fast.rows is not None
+                       else "Booster.predict") + ")": timed(lambda: fast.point(Z), n),
+        "  interval (conformal bands)": timed(lambda: fast.interval.interval_for(point), n),
+        "sklearn pipeline (peer)": timed(pipeline, n),
+    }
+
+
+def shadow_registry(settings: object, workdir: Path, version: str) -> str:
+    """A copy of the MLflow database where `version` is also the challenger; its URI.
+
+    Only the database is copied: the artifacts it names stay where they are and are only
+    read. The copy is what the shadow run's server polls, so the user's registry is never
+    changed.
+    """
+    uri = settings.tracking_uri  # type: ignore[attr-defined]
+    if not uri.startswith("sqlite:///"):
+        raise SystemExit(f"the shadow run copies a SQLite MLflow store; the tracking URI is "
+                         f"{uri!r}")
+    source = Path(uri.removeprefix("sqlite:///"))
+    copy = workdir / "mlflow-shadow.db"
+    with sqlite3.connect(source) as db, sqlite3.connect(copy) as target:
+        db.backup(target)
+    copy_uri = f"sqlite:///{copy}"
+    MlflowClient(tracking_uri=copy_uri, registry_uri=copy_uri).set_registered_model_alias(
+        registry.model_name("california"), registry.CHALLENGER, version)
+    return copy_uri
+
+
+def count_logged(log_url: str, spill: Path) -> tuple[int, int, int]:
+    """(served rows, shadow rows) in the log database plus those spilled, and spilled rows."""
+    engine = sa.create_engine(log_url)
+    with engine.connect() as conn:
+        served = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM prediction_logs WHERE served")).scalar_one()
+        shadow = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM prediction_logs WHERE NOT served")).scalar_one()
+    engine.dispose()
+    spilled = 0
+    for path in spill.glob("**/*"):
+        if path.is_file():
+            for line in path.read_bytes().splitlines():
+                if line.strip():
+                    spilled += 1
+                    if b'"served":false' in line.replace(b" ", b""):
+                        shadow += 1
+                    else:
+                        served += 1
+    return served, shadow, spilled
+
+
+def counters(text: str, name: str) -> float:
+    """The sum of a counter's samples in a /metrics answer."""
+    return sum(float(m) for m in re.findall(rf"^{name}\{{[^}}]*\}} ([\d.e+]+)$", text, re.M))
+
+
+def settled_counts(base: str, seconds: float = 120) -> tuple[float, float]:
+    """(homes answered, homes shadow-priced) from /metrics once the server is idle.
+
+    The load tool stops on time with requests still in flight, which the server finishes
+    after; shadow jobs run after their answer. So the counters are read until they stay the
+    same for a second with no shadow job left.
+    """
+    deadline = time.monotonic() + seconds
+    last: tuple[float, float, float] | None = None
+    while time.monotonic() < deadline:
+        text = httpx.get(f"{base}/metrics", timeout=30).text
+        now = (counters(text, "homeprice_predictions_total"),
+               counters(text, "homeprice_shadow_predictions_total"),
+               sum(float(m) for m in re.findall(r"^homeprice_shadow_backlog ([\d.e+]+)$",
+                                                text, re.M)))
+        if now == last and now[2] == 0:
+            return now[0], now[1]
+        last = now
+        time.sleep(1.0)
+    raise SystemExit(f"{base} did not settle within {seconds:.0f} s: {last}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--batch", type=int, default=1000, help="homes per batch request")
     args = parser.parse_args()
-    console = Console(width=130)
+    console = Console(width=140)
     settings = load_settings()
     client = tracking.configure(settings)
     version = registry.alias_version(client, "california", registry.CHAMPION)
@@ -158,79 +270,111 @@ def main() -> int:
     env = dict(os.environ, MLFLOW_TRACKING_URI=settings.tracking_uri,
                PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     mlflow_model = f"models:/{registry.model_name('california')}/{version}"
-    configs = {
-        "homeprice serve": ["homeprice", "serve", "--datasets", "california", "--workers", "1"],
-        "homeprice serve --workers 2": ["homeprice", "serve", "--datasets", "california",
-                                        "--workers", "2"],
-        "mlflow models serve": ["mlflow", "models", "serve", "-m", mlflow_model,
-                                "--env-manager", "local", "-h", "127.0.0.1", "-w", "1"],
+    serve = ["homeprice", "serve", "--datasets", "california", "--workers", "1"]
+    configs: dict[str, tuple[list[str], dict[str, str]]] = {
+        "homeprice default": (serve, {}),
+        "homeprice shadow on": (serve, {
+            "MLFLOW_TRACKING_URI": shadow_registry(settings, workdir, version)}),
+        "homeprice logging off": (serve, {"HOMEPRICE_SERVING__LOG_PREDICTIONS": "false"}),
+        "mlflow models serve": (["mlflow", "models", "serve", "-m", mlflow_model,
+                                 "--env-manager", "local", "-h", "127.0.0.1", "-w", "1"], {}),
     }
-    results: dict[tuple[str, int], dict[str, float]] = {}
-    log_check: dict[str, tuple[int, float]] = {}
+    loads = (("single", 1), ("single", 32), ("batch", 1))
+    results: dict[tuple[str, str, int], dict[str, float]] = {}
+    log_check: dict[str, tuple[tuple[int, int, int], float, float]] = {}
     # One server at a time: on 2 cores an idle neighbour still steals cycles.
-    for name, command in configs.items():
+    for name, (command, extra_env) in configs.items():
         port = free_port()
         homeprice = command[0] == "homeprice"
-        log_url = f"sqlite:///{workdir / (name.replace(' ', '_') + '.db')}"
+        slug = name.replace(" ", "_")
+        log_url = f"sqlite:///{workdir / (slug + '.db')}"
+        spill = workdir / f"{slug}-spill"
         argv = [str(BIN / command[0]), *command[1:], "--port" if homeprice else "-p", str(port)]
         # Output to a file, not a pipe: a full pipe (access logs) would stall the server.
-        server_log = open(workdir / f"{name.replace(' ', '_')}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(argv, env=dict(env, HOMEPRICE_LOG_DB_URL=log_url),
-                                   stdout=server_log, stderr=subprocess.STDOUT)
+        server_log = open(workdir / f"{slug}.log", "wb")  # noqa: SIM115
+        # The log's spill stays in the run folder, never the user's home; the drain at exit
+        # gets as long as it needs, so the count below is of rows lost, not rows late.
+        server_env = dict(env, HOMEPRICE_LOG_DB_URL=log_url,
+                          HOMEPRICE_SERVING__LOG_SPILL_DIR=str(spill),
+                          HOMEPRICE_SERVING__LOG_SHUTDOWN_GRACE_SECONDS="300", **extra_env)
+        process = subprocess.Popen(argv, env=server_env, stdout=server_log,
+                                   stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         url = f"{base}/v1/california/predict" if homeprice else f"{base}/invocations"
-        body = json.dumps(ROW) if homeprice else json.dumps({"dataframe_records": [ROW]})
+        bodies = {"single": json.dumps(ROW) if homeprice
+                  else json.dumps({"dataframe_records": [ROW]}),
+                  "batch": json.dumps({"instances": [ROW] * args.batch}) if homeprice
+                  else json.dumps({"dataframe_records": [ROW] * args.batch})}
         try:
             wait_ready(f"{base}/readyz" if homeprice else f"{base}/ping", process)
-            httpx.post(url, content=body, headers={"content-type": "application/json"},
-                       timeout=30).raise_for_status()
-            load(url, body, 8, 2)  # warm-up
-            for concurrency in (1, 32):
-                results[(name, concurrency)] = load(url, body, concurrency, args.seconds)
+            if homeprice and "shadow" in name:
+                loaded = httpx.get(f"{base}/v1/models").json()["california"]
+                if "challenger" not in loaded:
+                    raise SystemExit(f"{name}: no challenger loaded: {loaded}")
+            for kind in bodies:
+                httpx.post(url, content=bodies[kind], headers={"content-type": "application/json"},
+                           timeout=60).raise_for_status()
+            load(url, bodies["single"], 8, 2)  # warm-up
+            for kind, concurrency in loads:
+                results[(name, kind, concurrency)] = load(url, bodies[kind], concurrency,
+                                                          args.seconds)
             if homeprice:
-                answered = 0.0
-                for _ in range(2 * int(command[-1])):  # each worker has its own counters
-                    text = httpx.get(f"{base}/metrics").text
-                    answered = max(answered, sum(float(m) for m in re.findall(
-                        r'homeprice_predictions_total\{[^}]*\} ([\d.e+]+)', text)))
+                answered, shadowed = settled_counts(base)
         finally:
             process.send_signal(signal.SIGTERM if homeprice else signal.SIGINT)
             try:
-                process.wait(timeout=120)
+                process.wait(timeout=400)
             except subprocess.TimeoutExpired:
                 process.kill()
             server_log.close()
         if homeprice:
-            engine = sa.create_engine(log_url)
-            with engine.connect() as conn:
-                logged = conn.execute(sa.text("SELECT COUNT(*) FROM prediction_logs")).scalar_one()
-            engine.dispose()
-            log_check[name] = (logged, answered)
+            log_check[name] = (count_logged(log_url, spill), answered, shadowed)
 
-    table = Table(title=f"California champion v{version}, single-row requests, load: {tool}, "
-                        f"{args.seconds:.0f}s per run; ratio vs mlflow models serve (1 worker)")
-    for column in ("server", "concurrency", "req/s", "p50 ms", "p99 ms", "req/s ratio"):
-        table.add_column(column, justify="left" if column == "server" else "right")
-    for concurrency in (1, 32):
-        peer = results[("mlflow models serve", concurrency)]["rps"]
+    peer_name = "mlflow models serve"
+    table = Table(title=f"California champion v{version}, load: {tool}, {args.seconds:.0f} s per "
+                        f"run, one server at a time; ratio: homes/s vs {peer_name} (1 worker) "
+                        "in this run")
+    for column in ("server", "request", "conc.", "req/s", "homes/s", "p50 ms", "p99 ms",
+                   "ratio"):
+        table.add_column(column, justify="left" if column in ("server", "request") else "right")
+    for kind, concurrency in loads:
+        homes = 1 if kind == "single" else args.batch
+        peer = results[(peer_name, kind, concurrency)]["rps"]
         for name in configs:
-            r = results[(name, concurrency)]
-            table.add_row(name, str(concurrency), f"{r['rps']:,.0f}", f"{r['p50_ms']:.2f}",
-                          f"{r['p99_ms']:.2f}", f"{r['rps'] / peer:.1f}x")
+            r = results[(name, kind, concurrency)]
+            table.add_row(name, "1 home" if kind == "single" else f"{homes:,} homes",
+                          str(concurrency), f"{r['rps']:,.1f}", f"{r['rps'] * homes:,.0f}",
+                          f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
+                          f"{r['rps'] / peer:.1f}x")
+        table.add_section()
     console.print(table)
+    default, off = "homeprice default", "homeprice logging off"
+    shares = [results[(default, k, c)]["rps"] / results[(off, k, c)]["rps"] for k, c in loads]
+    console.print("logging on / logging off throughput: " + ", ".join(
+        f"{k} c={c} {share:.0%}" for (k, c), share in zip(loads, shares, strict=True)))
+
     timings = in_process(model)
-    console.print(f"in-process single row (median): fast path {timings['fast path']:.0f} µs, "
-                  f"sklearn pipeline {timings['sklearn pipeline']:.0f} µs, ratio "
-                  f"{timings['sklearn pipeline'] / timings['fast path']:.1f}x")
+    peer = float(np.median(timings["sklearn pipeline (peer)"]))
+    stages = Table(title="In process, one validated row to an answer with interval (median and "
+                         "p99 of 3,000 calls; ratio: the sklearn pipeline's median / this)")
+    for column in ("path", "median µs", "p99 µs", "ratio"):
+        stages.add_column(column, justify="left" if column == "path" else "right")
+    for name, samples in timings.items():
+        median = float(np.median(samples))
+        stages.add_row(name, f"{median * 1e6:,.1f}", f"{np.percentile(samples, 99) * 1e6:,.1f}",
+                       f"{peer / median:.1f}x")
+    console.print(stages)
+
     ok = True
-    for name, (logged, answered) in log_check.items():
-        # With several workers /metrics answers from one of them: the log count is exact, the
-        # metric a lower bound, so only the single-worker run is checked for equality.
-        exact = name == "homeprice serve"
-        equal = logged == answered
-        ok &= equal or not exact
-        console.print(f"prediction log of {name}: {logged:,} rows; answered (from /metrics) "
-                      f"{answered:,.0f}: {'equal' if equal else 'MISMATCH' if exact else 'n/a'}")
+    for name, ((served, shadow, spilled), answered, shadowed) in log_check.items():
+        expected_served = 0 if name == off else answered
+        expected_shadow = 0 if name == off else shadowed
+        equal = served == expected_served and shadow == expected_shadow
+        ok &= equal
+        console.print(f"prediction log of {name}: {served:,} served + {shadow:,} shadow rows "
+                      f"({spilled:,} of them spilled); expected {expected_served:,.0f} + "
+                      f"{expected_shadow:,.0f} (from /metrics): "
+                      f"{'no row lost' if equal else 'MISMATCH'}")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1
 

@@ -92,9 +92,12 @@ def _statistics(tree: cKDTree, log_price: np.ndarray, points: np.ndarray,
     weights = 1.0 / (km + _WEIGHT_FLOOR_KM)
     at = np.asarray(ks) - 1
     counts = np.asarray(ks, dtype=float)
-    mean = np.cumsum(values, axis=1)[:, at] / counts
-    weighted = np.cumsum(values * weights, axis=1)[:, at] / np.cumsum(weights, axis=1)[:, at]
-    spread = np.sqrt(np.maximum(np.cumsum(values * values, axis=1)[:, at] / counts - mean**2,
-                                0.0))
-    return np.stack([mean, weighted, spread, np.log1p(km[:, at])], axis=2).reshape(
-        len(values), len(ks) * len(STATISTICS))
+    # One cumulative sum over the four stacked terms: each row still adds up sequentially.
+    sums = np.cumsum(np.stack([values, values * weights, weights, values * values]),
+                     axis=2)[:, :, at]
+    out = np.empty((len(values), len(ks), len(STATISTICS)))
+    mean = out[:, :, 0] = sums[0] / counts
+    out[:, :, 1] = sums[1] / sums[2]
+    out[:, :, 2] = np.sqrt(np.maximum(sums[3] / counts - mean**2, 0.0))
+    out[:, :, 3] = np.log1p(km[:, at])
+    return out.reshape(len(values), len(ks) * len(STATISTICS))

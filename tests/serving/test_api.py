@@ -43,6 +43,23 @@ def test_source_formats_are_accepted(client: TestClient) -> None:
     assert all(p > 0 for p in prices)
 
 
+def test_a_plot_without_a_size_is_priced_with_an_honest_interval(client: TestClient) -> None:
+    """Plots are listed by area only (13 such listings in the shared data): they are priced,
+    and their interval comes from sizeless listings alone, whose errors are larger: relative
+    to its price, the plot's interval is wider than a sized listing's at the same place."""
+    plot = {"area_type": "Plot Area", "location": "Sarjapur Road", "total_sqft": "1200 - 2400",
+            "availability": "Immediate Possession"}
+    answer = client.post("/v1/bengaluru/predict", json=plot)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert 0 < body["lower"] <= body["price"] <= body["upper"]
+    sized = client.post("/v1/bengaluru/predict", json=plot | {"size": "3 Bedroom"}).json()
+    def relative_width(answer: dict) -> float:
+        return (answer["upper"] - answer["lower"]) / answer["price"]
+
+    assert relative_width(body) > relative_width(sized)
+
+
 @pytest.mark.parametrize(
     ("dataset", "change", "field", "rule"),
     [("california", {"latitude": 47.9}, "latitude", "less than or equal to 42.5"),

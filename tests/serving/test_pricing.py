@@ -125,13 +125,14 @@ def metrics(tmp_path: Path) -> ServingMetrics:
 
 
 def service(metrics: ServingMetrics, *models: LoadedModel, mode: str = "off",
-            share: float = 0.2, log: Log | None = None, pool: Pool | None = None
-            ) -> tuple[PricingService, Log, Pool]:
+            share: float = 0.2, log: Log | None = None, pool: Pool | None = None,
+            log_predictions: bool = True) -> tuple[PricingService, Log, Pool]:
     store = Store(*models)
     router = TrafficRouter({"california": TrafficSettings(mode=mode, share=share)},
                            ["california"], lambda d: store.get(d, CHALLENGER) is not None)
     log, pool = log or Log(), pool or Pool()
-    return PricingService(["california"], store, router, log, metrics, pool), log, pool  # type: ignore[arg-type]
+    return PricingService(["california"], store, router, log, metrics, pool,  # type: ignore[arg-type]
+                          log_predictions=log_predictions), log, pool
 
 
 def count(metrics: ServingMetrics, name: str, **labels: str) -> float:
@@ -286,3 +287,16 @@ def test_the_service_does_not_import_the_web_framework() -> None:
                 for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {name for name in imported if name.split(".")[0] in ("fastapi", "starlette")}
+
+
+def test_with_logging_off_nothing_is_queued_served_or_shadow(metrics: ServingMetrics) -> None:
+    pricing, log, pool = service(metrics, loaded(CHAMPION, "1", 1.0), loaded(CHALLENGER, "2", 2.0),
+                                 mode="shadow", log_predictions=False)
+    priced = pricing.price("california", ROWS, None)
+    pool.run()
+    assert [a["price"] for a in priced.answers] == [1.0, 1.0]
+    assert priced.records == [] and log.queued == []
+    # Shadow scoring and the counters still run: only the log rows are skipped.
+    assert count(metrics, "homeprice_predictions_total", dataset="california",
+                 variant="champion") == 2
+    assert count(metrics, "homeprice_shadow_predictions_total", dataset="california") == 2

@@ -75,7 +75,7 @@ def model_input(features: list[dict[str, Any]], feature_columns: list[str]) -> p
     return pd.DataFrame({name: [row.get(name) for row in features] for name in feature_columns})
 
 
-def _served_rows(log: PredictionLog, settings: Settings, dataset: str, since: datetime
+def served_rows(log: PredictionLog, settings: Settings, dataset: str, since: datetime
                  ) -> pd.DataFrame:
     """Labelled champion-served predictions since `since` (archive and live log), each once,
     with their logged features."""
@@ -114,12 +114,12 @@ def replay(dataset: str, settings: Settings, model: str = registry.CHALLENGER,
     start = (now or datetime.now(UTC)) - parse_duration(window, "since")
     version = resolve_model(settings, name, model)
     if log is not None:
-        rows = _served_rows(log, settings, name, start)
+        rows = served_rows(log, settings, name, start)
     else:
         own = PredictionLog(settings.log_url)
         own.start()
         try:
-            rows = _served_rows(own, settings, name, start)
+            rows = served_rows(own, settings, name, start)
         finally:
             own.close()
     if rows.empty:
@@ -169,4 +169,5 @@ def _decision(settings: Settings, dataset: str, version: str, rows: pd.DataFrame
                         window=window)
 
 
-__all__ = ["DEFAULT_SINCE", "NOTE", "ReplayResult", "model_input", "replay", "resolve_model"]
+__all__ = ["DEFAULT_SINCE", "NOTE", "ReplayResult", "model_input", "replay", "resolve_model",
+           "served_rows"]

@@ -237,12 +237,17 @@ class BatchWriter:
         with self._lock:
             taken = 0
             if not self._spilling and not self._closed:
-                taken = min(len(records), self._max_queue - len(self._queue))
+                before = len(self._queue)
+                taken = min(len(records), self._max_queue - before)
                 for record in records[:taken]:
                     self._accepted += 1
                     self._queue.append((self._accepted, record))
                     self._pending[record.prediction_id] = self._accepted
-                if taken:
+                # Wake the writer only when it can act: on the first record of an empty queue
+                # (it sleeps until records come) or when a batch is full (it waits up to
+                # flush_interval for one). Waking it on every record made it take the GIL and
+                # the lock back from the request path once per prediction, for nothing.
+                if taken and (before == 0 or before < self._batch_size <= before + taken):
                     self._has_items.notify()
             if taken < len(records):
                 rows = []

@@ -2,11 +2,14 @@
 body): it adds security headers to every answer, checks the admin and feedback tokens before
 any body of theirs is read, and refuses bodies over their route's byte limit from
 Content-Length at once or, when streamed, as soon as the bytes read pass the limit, before the
-app parses anything."""
+app parses anything. Single-home predict requests that are plainly valid are answered here by
+the predict shortcut (serving/shortcut.py); the rest go on to the app with their body
+replayed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,14 +17,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from homeprice.serving.limits import ADMIN, FEEDBACK, BodyLimits, BodyTooLarge, route_class
 from homeprice.serving.security import Refusal, TokenGate, security_headers
 
+if TYPE_CHECKING:
+    from homeprice.serving.shortcut import PredictShortcut
+
 
 class EdgeGuard:
     """ASGI middleware: security headers, token gates and body limits (see the module)."""
 
     def __init__(self, app: ASGIApp, limits: BodyLimits, admin: TokenGate,
                  on_refused: Callable[[str], None] = lambda reason: None,
-                 feedback: TokenGate | None = None) -> None:
+                 feedback: TokenGate | None = None,
+                 shortcut: PredictShortcut | None = None) -> None:
         self.app = app
+        self.shortcut = shortcut
         self.limits = limits
         # The gate of each route class that needs a token (the others are anonymous).
         self.gates = {ADMIN: admin} | ({FEEDBACK: feedback} if feedback is not None else {})
@@ -51,6 +59,18 @@ class EdgeGuard:
                 self.on_refused("body_too_large")
                 await _answer(send, _too_large(limit))
                 return
+        if self.shortcut is not None and self.shortcut.wants(scope):
+            try:
+                body = await _read_body(receive, limit)
+            except BodyTooLarge:
+                self.on_refused("body_too_large")
+                await _answer(send, _too_large(limit))
+                return
+            if body is None:
+                return  # the client went away before its body was complete: nobody to answer
+            if await self.shortcut.answer(scope, body, receive, send):
+                return
+            receive = _replay(body, receive)
         await self._guarded(scope, receive, send, limit)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
@@ -90,6 +110,39 @@ class EdgeGuard:
         finally:
             if exceeded:
                 self.on_refused("body_too_large")
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body (None if the client disconnected first); BodyTooLarge as soon
+    as it passes `limit` bytes."""
+    chunks = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives `body` whole first, then whatever `receive` gives (a
+    disconnect)."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _too_large(limit: int) -> Refusal:

@@ -3,7 +3,9 @@
 The fast predictor runs the pipeline's own fitted feature builder on plain column lists (the
 same code as training, without pandas), then the LightGBM booster directly (or the fitted
 scikit-learn estimator on a numpy matrix for other candidates), then the model's own conformal
-bands. It is used only after agreeing with the sklearn pipeline on a stored test sample.
+bands. Requests of a few rows go through LightGBM's single-row API (`lgbmrow`) once it has
+agreed with the booster row by row. It is used only after agreeing with the sklearn pipeline
+on a stored test sample, as a whole and row by row.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from lightgbm import LGBMRegressor
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 
+from homeprice.serving import lgbmrow
 from homeprice.training.intervals import IntervalRegressor
 
 Prediction = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -69,6 +72,16 @@ class FastPredictor:
         self.estimator = unwrapped.estimator
         self.booster = (self.estimator.booster_ if isinstance(self.estimator, LGBMRegressor)
                         else None)
+        # LightGBM's single-row path for small requests, once checked (`check_rows`).
+        self.rows: lgbmrow.RowPredictor | None = None
+
+    def check_rows(self, columns: Mapping[str, list], name: str = "model") -> bool:
+        """Take LightGBM's single-row path for requests of up to lgbmrow.MAX_ROWS rows if it
+        agrees with the booster on every row of `columns` (reference rows); True if taken."""
+        self.rows = None
+        if self.booster is not None:
+            self.rows = lgbmrow.row_predictor(self.booster, self.matrix(columns), name=name)
+        return self.rows is not None
 
     def matrix(self, columns: Mapping[str, list]) -> np.ndarray:
         """The model's feature matrix for column lists."""
@@ -76,7 +89,9 @@ class FastPredictor:
 
     def point(self, Z: np.ndarray) -> np.ndarray:
         """Point predictions in the target's unit from a feature matrix."""
-        if self.booster is not None:
+        if self.rows is not None and len(Z) <= lgbmrow.MAX_ROWS:
+            raw = self.rows.predict(Z)
+        elif self.booster is not None:
             # One thread: for request-sized matrices OpenMP start-up and spin-waiting cost more
             # than they save, and they steal the core the event loop needs.
             raw = self.booster.predict(Z, num_threads=1 if len(Z) < 1000 else 0)
@@ -87,18 +102,28 @@ class FastPredictor:
 
     def predict(self, columns: Mapping[str, list]) -> Prediction:
         """(prediction, lower, upper) for column lists."""
-        return self.interval.interval_for(self.point(self.matrix(columns)))
+        Z = self.matrix(columns)
+        return self.interval.interval_for(self.point(Z), self.interval.group_of(Z))
 
 
 def max_relative_difference(fast: FastPredictor,
                             expected: tuple[np.ndarray, np.ndarray, np.ndarray],
                             sample: pd.DataFrame, feature_columns: Sequence[str]) -> float:
     """Largest relative disagreement on `sample` between the fast path and `expected`, the
-    pipeline's (prediction, lower, upper) there."""
+    pipeline's (prediction, lower, upper) there: the sample priced as one matrix and row by
+    row (single-home requests take other code paths: the feature builder on one row, and
+    LightGBM's single-row API)."""
     columns = {c: sample[c].tolist() for c in feature_columns}
-    got = fast.predict(columns)
+    whole = fast.predict(columns)
+    one_by_one = [fast.predict({c: [values[i]] for c, values in columns.items()})
+                  for i in range(len(sample))]
+    by_row = tuple(np.concatenate([got[part] for got in one_by_one]) if one_by_one
+                   else np.empty(0) for part in range(3))
     worst = 0.0
-    for e, g in zip(expected, got, strict=True):
-        scale = np.maximum(np.abs(e), 1e-12)
-        worst = max(worst, float(np.max(np.abs(g - e) / scale)))
+    for got in (whole, by_row):
+        for e, g in zip(expected, got, strict=True):
+            if len(e) == 0:
+                continue
+            scale = np.maximum(np.abs(e), 1e-12)
+            worst = max(worst, float(np.max(np.abs(g - e) / scale)))
     return worst

@@ -137,6 +137,8 @@ class ModelStore:
         difference: float | None
         try:
             fast = FastPredictor(model)
+            fast.check_rows({c: sample[c].tolist() for c in feature_columns},
+                            name=f"{dataset} v{version}")
             difference = max_relative_difference(fast, expected, sample, feature_columns)
         except Exception as error:  # noqa: BLE001 - any failure: serve the pipeline instead
             log.warning("%s v%s: fast path failed to compile (%s); serving the pipeline",

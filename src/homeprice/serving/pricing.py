@@ -63,7 +63,8 @@ class RequestInfo:
 
 @dataclass(slots=True)
 class Priced:
-    """The answers to one request (in item order) and the served log rows queued for them."""
+    """The answers to one request (in item order) and the served log rows queued for them
+    (none with serving.log_predictions off)."""
 
     answers: list[dict[str, Any]]
     records: list[PredictionRecord]
@@ -109,10 +110,12 @@ class PricingService:
 
     def __init__(self, datasets: Iterable[str], store: ModelStore, router: TrafficRouter,
                  prediction_log: PredictionLog, metrics: ServingMetrics,
-                 shadow: ShadowPool) -> None:
+                 shadow: ShadowPool, *, log_predictions: bool = True) -> None:
         self._store = store
         self._router = router
         self._log = prediction_log
+        # serving.log_predictions: off, no row is built or queued (served or shadow).
+        self._log_predictions = log_predictions
         self._metrics = metrics
         self._shadow = shadow
         # Looked up once: the request path only indexes a dict.
@@ -165,9 +168,11 @@ class PricingService:
         answers = [{"price": float(price[i]), "lower": float(lower[i]), "upper": float(upper[i]),
                     "model_version": version, "variant": variant,
                     "prediction_id": prediction_ids[i]} for i in range(len(rows))]
-        records = log_records(request, loaded, prediction, prediction_ids, latency_ms)
-        self._log.enqueue(records)
-        self._metrics.predictions.labels(dataset, variant).inc(len(rows))
+        records = []
+        if self._log_predictions:
+            records = log_records(request, loaded, prediction, prediction_ids, latency_ms)
+            self._log.enqueue(records)
+        self._metrics.predictions_of(dataset, variant).inc(len(rows))
         if route.shadow and challenger is not None:
             job = self._shadow_job(challenger, request, columns, prediction_ids)
             if not self._shadow.submit(job, rows=len(rows)):
@@ -192,8 +197,9 @@ class PricingService:
                 log.warning("shadow scoring of %s by challenger v%s failed for request %s: %s",
                             request.dataset, challenger.version, request.request_id, failure)
                 return
-            self._log.enqueue(records)
-            self._metrics.shadow_predictions.labels(request.dataset).inc(len(records))
+            if self._log_predictions:
+                self._log.enqueue(records)
+            self._metrics.shadow_predictions_of(request.dataset).inc(len(records))
         return job
 
     def explain(self, dataset: str, row: dict[str, Any]) -> tuple[LoadedModel, dict[str, Any]]:

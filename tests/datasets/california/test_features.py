@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homeprice.datasets.california.features import CaliforniaFeatures
+from homeprice.datasets.california.columns import OCEAN_PROXIMITY
+from homeprice.datasets.california.features import (
+    CITIES,
+    ROTATIONS_DEG,
+    CaliforniaFeatures,
+)
+from homeprice.features import floats, objects
 
 
 def test_missing_bedrooms_are_imputed_with_train_median(clean_data) -> None:
@@ -51,3 +57,70 @@ def test_without_a_target_or_neighbours_the_features_are_location_only(clean_dat
     # A pipeline pickled before neighbourhood prices existed has no such attribute.
     del plain.neighbour_prices_
     assert plain.transform(X.head(5)).shape == (5, len(plain.get_feature_names_out()))
+
+
+def _serving_sample(X) -> dict[str, list]:
+    # Real rows, plus what a request may hold that the head of the data may not: every ocean
+    # category, missing bedrooms, zero rooms and households, and the state's extreme corners.
+    sample = X.sample(300, random_state=0).reset_index(drop=True)
+    sample["ocean_proximity"] = [OCEAN_PROXIMITY[i % len(OCEAN_PROXIMITY)]
+                                 for i in range(len(sample))]
+    sample.loc[::7, "total_bedrooms"] = np.nan
+    sample.loc[::11, ["total_rooms", "households"]] = 0.0
+    corners = [(32.54, -124.35), (41.95, -124.35), (32.54, -114.31), (41.95, -114.31)]
+    for i, (lat, lon) in enumerate(corners):
+        sample.loc[i, ["latitude", "longitude"]] = lat, lon
+    columns = {c: sample[c].tolist() for c in sample.columns}
+    columns["total_bedrooms"] = [None if v != v else v for v in columns["total_bedrooms"]]
+    return columns
+
+
+def _per_column(fitted: CaliforniaFeatures, X) -> np.ndarray:
+    # The features written plainly, one column at a time: the reference the builder's
+    # broadcast arithmetic must match bit for bit.
+    lon, lat = floats(X, "longitude"), floats(X, "latitude")
+    rooms, raw_bedrooms = floats(X, "total_rooms"), floats(X, "total_bedrooms")
+    bedrooms = np.where(np.isnan(raw_bedrooms), fitted.bedrooms_median_, raw_bedrooms)
+    population = floats(X, "population")
+    households = np.maximum(floats(X, "households"), 1.0)
+    columns = [lon, lat, floats(X, "housing_median_age"), floats(X, "median_income"),
+               np.log1p(rooms), np.log1p(bedrooms), np.log1p(population), np.log1p(households),
+               rooms / households, bedrooms / np.maximum(rooms, 1.0), population / households,
+               np.isnan(raw_bedrooms).astype(float)]
+    for angle in np.deg2rad(ROTATIONS_DEG):
+        columns += [lon * np.cos(angle) - lat * np.sin(angle),
+                    lon * np.sin(angle) + lat * np.cos(angle)]
+    for city_lat, city_lon in CITIES.values():
+        columns.append(np.hypot(lat - city_lat, (lon - city_lon) * np.cos(np.deg2rad(city_lat))))
+    coords = np.column_stack([lat, lon])
+    sq_dist = ((coords[:, None, :] - fitted.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+    columns += list(np.exp(-fitted.gamma * sq_dist).T)
+    ocean = objects(X, "ocean_proximity")
+    columns += [(ocean == category).astype(float) for category in OCEAN_PROXIMITY]
+    nearby = getattr(fitted, "neighbour_prices_", None)
+    if nearby is not None:
+        columns += list(nearby.describe(lat, lon).T)
+    return np.column_stack(columns)
+
+
+@pytest.mark.parametrize("nearby", [True, False], ids=["neighbours", "without"])
+def test_features_are_the_per_column_formulas_bit_for_bit_at_every_request_size(
+        clean_data, nearby) -> None:
+    # The builder computes every column with a few broadcast operations (one-row serving
+    # speed); a last-bit difference from the plain formulas, or between a request of one row
+    # and a whole matrix, could flip a tree split, so equality is exact, not approximate.
+    X, y = clean_data["california"]
+    fitted = CaliforniaFeatures().fit(X, y)
+    width = len(fitted.get_feature_names_out())
+    if not nearby:  # a pipeline pickled before neighbourhood prices existed
+        width -= len(fitted.neighbour_prices_.names())
+        del fitted.neighbour_prices_
+    columns = _serving_sample(X)
+    whole = fitted.transform_columns(columns)
+    assert whole.shape == (len(columns["longitude"]), width)
+    np.testing.assert_array_equal(whole, _per_column(fitted, columns), strict=True)
+    for size in (1, 3, 8):
+        for start in range(0, len(whole) - size + 1, size):
+            part = {c: values[start:start + size] for c, values in columns.items()}
+            np.testing.assert_array_equal(fitted.transform_columns(part),
+                                          whole[start:start + size], strict=True)

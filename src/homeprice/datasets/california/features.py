@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted
 
-from homeprice.datasets.california.columns import OCEAN_PROXIMITY
+from homeprice.datasets.california.columns import NUMERIC_COLUMNS, OCEAN_PROXIMITY
 from homeprice.features import Columns, floats, objects
 from homeprice.neighbours import NeighbourPrices
 
@@ -21,6 +21,14 @@ CITIES = {"los_angeles": (34.05, -118.24), "san_francisco": (37.77, -122.42),
           "san_diego": (32.72, -117.16), "san_jose": (37.34, -121.89),
           "sacramento": (38.58, -121.49)}
 ROTATIONS_DEG = (15.0, 30.0, 45.0, 60.0)
+# Constants of the broadcast feature arithmetic, computed by the very calls the plain
+# per-column formulas make, so the bits are the same (a last-bit change can flip a tree split).
+_ROT_COS = np.array([np.cos(angle) for angle in np.deg2rad(ROTATIONS_DEG)])
+_ROT_SIN = np.array([np.sin(angle) for angle in np.deg2rad(ROTATIONS_DEG)])
+_CITY_LAT = np.array([city_lat for city_lat, _ in CITIES.values()])
+_CITY_LON = np.array([city_lon for _, city_lon in CITIES.values()])
+_CITY_COS = np.array([np.cos(np.deg2rad(city_lat)) for city_lat, _ in CITIES.values()])
+_OCEAN = np.array(OCEAN_PROXIMITY, dtype=object)
 
 
 class CaliforniaFeatures(TransformerMixin, BaseEstimator):
@@ -48,13 +56,13 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
         """Fit, and return features whose neighbourhood prices are cross-fitted (a training
         row's own value never feeds its features)."""
         self._fit_state(X, y)
-        base = self._base_columns(X)
         if self.neighbour_prices_ is None:
-            return base
+            return self._base_columns(X)
+        out = self._base_columns(X, extra=len(self.neighbour_prices_.names()))
         lat, lon = floats(X, "latitude"), floats(X, "longitude")
-        nearby = self.neighbour_prices_.cross_fitted(lat, lon, np.log(np.asarray(y, float)),
-                                                     random_state=self.random_state)
-        return np.hstack([base, nearby])
+        out[:, -len(self.neighbour_prices_.names()):] = self.neighbour_prices_.cross_fitted(
+            lat, lon, np.log(np.asarray(y, float)), random_state=self.random_state)
+        return out
 
     def _fit_state(self, X: pd.DataFrame, y: object) -> None:
         self.bedrooms_median_ = float(np.nanmedian(X["total_bedrooms"].astype(float)))
@@ -89,37 +97,48 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
 
     def transform_columns(self, X: Columns) -> np.ndarray:
         """`transform` without scikit-learn's per-call wrappers (the serving fast path)."""
-        base = self._base_columns(X)
         # Pipelines fitted before neighbourhood prices existed have no `neighbour_prices_`.
         nearby = getattr(self, "neighbour_prices_", None)
         if nearby is None:
-            return base
-        return np.hstack([base, nearby.describe(floats(X, "latitude"), floats(X, "longitude"))])
+            return self._base_columns(X)
+        out = self._base_columns(X, extra=len(nearby.names()))
+        out[:, -len(nearby.names()):] = nearby.describe(floats(X, "latitude"),
+                                                        floats(X, "longitude"))
+        return out
 
-    def _base_columns(self, X: Columns) -> np.ndarray:
-        lon = floats(X, "longitude")
-        lat = floats(X, "latitude")
-        rooms = floats(X, "total_rooms")
-        raw_bedrooms = floats(X, "total_bedrooms")
-        bedrooms = np.where(np.isnan(raw_bedrooms), self.bedrooms_median_, raw_bedrooms)
-        population = floats(X, "population")
-        households = np.maximum(floats(X, "households"), 1.0)
-        columns = [lon, lat, floats(X, "housing_median_age"), floats(X, "median_income"),
-                   np.log1p(rooms), np.log1p(bedrooms), np.log1p(population), np.log1p(households),
-                   rooms / households, bedrooms / np.maximum(rooms, 1.0), population / households,
-                   np.isnan(raw_bedrooms).astype(float)]
-        for angle in np.deg2rad(ROTATIONS_DEG):
-            columns += [lon * np.cos(angle) - lat * np.sin(angle),
-                        lon * np.sin(angle) + lat * np.cos(angle)]
-        for city_lat, city_lon in CITIES.values():
-            columns.append(np.hypot(lat - city_lat,
-                                    (lon - city_lon) * np.cos(np.deg2rad(city_lat))))
-        coords = np.column_stack([lat, lon])
-        sq_dist = ((coords[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
-        columns += list(np.exp(-self.gamma * sq_dist).T)
-        ocean = objects(X, "ocean_proximity")
-        columns += [(ocean == category).astype(float) for category in OCEAN_PROXIMITY]
-        return np.column_stack(columns)
+    def _base_columns(self, X: Columns, extra: int = 0) -> np.ndarray:
+        # Every column into one preallocated matrix (with `extra` columns left for the caller)
+        # by a few broadcast operations: for the one-row requests of serving, numpy's per-call
+        # overhead, not the arithmetic, is the cost, so a call per column would dominate.
+        # Each element sees the operations of the plain per-column formulas in the same order,
+        # so the bits are theirs (tests/datasets/california keeps those formulas as the
+        # reference and checks exact equality, also for requests of a few rows).
+        lon, lat, age, rooms, raw_bedrooms, population, raw_households, income = np.array(
+            [X[name] for name in NUMERIC_COLUMNS], dtype=float)
+        n = len(lon)
+        missing = np.isnan(raw_bedrooms)
+        bedrooms = np.where(missing, self.bedrooms_median_, raw_bedrooms)
+        households = np.maximum(raw_households, 1.0)
+        n_clusters = len(self.cluster_centers_)
+        width = 12 + 2 * len(ROTATIONS_DEG) + len(CITIES) + n_clusters + len(OCEAN_PROXIMITY)
+        out = np.empty((n, width + extra))
+        out[:, 0:4] = np.array([lon, lat, age, income]).T
+        out[:, 4:8] = np.log1p(np.array([rooms, bedrooms, population, households])).T
+        out[:, 8:11] = (np.array([rooms, bedrooms, population])
+                        / np.array([households, np.maximum(rooms, 1.0), households])).T
+        out[:, 11] = missing
+        lon_, lat_ = lon[:, None], lat[:, None]
+        out[:, 12:20:2] = lon_ * _ROT_COS - lat_ * _ROT_SIN
+        out[:, 13:20:2] = lon_ * _ROT_SIN + lat_ * _ROT_COS
+        end = 20 + len(CITIES)
+        out[:, 20:end] = np.hypot(lat_ - _CITY_LAT, (lon_ - _CITY_LON) * _CITY_COS)
+        # Squared distance to each centre as the pair's sum written out: a + b.
+        centers = self.cluster_centers_
+        sq_dist = (lat_ - centers[:, 0]) ** 2 + (lon_ - centers[:, 1]) ** 2
+        out[:, end:end + n_clusters] = np.exp(-self.gamma * sq_dist)
+        end += n_clusters
+        out[:, end:width] = objects(X, "ocean_proximity")[:, None] == _OCEAN
+        return out
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """Names of the output columns."""
