@@ -61,3 +61,32 @@ def monitor_drift(
         console.print(f"drift above the threshold: retraining {name} ({retrain_budget} budget)",
                       highlight=False)
         render_training(run_pipeline(name, settings, retrain_budget), console)
+
+
+@app.command("comparables")
+def monitor_comparables(
+    dataset: DatasetOption,
+    since: Annotated[str, typer.Option(help="Labelled requests of this recent window, e.g. "
+                                            "7d.")] = "7d",
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Comps per home.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """On labelled traffic: how often the true price is inside the comps' range, and the
+    comps' estimate error beside the served model's."""
+    from homeprice.monitoring.comparables import live_comparables
+
+    result = live_comparables(dataset, load_settings(), since, k=k)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"{result.dataset}: {result.rows:,} labelled requests since "
+                        f"{result.since}; comps (k={result.k}) of champion "
+                        f"v{result.comps_version}, model v{', v'.join(result.served_versions)}")
+    for column in ("estimate", "RMSE", "MAE", "MAPE"):
+        table.add_column(column)
+    for label, metrics in (("served model", result.model), ("comps", result.comps)):
+        table.add_row(label, f"{metrics['rmse']:,.4g}", f"{metrics['mae']:,.4g}",
+                      f"{metrics['mape']:.1%}")
+    out.print(table)
+    out.print(f"true price inside the comps' range: {result.comps['range_coverage']:.1%}; "
+              f"served price inside it: {result.comps['model_in_range']:.1%}", highlight=False)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from homeprice.config import Settings
 from homeprice.errors import BusyError, HomepriceError
 from homeprice.predictionlog import PredictionLog
+from homeprice.serving.comparables import ComparablesService
 from homeprice.serving.dependencies import ServingContext
 from homeprice.serving.edge import EdgeGuard
 from homeprice.serving.limits import BodyLimits
@@ -27,9 +28,12 @@ from homeprice.serving.pricing import PricingService
 from homeprice.serving.redaction import redact
 from homeprice.serving.responses import json_response
 from homeprice.serving.routes import admin, health
+from homeprice.serving.routes.comparables import comparables_router
 from homeprice.serving.routes.predict import prediction_router
 from homeprice.serving.routing import CHALLENGER, ShadowPool, TrafficRouter
+from homeprice.serving.schemas import request_models
 from homeprice.serving.security import FEEDBACK, TokenGate, check_admin_token, check_token
+from homeprice.serving.shortcut import PredictShortcut
 from homeprice.serving.trafficstore import TrafficStore
 
 log = logging.getLogger(__name__)
@@ -41,7 +45,7 @@ def _describe(error: dict) -> str:
     return f"{'.'.join(parts) or 'body'}: {error.get('msg', 'invalid')}"
 
 
-_ENDPOINTS = ("predict", "explain", "feedback")
+_ENDPOINTS = ("predict", "explain", "feedback", "comparables")
 
 
 def _count_error(request: Request, status: int) -> None:
@@ -122,6 +126,8 @@ class GuardedApp(FastAPI):
 
     # Body limits, the admin gate, the feedback gate and the metrics that count refusals.
     edge: tuple[BodyLimits, TokenGate, TokenGate, ServingMetrics] | None = None
+    # Answers plainly valid single-home predict requests at the edge (serving/shortcut.py).
+    shortcut: PredictShortcut | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
@@ -130,7 +136,7 @@ class GuardedApp(FastAPI):
         limits, admin_gate, feedback_gate, metrics = self.edge
         return EdgeGuard(inner, limits, admin_gate,
                          on_refused=lambda reason: metrics.requests_refused.labels(reason).inc(),
-                         feedback=feedback_gate)
+                         feedback=feedback_gate, shortcut=self.shortcut)
 
 
 def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
@@ -190,15 +196,22 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
                               .labels(reason).inc())
     app.edge = (BodyLimits.from_settings(settings.serving), admin_gate, feedback_gate, metrics)
     datasets = list(settings.serving.datasets)
-    pricing = PricingService(datasets, store, router, prediction_log, metrics, shadow)
+    pricing = PricingService(datasets, store, router, prediction_log, metrics, shadow,
+                             log_predictions=serving.log_predictions)
     app.state.context = ServingContext(settings=settings, store=store, log=prediction_log,
                                        metrics=metrics, router=router, shadow=shadow,
-                                       pricing=pricing, tracking_uri=settings.tracking_uri)
+                                       pricing=pricing,
+                                       comparables=ComparablesService(datasets, store),
+                                       tracking_uri=settings.tracking_uri)
+    app.shortcut = PredictShortcut(
+        app.state.context, {d: single for d, (single, _) in request_models(settings).items()
+                            if d in datasets}, _homeprice_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(HomepriceError, _homeprice_error)  # type: ignore[arg-type]
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(comparables_router(settings))
     # Last: it ends with the catch-all 404 of POST /v1/{dataset}/{action}.
     app.include_router(prediction_router(settings))
     return app

@@ -21,6 +21,7 @@ from homeprice import tracking
 from homeprice.config import Settings
 from homeprice.errors import NotFoundError
 from homeprice.predictionlog import PredictionLog
+from homeprice.serving.comparables import ComparablesService
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import ModelStore
 from homeprice.serving.pricing import PricingService
@@ -40,6 +41,7 @@ class ServingContext:
     # Shadow scoring runs here, never on the request path; drained before the log at shutdown.
     shadow: ShadowPool
     pricing: PricingService
+    comparables: ComparablesService
     # Read once by the factory: Settings.tracking_uri follows $MLFLOW_TRACKING_URI, which
     # mlflow.set_tracking_uri() (anyone's, anywhere in the process) rewrites.
     tracking_uri: str

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from homeprice.config import ServingSettings
 
 PREDICT, FEEDBACK, ADMIN, OTHER = "predict", "feedback", "admin", "other"
+COMPARABLES = "comparables"
 
 
 def route_class(path: str) -> str:
@@ -18,6 +19,8 @@ def route_class(path: str) -> str:
             return ADMIN
         if len(parts) == 3 and parts[2] in (PREDICT, FEEDBACK):
             return parts[2]
+        if len(parts) == 3 and parts[2] == COMPARABLES:  # the same bodies as predict
+            return PREDICT
     return OTHER
 
 

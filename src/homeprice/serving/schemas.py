@@ -74,6 +74,49 @@ class PricePredictions(BaseModel):
     predictions: list[PricePrediction]
 
 
+class Difference(BaseModel):
+    """A measure on which a comparable differs from the home (most first)."""
+
+    measure: str
+    home: float | None
+    comparable: float | None
+
+
+class Comparable(BaseModel):
+    """One training home similar to the priced one."""
+
+    id: str = Field(description="its place in the model's training split (part:row)")
+    price: float = Field(description="its actual price, in the dataset's unit")
+    distance_km: float | None = Field(description="great-circle km (datasets with coordinates)")
+    where: str = Field(description='"1.2 km", "same locality" or "other locality"')
+    similarity_distance: float = Field(description="combined distance, in spreads of a "
+                                                   "unit-weight measure (smaller: more similar)")
+    differs_most: list[Difference]
+    features: dict[str, Any] = Field(description="what it is (the dataset's chosen inputs)")
+
+
+class HomeComparables(BaseModel):
+    """A home's comparables, their estimate, and the model's price beside it."""
+
+    price: float = Field(description="the champion model's price")
+    lower: float
+    upper: float
+    comps_estimate: float = Field(description="similarity-weighted median of the comps' prices")
+    comps_low: float = Field(description="the lowest comp price")
+    comps_high: float = Field(description="the highest comp price")
+    agreement: Literal["within", "above", "below"] = Field(
+        description="where the model's price lies against the comps' range")
+    note: str
+    model_version: str
+    comparables: list[Comparable] = Field(description="most similar first")
+
+
+class ComparablesBatch(BaseModel):
+    """Several homes' comparables, in request order."""
+
+    results: list[HomeComparables]
+
+
 class Contribution(BaseModel):
     """How much one request field moved the price."""
 

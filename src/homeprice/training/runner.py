@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from homeprice import artifacts, registry, tracking
+from homeprice.comparables import comparables_of
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.data.splitting import Split, materialise_split
 from homeprice.datasets import Dataset
 from homeprice.errors import UserInputError
 from homeprice.masking import mask_tree
+from homeprice.training import comparables
 from homeprice.training.candidates import CANDIDATES, build_pipeline
 from homeprice.training.evaluation import (
     evaluate,
@@ -122,6 +124,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
     X_train, y_train = (fitting_rows(train_rows, calibration_rows) if calibration == "cross"
                         else train_rows)
     lake = Lake(settings.lake_root)
+    # One index for every candidate: it depends on the fitting rows only, never on the model.
+    comps_index = comparables.fit_index(dataset, split, calibration)
 
     results: list[CandidateResult] = []
     experiment = tracking.experiment_id(client, dataset.name, settings)
@@ -136,6 +140,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                            "interval_calibration": calibration,
                            "interval_folds": settings.training.interval_folds,
                            "rows_fit": len(X_train),
+                           "comparables_rows": comps_index.size_ if comps_index else 0,
                            **{f"trials_{name}": count for name, count in counts.items()},
                            **{f"rows_{k}": v for k, v in split.sizes().items()}})
         # resolved() masks passwords, tokens and the webhook URL: run artifacts are shared.
@@ -159,6 +164,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                                    interval_score=settings.training.interval_score)
             model = fit_calibrated(model, train_rows, calibration_rows, how=calibration,
                                    folds=settings.training.interval_folds, seed=seed)
+            comparables.attach(model, comps_index)
             test_metrics = evaluate(model, dataset, split.test)
             with mlflow.start_run(experiment_id=experiment, run_name=name, nested=True) as child:
                 mlflow.set_tags(mask_tree({"dataset": dataset.name, "candidate": name,
@@ -216,8 +222,14 @@ def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> di
     metrics = point_metrics(actual, prediction) | interval_metrics(actual, lower, upper)
     champion_metrics, champion_version = _champion_on(dataset, split)
     segments = residuals_by_segment(dataset, split.test, prediction)
+    index = comparables_of(model)
+    # Not test_*: those are the model's own metrics, which the registry and the gate read.
+    comps = (comparables.score_on_test(index, dataset, split.test, prediction)
+             if index is not None else None)
     with mlflow.start_run(run_id=parent_run_id):
         mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        if comps is not None:
+            mlflow.log_metrics({f"comps_test_{k}": v for k, v in comps.items()})
         if champion_metrics is not None:
             mlflow.log_metrics({f"champion_test_{k}": v for k, v in champion_metrics.items()})
             mlflow.set_tag("compared_with_champion", champion_version)
@@ -236,9 +248,10 @@ def evaluate_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> di
             for path in save_plots(model, dataset, split.test, prediction, Path(tmp)):
                 mlflow.log_artifact(str(path), artifact_path=artifacts.PLOTS)
         tracking.log_json({"test": metrics, "champion": champion_metrics,
-                           "champion_version": champion_version}, artifacts.EVALUATION_METRICS)
+                           "champion_version": champion_version, "comparables": comps},
+                          artifacts.EVALUATION_METRICS)
     return {"test": metrics, "champion": champion_metrics, "champion_version": champion_version,
-            "segments": segments}
+            "segments": segments, "comparables": comps}
 
 
 def register_run(dataset: Dataset, settings: Settings, parent_run_id: str) -> str:

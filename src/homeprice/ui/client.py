@@ -104,6 +104,10 @@ class ApiClient:
         """Per-field contributions to the champion's price of one home."""
         return self._call("POST", f"/v1/{dataset}/explain", json=home).json()
 
+    def comparables(self, dataset: str, home: dict[str, Any], k: int = 5) -> dict[str, Any]:
+        """The k most similar training homes of one home, their estimate and range."""
+        return self._call("POST", f"/v1/{dataset}/comparables?k={int(k)}", json=home).json()
+
     # -- insights ----------------------------------------------------------------------------
     def insight(self, dataset: str, name: str, **params: Any) -> Any:
         """GET /v1/insights/{dataset}/{name}: models, ab, replay, traffic, drift, quality,

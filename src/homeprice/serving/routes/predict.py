@@ -6,15 +6,16 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Header, HTTPException, Response
 from fastapi.concurrency import run_in_threadpool
 
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import NotFoundError
-from homeprice.serving.dependencies import Context, FeedbackToken
+from homeprice.serving.dependencies import Context, FeedbackToken, ServingContext
 from homeprice.serving.pricing import Priced, PricingService
-from homeprice.serving.responses import error, json_response
+from homeprice.serving.responses import error
 from homeprice.serving.schemas import (
     Explanation,
     Feedback,
@@ -38,6 +39,16 @@ def _price(pricing: PricingService, dataset: str, items: list[ModelInput],
     return pricing.price(dataset, [item.features() for item in items], client_id)
 
 
+def answered(ctx: ServingContext, dataset: str, priced: Priced, started: float, batch: bool
+             ) -> bytes:
+    """Count an answered predict request and render its JSON body (shared with the shortcut
+    in serving/shortcut.py, so both answer and count alike)."""
+    ctx.metrics.latency_of(dataset, "predict").observe(time.perf_counter() - started)
+    ctx.metrics.requests_of(dataset, "predict", priced.variant, "200").inc()
+    answers = priced.answers
+    return orjson.dumps({"predictions": answers} if batch else answers[0])
+
+
 def _make_predict(dataset: str, body_type: Any) -> Callable[..., Any]:
     async def predict(
         body: Annotated[body_type, Body()],  # type: ignore[valid-type]
@@ -55,10 +66,8 @@ def _make_predict(dataset: str, body_type: Any) -> Callable[..., Any]:
             priced = await run_in_threadpool(_price, ctx.pricing, dataset, items, x_client_id)
         else:
             priced = _price(ctx.pricing, dataset, items, x_client_id)
-        ctx.metrics.latency.labels(dataset, "predict").observe(time.perf_counter() - started)
-        ctx.metrics.requests.labels(dataset, "predict", priced.variant, "200").inc()
-        answers = priced.answers
-        return json_response({"predictions": answers} if batch else answers[0])
+        return Response(answered(ctx, dataset, priced, started, batch),
+                        media_type="application/json")
 
     predict.__doc__ = (f"Price one {dataset} home, or up to the configured limit as "
                        '{"instances": [...]}; each with a 90% interval and a prediction_id.')
@@ -141,6 +150,7 @@ def prediction_router(settings: Settings) -> APIRouter:
     @router.post("/v1/{dataset}/{action}", include_in_schema=False)
     async def unknown_dataset(dataset: str, action: str) -> None:
         raise NotFoundError(f"unknown dataset {dataset!r} or action {action!r} "
-                            f"(datasets: {known}; actions: predict, explain, feedback)")
+                            f"(datasets: {known}; actions: predict, explain, feedback, "
+                            "comparables)")
 
     return router

@@ -1,4 +1,6 @@
-"""Price a home: a form generated from the API's request model -> price, interval, explanation."""
+"""Price a home: a form generated from the API's request model -> price, interval, explanation,
+and the comparable homes the price rests on (a table, markers on the map, a warning when the
+model's price is outside their range)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import streamlit as st
 from homeprice.datasets import get_dataset
 from homeprice.ui import charts, forms, page_setup
 from homeprice.ui.client import ApiClient, ApiError, ApiUnreachable
+from homeprice.ui.comparables import comparables_table
 
 
 def _location_options(client: ApiClient, dataset: str) -> dict[str, list[str]]:
@@ -24,13 +27,43 @@ def _location_options(client: ApiClient, dataset: str) -> dict[str, list[str]]:
     return {"location": [entry["location"] for entry in found["locations"]]}
 
 
-def _map(home: dict[str, Any]) -> None:
-    """Where the block group is (pydeck; the base map is the browser's business)."""
+def _map(home: dict[str, Any], comps: list[dict[str, Any]]) -> None:
+    """Where the block group is, and its comparables around it (pydeck; the base map is the
+    browser's business)."""
     point = pd.DataFrame([{"lat": home["latitude"], "lon": home["longitude"]}])
-    layer = pdk.Layer("ScatterplotLayer", point, get_position="[lon, lat]",
-                      get_radius=1500, get_fill_color=[214, 39, 40, 200], pickable=False)
-    view = pdk.ViewState(latitude=home["latitude"], longitude=home["longitude"], zoom=7)
-    st.pydeck_chart(pdk.Deck(layers=[layer], initial_view_state=view), height=320)
+    layers = [pdk.Layer("ScatterplotLayer", point, get_position="[lon, lat]",
+                        get_radius=600, get_fill_color=[214, 39, 40, 220], pickable=False)]
+    located = [c for c in comps if c["features"].get("latitude") is not None]
+    if located:
+        markers = pd.DataFrame([{"lat": c["features"]["latitude"],
+                                 "lon": c["features"]["longitude"], "id": c["id"],
+                                 "price": c["price"]} for c in located])
+        layers.append(pdk.Layer("ScatterplotLayer", markers, get_position="[lon, lat]",
+                                get_radius=350, get_fill_color=[31, 119, 180, 200],
+                                pickable=True))
+    # Close enough to tell the comps apart: they are within a few km of the home.
+    zoom = 11 if located else 7
+    view = pdk.ViewState(latitude=home["latitude"], longitude=home["longitude"], zoom=zoom)
+    st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view,
+                             tooltip={"text": "{id}: {price}"}), height=320)
+
+
+def _show_comparables(result: dict[str, Any], unit: str) -> None:
+    """The comps' estimate and range beside the model's price, and the comps themselves."""
+    st.subheader("Comparable homes")
+    comps = result["comparables"]
+    if comps is None:
+        st.info(result["comparables_error"], icon=":material/info:")
+        return
+    left, right = st.columns(2)
+    left.metric("Comps estimate", charts.money(comps["comps_estimate"], unit))
+    right.metric("Comps range", charts.money_range(comps["comps_low"], comps["comps_high"],
+                                                   unit))
+    if comps["agreement"] == "within":
+        st.caption(comps["note"].capitalize() + ".")
+    else:
+        st.warning(comps["note"].capitalize() + ".", icon=":material/warning:")
+    st.dataframe(comparables_table(comps["comparables"], unit), hide_index=True)
 
 
 def _show(dataset: str, result: dict[str, Any]) -> None:
@@ -52,9 +85,11 @@ def _show(dataset: str, result: dict[str, Any]) -> None:
                    f"contributions below ({explanation['method']}, champion "
                    f"v{explanation['model_version']}).")
         st.altair_chart(charts.contributions(explanation["contributions"]), width="stretch")
+    _show_comparables(result, unit)
     if "latitude" in result["home"] and "longitude" in result["home"]:
         st.subheader("Where it is")
-        _map(result["home"])
+        comps = result["comparables"]["comparables"] if result["comparables"] else []
+        _map(result["home"], comps)
 
 
 def _submit(client: ApiClient, dataset: str, home: dict[str, Any],
@@ -75,9 +110,15 @@ def _submit(client: ApiClient, dataset: str, home: dict[str, Any],
         explanation = client.explain(dataset, home)
     except ApiError as error:
         explain_error = f"No explanation: {error.message}"
+    comparables, comparables_error = None, None
+    try:
+        comparables = client.comparables(dataset, home)
+    except ApiError as error:  # e.g. 501: a champion registered before comparables existed
+        comparables_error = f"No comparables: {error.message}"
     st.session_state[f"price-result-{dataset}"] = {
         "home": home, "prediction": prediction, "explanation": explanation,
-        "explain_error": explain_error}
+        "explain_error": explain_error, "comparables": comparables,
+        "comparables_error": comparables_error}
 
 
 client, dataset = page_setup.page_start("Price a home", "One home, priced by the champion model "
