@@ -10,13 +10,14 @@ AIRFLOW_PORT ?= 8080
 
 venv: $(STAMP)
 
-# Re-install only when the project metadata or the lock changes; uv makes a warm install take
-# seconds. The tests cover the Airflow DAGs and the UI, so their extras are installed too (not
-# Spark). The lock file's pins are constraints: every fresh venv gets the versions CI tested.
-$(STAMP): pyproject.toml requirements/lock.txt
+# Re-install only when the project metadata, the lock or this file (the extras below) changes;
+# uv makes a warm install take seconds. The tests cover the Airflow DAGs, the UI and the Spark
+# engine, so their extras are installed too (Spark also needs Java 17 or 21). The lock file's
+# pins are constraints: every fresh venv gets the versions CI tested.
+$(STAMP): pyproject.toml requirements/lock.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -c requirements/lock.txt -e ".[dev,airflow,ui]"
+	$(BIN)/uv pip install --python $(BIN)/python -c requirements/lock.txt -e ".[dev,airflow,ui,spark]"
 	touch $(STAMP)
 
 # Re-resolve requirements/lock.txt from pyproject.toml (every extra, Python 3.11 and newer, any
@@ -36,14 +37,13 @@ quickstart: venv
 # Random test order (pytest-randomly; the seed is printed at the end, rerun one order with
 # `-p randomly --randomly-seed=N`, or none with `-p no:randomly`); each test has a
 # time limit (pytest-timeout, `timeout` in pyproject.toml) so a hang fails instead of stalling.
-# TEST_WORKERS > 0 spreads the tests over that many processes (pytest-xdist; the session's
-# trained home is built once and copied to each): `make test TEST_WORKERS=2` took 17-18 min
-# on 2 cores against about 27 serially. It stays 0 by default until a whole xdist run passes
-# after the fix of an order dependence in the Airflow DAG tests ("no such table:
-# task_instance", fixed in tests/orchestration/conftest.py).
-TEST_WORKERS ?= 0
+# The tests are spread over TEST_WORKERS processes (pytest-xdist; the session's trained home is
+# built once and copied to each): 2 workers on a 2-core machine took 17-21 min against about
+# 27 serially; `make test TEST_WORKERS=0` runs them in one process. `--dist loadgroup` keeps each
+# xdist_group on one worker: the Spark tests share one JVM (tests/engines/conftest.py).
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest -q --durations=15 -p randomly -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q --durations=15 -p randomly -n $(TEST_WORKERS) --dist loadgroup
 
 # Mutation testing of the core decision code (modules and the fast tests that cover them:
 # [tool.mutmut] in pyproject.toml), then the score per module. Slow (tens of minutes), so not

@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from homeprice import registry, tracking
 from homeprice.atomic import replacing
+from homeprice.comparables import comparables_of
 from homeprice.config import Settings
 from homeprice.data.sources import read_table
 from homeprice.data.validation import build_report
 from homeprice.datasets import Dataset
+from homeprice.engines.base import first_missing, missing_input_error, score_frame
 from homeprice.errors import DataValidationError, UserInputError
-from homeprice.training.runner import predictions_frame
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,10 @@ def check_inputs(raw: pd.DataFrame, dataset: Dataset, settings: Settings, label:
             raise DataValidationError(f"{label}: row {example['row']}, column {column!r}: value "
                                       f"{example['value']!r} is {kind} ({entry['check']})")
     parsed = dataset.parse(raw)
-    for column, source_column in dataset.required_inputs.items():
-        missing = parsed[column].isna().to_numpy().nonzero()[0]
-        if len(missing):
-            row = int(missing[0]) + 1
-            raise DataValidationError(f"{label}: row {row}, column {source_column!r}: "
-                                      "missing or unparseable value (required to predict)")
+    # The same check, hence the same message, as the engines' batch scoring.
+    missing = first_missing(dataset, parsed)
+    if missing is not None:
+        raise missing_input_error(label, missing[0] + 1, missing[1])
     return parsed
 
 
@@ -60,20 +60,52 @@ def resolve_version(settings: Settings, dataset: Dataset, ref: str) -> str:
     return version
 
 
+def comparables_columns(model: object, X: pd.DataFrame, k: int, version: str,
+                        dataset: Dataset, price: pd.Series) -> pd.DataFrame:
+    """The comps' estimate, range and agreement, then id, price and distance of each of the
+    k comparables (comp_1 the most similar), one row per home of X."""
+    index = comparables_of(model)
+    if index is None:
+        raise UserInputError(f"--comparables: model v{version} of {dataset.name} has no "
+                             "comparables (registered before they existed); train a new "
+                             f"version with `homeprice pipeline run --dataset {dataset.name}`")
+    if not 1 <= k <= index.max_k:
+        raise UserInputError(f"--comparables: must be between 1 and {index.max_k} (the homes "
+                             f"model v{version} indexes), got {k}")
+    found = index.query(X, k)
+    estimate = index.estimate(found)
+    out = pd.DataFrame({"comps_estimate": estimate.price, "comps_low": estimate.low,
+                        "comps_high": estimate.high}, index=X.index)
+    out["comps_agreement"] = np.where(price > out["comps_high"], "above",
+                                      np.where(price < out["comps_low"], "below", "within"))
+    coordinates = index.similarity.coordinates is not None
+    for j in range(k):
+        rows = found.rows[:, j]
+        out[f"comp_{j + 1}_id"] = index.ids_[rows]
+        out[f"comp_{j + 1}_price"] = index.price_[rows]
+        # km where the dataset has coordinates; otherwise whether it shares the locality.
+        out[f"comp_{j + 1}_distance"] = (np.round(found.km[:, j], 3) if coordinates else
+                                         np.where(found.same_locality[:, j], "same locality",
+                                                  "other locality"))
+    return out
+
+
 def predict_file(dataset: Dataset, settings: Settings, input_path: str, output_path: str,
-                 model_ref: str = "champion") -> BatchResult:
-    """Predict every row of `input_path`; write it atomically with prediction, lower, upper."""
+                 model_ref: str = "champion", comparables: int = 0) -> BatchResult:
+    """Predict every row of `input_path`; write it atomically with prediction, lower, upper
+    (and, with `comparables` > 0, that many comps' ids, prices and distances per row)."""
     raw = read_table(input_path)
     if raw.empty:
         raise DataValidationError(f"{input_path}: the file has no data rows")
     parsed = check_inputs(raw, dataset, settings, input_path)
     version = resolve_version(settings, dataset, model_ref)
     model = registry.load_model(dataset.name, version)
-    predicted = predictions_frame(model, parsed[list(dataset.feature_columns)])
-    result = raw.copy()
-    for column in ("prediction", "lower", "upper"):
-        result[column] = predicted[column].round(2 if dataset.target_unit == "USD" else 4)
-    result["model_version"] = version
+    result = score_frame(dataset, model, raw, parsed, version)
+    if comparables:
+        # Agreement judged on the price as written (rounded), so it matches the file.
+        comps = comparables_columns(model, parsed[list(dataset.feature_columns)], comparables,
+                                    version, dataset, result["prediction"])
+        result = pd.concat([result, comps.set_axis(result.index)], axis=1)
     output = Path(output_path)
     with replacing(output) as temp:
         if output.suffix == ".parquet":
@@ -81,3 +113,22 @@ def predict_file(dataset: Dataset, settings: Settings, input_path: str, output_p
         else:
             result.to_csv(temp, index=False)
     return BatchResult(rows=len(result), output=output, model_version=version)
+
+
+def predict_with_engine(dataset: Dataset, settings: Settings, input_path: str,
+                        output_path: str, model_ref: str, engine: str,
+                        comparables: int = 0) -> BatchResult:
+    """Predict every row of a source-format Parquet file on a data engine (homeprice.engines):
+    local streams record batches, spark scores partitions in parallel."""
+    from homeprice.engines import get_engine
+
+    if comparables:
+        raise UserInputError("--comparables works without --engine only")
+    for path, what in ((input_path, "--input"), (output_path, "--output")):
+        if not path.endswith(".parquet"):
+            raise UserInputError(f"{what} {path}: with --engine, input and output are Parquet "
+                                 "(.parquet)")
+    version = resolve_version(settings, dataset, model_ref)
+    model = registry.load_model(dataset.name, version)
+    report = get_engine(engine).score(dataset, model, input_path, output_path, version)
+    return BatchResult(rows=report.rows, output=report.output, model_version=version)

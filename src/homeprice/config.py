@@ -301,10 +301,17 @@ class ServingSettings(BaseModel):
     # model until scraped and trained: name them to serve them).
     datasets: list[str] = Field(default_factory=_known_datasets)
     max_batch: int = Field(10_000, ge=1)
+    # POST /v1/{dataset}/comparables: the most comps per home (`k`) and homes per request
+    # (each home costs k records in the answer, so its batches are smaller than predict's).
+    comparables_max_k: int = Field(50, ge=1, le=1000)
+    comparables_max_batch: int = Field(1000, ge=1)
     # Server processes; each loads the models and writes its own log batches.
     workers: int = Field(1, ge=1, le=64)
     # How often the server looks up the registry aliases for a newly promoted model.
     reload_interval_seconds: float = Field(10.0, gt=0)
+    # Every prediction is logged (needed by feedback, live A/B evaluation, replay and drift);
+    # false answers without logging, e.g. to measure what logging costs (benchmarks/serve.py).
+    log_predictions: bool = True
     log_batch_size: int = Field(500, ge=1)
     log_queue_size: int = Field(100_000, ge=1)
     # A full log queue spills to JSON-lines files here (default <home>/log-spill), replayed into
@@ -528,6 +535,9 @@ class Settings(BaseSettings):
     home: Path = Path(".homeprice")
     lake_url: str | None = None
     data_dir: Path | None = None
+    # Engine of the clean step (`data clean`, `pipeline run`; HOMEPRICE_DATA_ENGINE): local
+    # (pandas) or spark (PySpark, the spark extra and Java 17/21; HOMEPRICE_SPARK_MASTER).
+    data_engine: Literal["local", "spark"] = "local"
     split: SplitSettings = SplitSettings()
     validation: ValidationSettings = ValidationSettings()
     # Importable modules of extra dataset plug-ins (HOMEPRICE_PLUGINS="pkg.a,pkg.b"); the

@@ -49,9 +49,13 @@ def test_bengaluru_cleaning_rules_hold(real_data_dir: Path) -> None:
     result = get_dataset("bengaluru").clean(raw, settings)
     data = result.data
     rules = settings.datasets.bengaluru
-    assert (data["total_sqft"] / data["bedrooms"] >= rules.min_sqft_per_bedroom).all()
-    assert not (data["bath"] > data["bedrooms"] + rules.max_extra_baths).any()
-    assert data["bedrooms"].between(1, 50).all()
+    sized = data[data["bedrooms"].notna()]
+    assert (sized["total_sqft"] / sized["bedrooms"] >= rules.min_sqft_per_bedroom).all()
+    assert not (sized["bath"] > sized["bedrooms"] + rules.max_extra_baths).any()
+    assert sized["bedrooms"].between(1, 50).all()
+    # Listings without a size (plots) are kept and counted, not dropped.
+    assert result.notes["missing_size_kept"] == raw["size"].isna().sum() > 0
+    assert "unparseable_size" not in result.dropped
     assert result.dropped["duplicate_listing"] == raw.duplicated().sum()
     # ranges and unit areas were converted, not dropped
     assert result.dropped["unparseable_total_sqft"] < 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -49,3 +50,20 @@ def test_a_plugin_dataset_from_fetch_to_prediction(home: Path,
         assert explained.status_code == 200, explained.text
         assert {c["field"] for c in explained.json()["contributions"]} <= {"area", "rooms", "age"}
         assert client.post("/v1/california/predict", json={}).status_code == 404  # not served
+
+
+
+def test_a_plugin_with_neither_a_clean_plan_nor_a_clean_says_so() -> None:
+    # Dataset.clean applies the plug-in's clean_plan; one that declares neither must fail
+    # naming itself, not clean nothing.
+    from homeprice.datasets.california.source import California
+
+    class Planless(California):
+        name = "planless"
+
+        def clean_plan(self, settings: object) -> None:
+            return None
+
+    raw = pd.read_csv(get_dataset("california").sample_path)
+    with pytest.raises(NotImplementedError, match="planless declares neither"):
+        Planless().clean(raw, load_settings())

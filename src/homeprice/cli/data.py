@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from homeprice.cli.options import DatasetOption
+from homeprice.cli.options import DatasetOption, EngineOption, known_engine
 from homeprice.cli.render import out, render_clean, render_quality
 from homeprice.config import load_settings
+from homeprice.errors import UserInputError
 
 app = typer.Typer(help="Fetch, validate and clean datasets.", no_args_is_help=True)
 
@@ -51,11 +52,51 @@ def data_validate(
 
 
 @app.command("clean")
-def data_clean(dataset: DatasetOption) -> None:
+def data_clean(
+    dataset: DatasetOption,
+    engine: EngineOption = None,
+    input: Annotated[str | None, typer.Option(
+        "--input", help="Clean this source file (CSV or Parquet) instead of the lake's latest "
+                        "raw data; needs --output.")] = None,
+    output: Annotated[str | None, typer.Option(
+        "--output", help="Where --input's clean rows go (Parquet; a folder with spark).")
+                      ] = None,
+) -> None:
     """Clean the latest raw data into a new clean version, counting every dropped row."""
     from homeprice.data.cleaning import clean
     from homeprice.datasets import get_dataset
 
-    summary = clean(get_dataset(dataset), load_settings())
+    settings = load_settings()
+    chosen = known_engine(settings, engine)
+    if (input is None) != (output is None):
+        raise UserInputError("--input and --output go together (a file in, a file out)")
+    if input is not None and output is not None:
+        from homeprice.engines import get_engine
+
+        report = get_engine(chosen).clean(get_dataset(dataset), settings, input, output)
+        render_clean([report.to_dict() | {"dataset": dataset, "version": f"{chosen} engine"}])
+        out.print(f"-> {report.output}", highlight=False)
+        return
+    summary = clean(get_dataset(dataset), settings, engine=chosen)
     render_clean([summary.to_dict()])
     out.print(f"-> {summary.path}", highlight=False)
+
+
+@app.command("synth")
+def data_synth(
+    dataset: DatasetOption,
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Rows to generate.")],
+    out_path: Annotated[str, typer.Option("--out", help="Parquet file to write.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same file.")] = 0,
+    source: Annotated[str | None, typer.Option(
+        help="Real data to fit on (default: the data dir's file, else the bundled sample).")
+                      ] = None,
+) -> None:
+    """Write realistic synthetic rows (fitted on the real data) in the source format."""
+    from homeprice.data.synth import write_synthetic
+    from homeprice.datasets import get_dataset
+
+    report = write_synthetic(get_dataset(dataset), load_settings(), rows, out_path, seed=seed,
+                             source=source)
+    out.print(f"[green]synthesised[/] {report.rows:,} {dataset} rows (seed {report.seed}, "
+              f"fitted on {report.fitted_on}) -> {report.output}", highlight=False)

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from homeprice.cli.options import DatasetOption, DatasetsOption, known_budget
+from homeprice.cli.options import (
+    DatasetOption,
+    DatasetsOption,
+    EngineOption,
+    known_budget,
+    known_engine,
+)
 from homeprice.cli.render import (
     out,
     print_next_steps,
@@ -28,6 +34,7 @@ def pipeline_run(
     budget: Annotated[str, typer.Option(help="Tuning budget: fast, default or thorough.")
                       ] = "default",
     data_only: Annotated[bool, typer.Option("--data-only", help="Stop after cleaning.")] = False,
+    engine: EngineOption = None,
 ) -> None:
     # One line: Typer would wrap the command list's help where the docstring breaks.
     """Run the pipeline end to end for one dataset or all (the steps of `pipeline step`)."""
@@ -36,6 +43,7 @@ def pipeline_run(
     from homeprice.pipeline import resolve_datasets, run_pipeline
 
     settings = load_settings()
+    settings = settings.model_copy(update={"data_engine": known_engine(settings, engine)})
     names = resolve_datasets(dataset, settings)
     known_budget(settings, budget)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),

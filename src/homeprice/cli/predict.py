@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from homeprice.cli.options import DatasetOption
+from homeprice.cli.options import DatasetOption, known_engine
 from homeprice.cli.render import out
 from homeprice.config import load_settings
 
@@ -20,11 +20,30 @@ def predict(
     output: Annotated[str, typer.Option("--output", help="Where to write the predictions.")],
     model: Annotated[str, typer.Option(help="champion, challenger or a version number.")
                      ] = "champion",
+    comparables: Annotated[int, typer.Option(
+        "--comparables", min=0, max=50, metavar="K",
+        help="Add the K most similar training homes per row (ids, prices, distances), their "
+             "estimate, range and agreement with the model's price.")] = 0,
+    engine: Annotated[str | None, typer.Option(
+        "--engine", help="Score with an engine, Parquet in and out: local (streams record "
+                         "batches) or spark (PySpark). Checks each row's required inputs, not "
+                         "the full schema; no --comparables. Default: no engine (any file, "
+                         "fully validated, in memory).")] = None,
 ) -> None:
     """Predict every row of a file; adds prediction, lower, upper and model_version."""
     from homeprice.batch import predict_file
     from homeprice.datasets import get_dataset
 
-    result = predict_file(get_dataset(dataset), load_settings(), input, output, model)
+    settings = load_settings()
+    if engine is not None:
+        from homeprice.batch import predict_with_engine
+
+        result = predict_with_engine(get_dataset(dataset), settings, input, output, model,
+                                     known_engine(settings, engine), comparables=comparables)
+        out.print(f"[green]predicted[/] {result.rows:,} rows with v{result.model_version} "
+                  f"on the {engine} engine -> {result.output}", highlight=False)
+        return
+    result = predict_file(get_dataset(dataset), settings, input, output, model,
+                          comparables=comparables)
     out.print(f"[green]predicted[/] {result.rows:,} rows with v{result.model_version} -> "
               f"{result.output}", highlight=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from homeprice.data.lake import Lake
 from homeprice.data.sources import read_table
 from homeprice.data.validation import QualityReport, validate
 from homeprice.datasets import Dataset
+from homeprice.datasets.base import CleanResult
+from homeprice.errors import UserInputError
 
 # Bump when a dataset's cleaning rules change in code, so a new clean version is written.
 RULES_VERSION = "1"
@@ -76,13 +79,38 @@ def clean_version(raw_sha256: str, dataset: Dataset, settings: Settings) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def clean(dataset: Dataset, settings: Settings, raw_sha256: str | None = None) -> CleanSummary:
-    """Validate the raw table (critical findings stop here) and write its clean version."""
+def clean_on_engine(dataset: Dataset, settings: Settings, lake: Lake, sha256: str,
+                    engine: str) -> CleanResult:
+    """The clean of a raw table by another engine than pandas in this process (its result
+    equals `dataset.clean`'s); the lake must be a local folder the engine can read."""
+    from homeprice.engines import get_engine
+
+    if not lake.local:
+        raise UserInputError(f"the {engine} engine reads local lakes only, not {lake.url} "
+                             "(see README, Scale out with Spark: object stores)")
+    with tempfile.TemporaryDirectory(prefix="homeprice-clean-") as folder:
+        output = Path(folder) / "clean.parquet"
+        report = get_engine(engine).clean(dataset, settings, lake.raw_path(dataset.name, sha256),
+                                          output)
+        # The clean table feeds single-node training, so it is read whole here anyway.
+        data = pd.read_parquet(output)
+    return CleanResult(data=data, rows_in=report.rows_in, dropped=report.dropped,
+                       notes=dict(report.notes))
+
+
+def clean(dataset: Dataset, settings: Settings, raw_sha256: str | None = None,
+          engine: str | None = None) -> CleanSummary:
+    """Validate the raw table (critical findings stop here) and write its clean version,
+    cleaned by `engine` (default: the data_engine setting)."""
     lake = Lake(settings.lake_root)
     entry = lake.raw_entry(dataset.name, raw_sha256)
     raw = lake.read_raw(dataset.name, entry["sha256"])
     quality = validate(raw, dataset, settings, source=entry["path"])
-    result = dataset.clean(pd.DataFrame(raw), settings)
+    engine = engine or settings.data_engine
+    if engine == "local":
+        result = dataset.clean(pd.DataFrame(raw), settings)
+    else:
+        result = clean_on_engine(dataset, settings, lake, entry["sha256"], engine)
     version = clean_version(entry["sha256"], dataset, settings)
     report = {
         "dataset": dataset.name,

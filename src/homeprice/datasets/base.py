@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,17 @@ from sklearn.base import BaseEstimator
 
 from homeprice.config import DatasetSettings, Settings
 from homeprice.datasets.modelinput import ModelInput
+from homeprice.similarity import Similarity
+
+if TYPE_CHECKING:
+    from homeprice.datasets.rules import CleanPlan
+
+
+class Synthesizer(Protocol):
+    """Draws synthetic rows in a dataset's source format."""
+
+    def sample(self, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """`rows` new rows, random numbers taken from `rng` only."""
 
 RulesT = TypeVar("RulesT", bound=DatasetSettings)
 
@@ -112,9 +123,23 @@ class Dataset(ABC, Generic[RulesT]):
     def parse(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Turn source-format rows (or already parsed ones) into model inputs; never drops rows."""
 
-    @abstractmethod
+    def clean_plan(self, settings: Settings) -> CleanPlan | None:
+        """The cleaning rules as data (`homeprice.datasets.rules`), which `clean` applies here
+        and the Spark engine per batch; None: the dataset overrides `clean` instead."""
+        return None
+
     def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
-        """Parse and drop impossible rows, counting each drop by reason."""
+        """Parse and drop impossible rows, counting each drop by reason: the dataset's
+        `clean_plan` applied in order. A dataset without a plan overrides this instead (and
+        then cleans on the local engine only)."""
+        from homeprice.datasets.rules import apply_plan
+
+        plan = self.clean_plan(settings)
+        if plan is None:
+            raise NotImplementedError(f"{self.name} declares neither a clean plan nor a clean")
+        data, dropped = apply_plan(raw, self.parse(raw), plan)
+        return CleanResult(data=data.reset_index(drop=True), rows_in=len(raw), dropped=dropped,
+                           notes=dict(plan.notes(data)))
 
     @abstractmethod
     def feature_builder(self, random_state: int = 42) -> BaseEstimator:
@@ -148,6 +173,16 @@ class Dataset(ABC, Generic[RulesT]):
         its parsed inputs overrides it.
         """
         return {column: json_value(row[column]) for column in self.feature_columns}
+
+    def similarity(self) -> Similarity | None:
+        """How its homes are compared for comparables (`<name>/similarity.py`); None: the
+        dataset declares none, and its models have no comparables."""
+        return None
+
+    def synthesizer(self, clean: pd.DataFrame, seed: int = 0) -> Synthesizer | None:
+        """A generator of realistic synthetic rows fitted on clean rows (`data synth`); None:
+        the dataset has none."""
+        return None
 
     def segments(self, data: pd.DataFrame) -> dict[str, pd.Series]:
         """Named segmentations of rows for residual analysis (default: price quintile bands)."""

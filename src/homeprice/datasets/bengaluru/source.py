@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from sklearn.base import BaseEstimator
 
 from homeprice.config import Settings
-from homeprice.datasets.base import CleanResult, Dataset, SourceSpec, drop_rows
+from homeprice.datasets.base import Dataset, SourceSpec
 from homeprice.datasets.bengaluru.features import BengaluruFeatures
 from homeprice.datasets.bengaluru.parsing import (
     AREA_TYPES,
@@ -25,7 +25,10 @@ from homeprice.datasets.bengaluru.parsing import (
 )
 from homeprice.datasets.bengaluru.request import EXAMPLE, BengaluruHome
 from homeprice.datasets.bengaluru.settings import BengaluruSettings
+from homeprice.datasets.bengaluru.similarity import SIMILARITY
 from homeprice.datasets.modelinput import ModelInput
+from homeprice.datasets.rules import CleanPlan, DuplicateRule, RowRule
+from homeprice.similarity import Similarity
 
 
 class Bengaluru(Dataset[BengaluruSettings]):
@@ -53,7 +56,9 @@ class Bengaluru(Dataset[BengaluruSettings]):
         "bedrooms", "total_sqft", "bath", "balcony",
     )
 
-    required_inputs = {"bedrooms": "size", "total_sqft": "total_sqft"}
+    # A listing without a size (a plot) is priced from its area and location (see
+    # BengaluruFeatures); the area is what no listing can be priced without.
+    required_inputs = {"total_sqft": "total_sqft"}
     settings_model = BengaluruSettings
     request_example = EXAMPLE
 
@@ -105,36 +110,35 @@ class Bengaluru(Dataset[BengaluruSettings]):
             out[self.target] = pd.to_numeric(raw[self.target], errors="coerce").astype("float64")
         return out
 
-    def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
-        """Drop listings with no price, unparseable size or area, impossible areas or baths."""
+    def clean_plan(self, settings: Settings) -> CleanPlan:
+        """Drop listings with no price, unparseable area, impossible areas or baths, and exact
+        copies of a source row (counted second); listings without a size are kept (the raw
+        schema has already refused sizes that do not parse)."""
         rules = self.rules(settings)
-        data = self.parse(raw)
-        # Exact duplicates of a listing (same raw row) would leak between train and test.
-        duplicated_raw = raw.duplicated(keep="first")
-        data, dropped = drop_rows(
-            data,
-            [
-                ("missing_price", lambda d: d[self.target].isna() | (d[self.target] <= 0)),
-                ("duplicate_listing", lambda d: duplicated_raw.loc[d.index]),
-                ("unparseable_size", lambda d: d["bedrooms"].isna()),
-                ("unparseable_total_sqft", lambda d: d["total_sqft"].isna()),
-                ("missing_location", lambda d: d["location"].isna()),
-                ("under_min_sqft_per_bedroom",
-                 lambda d: d["total_sqft"] / d["bedrooms"] < rules.min_sqft_per_bedroom),
-                ("too_many_baths", lambda d: d["bath"] > d["bedrooms"] + rules.max_extra_baths),
-            ],
-        )
-        return CleanResult(
-            data=data.reset_index(drop=True),
-            rows_in=len(raw),
-            dropped=dropped,
-            notes={"missing_bath_kept": int(data["bath"].isna().sum()),
-                   "missing_balcony_kept": int(data["balcony"].isna().sum())},
+        return CleanPlan(
+            rules=(
+                RowRule("missing_price", lambda d: d[self.target].isna() | (d[self.target] <= 0)),
+                # Exact duplicates of a listing (same raw row) would leak between train and test.
+                DuplicateRule("duplicate_listing", on="raw"),
+                RowRule("unparseable_total_sqft", lambda d: d["total_sqft"].isna()),
+                RowRule("missing_location", lambda d: d["location"].isna()),
+                RowRule("under_min_sqft_per_bedroom",
+                        lambda d: d["total_sqft"] / d["bedrooms"] < rules.min_sqft_per_bedroom),
+                RowRule("too_many_baths",
+                        lambda d: d["bath"] > d["bedrooms"] + rules.max_extra_baths),
+            ),
+            notes=lambda data: {"missing_size_kept": int(data["bedrooms"].isna().sum()),
+                                "missing_bath_kept": int(data["bath"].isna().sum()),
+                                "missing_balcony_kept": int(data["balcony"].isna().sum())},
         )
 
     def feature_builder(self, random_state: int = 42) -> BaseEstimator:
         """Sizes, ratios, area type, readiness and cross-fitted location encodings."""
         return BengaluruFeatures(random_state=random_state)
+
+    def similarity(self) -> Similarity:
+        """Declared in similarity.py beside this file."""
+        return SIMILARITY
 
     def build_request_model(self, rules: BengaluruSettings) -> type[ModelInput]:
         """One listing in the source format or already parsed (bounds do not depend on rules)."""
@@ -142,11 +146,15 @@ class Bengaluru(Dataset[BengaluruSettings]):
 
     def request_body(self, row: pd.Series) -> dict[str, Any]:
         """A parsed listing as a request: readiness back to the source's `availability` text,
-        bedrooms as a count, and missing optional fields left out."""
+        bedrooms as a count (left out when the listing has no size), and missing optional
+        fields left out."""
         body = super().request_body(row)
         ready = body.pop("ready_to_move")
         when = row.get("available_from")
         body["availability"] = ("Ready To Move" if ready or pd.isna(when)
                                 else pd.Timestamp(when).strftime("%y-%b"))
-        body["bedrooms"] = int(body["bedrooms"])
+        if body.get("bedrooms") is not None and not pd.isna(body["bedrooms"]):
+            body["bedrooms"] = int(body["bedrooms"])
+        else:
+            body.pop("bedrooms", None)
         return {k: v for k, v in body.items() if v is not None}

@@ -8,7 +8,7 @@ import pandera.pandas as pa
 from sklearn.base import BaseEstimator
 
 from homeprice.config import Settings
-from homeprice.datasets.base import CleanResult, Dataset, SourceSpec, drop_rows
+from homeprice.datasets.base import Dataset, SourceSpec, Synthesizer
 from homeprice.datasets.california.columns import (
     INCOME_BANDS,
     NUMERIC_COLUMNS,
@@ -18,7 +18,12 @@ from homeprice.datasets.california.columns import (
 from homeprice.datasets.california.features import CaliforniaFeatures
 from homeprice.datasets.california.request import EXAMPLE, request_model
 from homeprice.datasets.california.settings import CaliforniaSettings
+from homeprice.datasets.california.similarity import SIMILARITY
 from homeprice.datasets.modelinput import ModelInput
+from homeprice.datasets.rules import CleanPlan, DuplicateRule, RowRule
+from homeprice.similarity import Similarity
+
+REQUIRED_NUMBERS = [c for c in NUMERIC_COLUMNS if c != "total_bedrooms"]
 
 
 class California(Dataset[CaliforniaSettings]):
@@ -77,39 +82,43 @@ class California(Dataset[CaliforniaSettings]):
             out[self.target] = pd.to_numeric(raw[self.target], errors="coerce").astype("float64")
         return out
 
-    def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
-        """Drop rows with no target, outside California or with impossible counts; keep capped."""
+    def clean_plan(self, settings: Settings) -> CleanPlan:
+        """Drop rows with no target, outside California or with impossible counts, then exact
+        copies among the rows kept; keep capped targets (noted)."""
         rules = self.rules(settings)
-        data = self.parse(raw)
-        data, dropped = drop_rows(
-            data,
-            [
-                ("missing_target", lambda d: d[self.target].isna()),
-                ("missing_value", lambda d: d[[c for c in NUMERIC_COLUMNS if c != "total_bedrooms"]]
-                 .isna().any(axis=1)),
-                ("unknown_ocean_proximity", lambda d: ~d["ocean_proximity"].isin(OCEAN_PROXIMITY)),
-                ("outside_california", lambda d: ~d["latitude"].between(*rules.latitude)
-                 | ~d["longitude"].between(*rules.longitude)),
-                ("non_positive_households", lambda d: d["households"] <= 0),
-                ("negative_count", lambda d: (d[["total_rooms", "population"]] < 0).any(axis=1)
-                 | (d["total_bedrooms"] < 0)),
-                ("duplicate_row", lambda d: d.duplicated(keep="first")),
-            ],
-        )
-        capped = int((data[self.target] >= TARGET_CAP).sum())
-        return CleanResult(
-            data=data.reset_index(drop=True),
-            rows_in=len(raw),
-            dropped=dropped,
-            notes={
-                "capped_target_rows": capped,
+        return CleanPlan(
+            rules=(
+                RowRule("missing_target", lambda d: d[self.target].isna()),
+                RowRule("missing_value", lambda d: d[REQUIRED_NUMBERS].isna().any(axis=1)),
+                RowRule("unknown_ocean_proximity",
+                        lambda d: ~d["ocean_proximity"].isin(OCEAN_PROXIMITY)),
+                RowRule("outside_california", lambda d: ~d["latitude"].between(*rules.latitude)
+                        | ~d["longitude"].between(*rules.longitude)),
+                RowRule("non_positive_households", lambda d: d["households"] <= 0),
+                RowRule("negative_count",
+                        lambda d: (d[["total_rooms", "population"]] < 0).any(axis=1)
+                        | (d["total_bedrooms"] < 0)),
+                DuplicateRule("duplicate_row", on="parsed"),
+            ),
+            notes=lambda data: {
+                "capped_target_rows": int((data[self.target] >= TARGET_CAP).sum()),
                 "missing_total_bedrooms_kept": int(data["total_bedrooms"].isna().sum()),
             },
         )
 
+    def synthesizer(self, clean: pd.DataFrame, seed: int = 0) -> Synthesizer:
+        """Regions of block groups, each jointly normal on log and ratio scales (synth.py)."""
+        from homeprice.datasets.california.synth import CaliforniaSynthesizer
+
+        return CaliforniaSynthesizer.fit(clean, seed)
+
     def feature_builder(self, random_state: int = 42) -> BaseEstimator:
         """Ratios, geography (with KMeans similarity) and one-hot ocean proximity."""
         return CaliforniaFeatures(random_state=random_state)
+
+    def similarity(self) -> Similarity:
+        """Declared in similarity.py beside this file."""
+        return SIMILARITY
 
     def build_request_model(self, rules: CaliforniaSettings) -> type[ModelInput]:
         """One block group; coordinates bounded by the configured California bounds."""

@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from sklearn.base import BaseEstimator
 
 from homeprice.config import Settings
-from homeprice.datasets.base import CleanResult, Dataset, SourceSpec, drop_rows
+from homeprice.datasets.base import Dataset, SourceSpec
 from homeprice.datasets.magicbricks.features import MagicbricksFeatures
 from homeprice.datasets.magicbricks.parsing import (
     FURNISHING,
@@ -29,8 +29,11 @@ from homeprice.datasets.magicbricks.parsing import (
 )
 from homeprice.datasets.magicbricks.request import EXAMPLE, MagicbricksHome
 from homeprice.datasets.magicbricks.settings import MagicbricksSettings
+from homeprice.datasets.magicbricks.similarity import SIMILARITY
 from homeprice.datasets.modelinput import ModelInput
+from homeprice.datasets.rules import CleanPlan, DuplicateRule, RowRule
 from homeprice.scraping.listing import PROPERTY_FIELDS
+from homeprice.similarity import Similarity
 
 
 def _parseable(parser: Any) -> Any:
@@ -182,40 +185,26 @@ class Magicbricks(Dataset[MagicbricksSettings]):
             ).astype("float64")
         return out
 
-    def clean(self, raw: pd.DataFrame, settings: Settings) -> CleanResult:
-        """Drop listings with no usable price, size or area, impossible areas or baths."""
+    def clean_plan(self, settings: Settings) -> CleanPlan:
+        """Drop listings with no usable price, size or area, impossible areas or baths, and
+        repeats of a listing id (counted third)."""
         rules = self.rules(settings)
-        data = self.parse(raw)
         low, high = rules.price_range
-        duplicated = (
-            raw["listing_id"].duplicated(keep="first")
-            if "listing_id" in raw
-            else pd.Series(False, index=raw.index)
-        )
-        data, dropped = drop_rows(
-            data,
-            [
-                ("missing_price", lambda d: d[self.target].isna()),
-                ("price_out_of_range", lambda d: (d[self.target] < low) | (d[self.target] > high)),
-                ("duplicate_listing", lambda d: duplicated.loc[d.index]),
-                ("unparseable_bhk", lambda d: d["bedrooms"].isna()),
-                ("missing_area", lambda d: d["area_sqft"].isna()),
-                ("missing_locality", lambda d: d["locality"].isna()),
-                (
-                    "under_min_sqft_per_bedroom",
-                    lambda d: d["area_sqft"] / d["bedrooms"] < rules.min_sqft_per_bedroom,
-                ),
-                (
-                    "too_many_baths",
-                    lambda d: d["bathrooms"] > d["bedrooms"] + rules.max_extra_baths,
-                ),
-            ],
-        )
-        return CleanResult(
-            data=data.reset_index(drop=True),
-            rows_in=len(raw),
-            dropped=dropped,
-            notes={
+        return CleanPlan(
+            rules=(
+                RowRule("missing_price", lambda d: d[self.target].isna()),
+                RowRule("price_out_of_range",
+                        lambda d: (d[self.target] < low) | (d[self.target] > high)),
+                DuplicateRule("duplicate_listing", on="raw", columns=("listing_id",)),
+                RowRule("unparseable_bhk", lambda d: d["bedrooms"].isna()),
+                RowRule("missing_area", lambda d: d["area_sqft"].isna()),
+                RowRule("missing_locality", lambda d: d["locality"].isna()),
+                RowRule("under_min_sqft_per_bedroom",
+                        lambda d: d["area_sqft"] / d["bedrooms"] < rules.min_sqft_per_bedroom),
+                RowRule("too_many_baths",
+                        lambda d: d["bathrooms"] > d["bedrooms"] + rules.max_extra_baths),
+            ),
+            notes=lambda data: {
                 "super_area_only": int((data["area_kind"] == "super").sum()),
                 "missing_floor_kept": int(data["floor"].isna().sum()),
             },
@@ -224,6 +213,10 @@ class Magicbricks(Dataset[MagicbricksSettings]):
     def feature_builder(self, random_state: int = 42) -> BaseEstimator:
         """Sizes, floor position, categories and a cross-fitted locality encoding."""
         return MagicbricksFeatures(random_state=random_state)
+
+    def similarity(self) -> Similarity:
+        """Declared in similarity.py beside this file."""
+        return SIMILARITY
 
     def build_request_model(self, rules: MagicbricksSettings) -> type[ModelInput]:
         """One listing, parsed (bounds do not depend on the rules)."""

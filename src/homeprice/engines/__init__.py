@@ -1,0 +1,7 @@
+"""Engines that run the data steps (clean, batch score): local (pandas/pyarrow) or Spark."""
+
+from __future__ import annotations
+
+from homeprice.engines.base import ENGINES, CleanReport, Engine, ScoreReport, get_engine
+
+__all__ = ["ENGINES", "CleanReport", "Engine", "ScoreReport", "get_engine"]

@@ -1,0 +1,101 @@
+"""Spark batch scoring gives the local engine's predictions (within 1e-9) on both real
+datasets, and refuses bad input with the local engine's errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from homeprice.datasets import get_dataset
+from homeprice.engines import get_engine
+from homeprice.errors import UserInputError
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+
+# Enough rows for many Arrow batches and all partitions, few enough to keep the test quick.
+SCORED_ROWS = 5_000
+
+
+def scoreable(name: str, folder: Path) -> tuple[Path, pd.DataFrame]:
+    """The dataset's first sample rows that hold every required input, as source-format
+    Parquet, and those rows as read back."""
+    dataset = get_dataset(name)
+    raw = pd.read_csv(dataset.sample_path, dtype=str)
+    parsed = dataset.parse(raw)
+    usable = parsed[list(dataset.required_inputs)].notna().all(axis=1)
+    rows = raw.loc[usable].drop(columns=[dataset.target]).head(SCORED_ROWS)
+    path = folder / f"{name}.parquet"
+    rows.to_parquet(path, index=False)
+    return path, pd.read_parquet(path)
+
+
+@pytest.mark.parametrize("name", ["california", "bengaluru"])
+@pytest.mark.parametrize("partitions", [None, 7])
+def test_spark_scores_equal_local(name: str, partitions: int | None, spark: Any,
+                                  tiny_models: dict[str, Any], tmp_path: Path) -> None:
+    """Guards the mapInPandas scorer: same rows in the same order, same source values, and
+    predictions and bounds equal to the local engine's within 1e-9."""
+    dataset = get_dataset(name)
+    source, rows = scoreable(name, tmp_path)
+    model = tiny_models[name]
+    local = get_engine("local", batch_rows=4_096).score(dataset, model, source,
+                                                         tmp_path / "local.parquet", "7")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "997")
+    try:
+        remote = get_engine("spark", session=spark, partitions=partitions).score(
+            dataset, model, source, tmp_path / "spark.parquet", "7")
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+
+    assert remote.rows == local.rows == len(rows)
+    mine = pd.read_parquet(tmp_path / "spark.parquet")
+    theirs = pd.read_parquet(tmp_path / "local.parquet")
+    assert list(mine.columns) == list(theirs.columns) == [*rows.columns, "prediction",
+                                                           "lower", "upper", "model_version"]
+    pd.testing.assert_frame_equal(mine[list(rows.columns)], rows)
+    pd.testing.assert_frame_equal(theirs[list(rows.columns)], rows)
+    for column in ("prediction", "lower", "upper"):
+        np.testing.assert_allclose(mine[column], theirs[column], rtol=1e-9, atol=0)
+    assert theirs["prediction"].nunique() > 10  # a model that actually varies by home
+    assert set(mine["model_version"]) == {"7"}
+
+
+def bad_inputs(folder: Path) -> dict[str, Path]:
+    """Files each engine must refuse, by what is wrong with them."""
+    source, rows = scoreable("california", folder)
+    missing_value = rows.copy()
+    missing_value.loc[1234, "median_income"] = "n/a"
+    missing_value.loc[2345, "latitude"] = None  # later row, earlier column: still the second
+    paths = {"absent": folder / "absent.parquet", "not_parquet": folder / "text.parquet",
+             "no_rows": folder / "empty.parquet", "missing_column": folder / "narrow.parquet",
+             "missing_value": folder / "holes.parquet"}
+    paths["not_parquet"].write_text("longitude,latitude\n1,2\n")
+    rows.iloc[:0].to_parquet(paths["no_rows"], index=False)
+    rows.drop(columns=["households"]).to_parquet(paths["missing_column"], index=False)
+    missing_value.to_parquet(paths["missing_value"], index=False)
+    return paths
+
+
+def test_bad_input_is_refused_with_the_local_engines_errors(
+        spark: Any, tiny_models: dict[str, Any], tmp_path: Path) -> None:
+    """Guards the shared checks: each bad file gets the same message from both engines, and
+    a missing value is reported at its row (the first bad one) and source column."""
+    dataset = get_dataset("california")
+    model = tiny_models["california"]
+    engines = [get_engine("local", batch_rows=1_000), get_engine("spark", session=spark,
+                                                                  partitions=3)]
+    for kind, path in bad_inputs(tmp_path).items():
+        messages = []
+        for engine in engines:
+            with pytest.raises(UserInputError) as error:
+                engine.score(dataset, model, path, tmp_path / f"{kind}-out.parquet", "1")
+            messages.append(str(error.value))
+            assert not (tmp_path / f"{kind}-out.parquet").exists()
+        assert messages[0] == messages[1], kind
+    assert messages[0].endswith("row 1235, column 'median_income': missing or unparseable "
+                                "value (required to predict)")
