@@ -7,6 +7,13 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INTERNAL_ERROR,
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_DOES_NOT_EXIST,
+    TEMPORARILY_UNAVAILABLE,
+)
 from sklearn.dummy import DummyRegressor
 
 from homeprice import registry, tracking
@@ -36,6 +43,28 @@ def test_gate_needs_a_margin_over_the_champion() -> None:
     assert not decision.promote and "champion v3" in decision.summary()
     clearly = GOOD | {"rmse": 38_000.0}
     assert registry.gate("california", clearly, GOOD, "3", settings).promote
+
+
+class _FailingRegistry:
+    """A client whose alias lookups fail with one MLflow error code."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> None:
+        raise MlflowException(f"lookup of {name}@{alias} failed", self.code)
+
+
+@pytest.mark.parametrize("code", [RESOURCE_DOES_NOT_EXIST, INVALID_PARAMETER_VALUE])
+def test_a_missing_model_or_alias_has_no_version(code: int) -> None:
+    assert registry.alias_version(_FailingRegistry(code), "california", "champion") is None
+
+
+@pytest.mark.parametrize("code", [TEMPORARILY_UNAVAILABLE, INTERNAL_ERROR])
+def test_a_failing_registry_is_not_a_missing_alias(code: int) -> None:
+    # Taken for "no alias", a locked store made a server start without its champion.
+    with pytest.raises(MlflowException, match="failed"):
+        registry.alias_version(_FailingRegistry(code), "california", "champion")
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,9 @@ from homeprice.registrylock import alias_lock
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 _AUDIT_PREFIX = "audit/"
+# What the registry answers for a model or alias that does not exist (by name: that is how
+# MlflowException keeps them, from a local store and a tracking server alike).
+_NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
 _METRIC_PREFIX = "metric."
 # The version tags of the gate: its one-line summary, and what it made of the version.
 GATE_TAG = "gate"
@@ -110,20 +113,33 @@ class GateDecision:
 
 
 # -- reading ------------------------------------------------------------------------------------
+def _not_found(error: MlflowException) -> bool:
+    """The registry answered that the model or alias does not exist (as opposed to failing:
+    a locked or unreachable store raises TEMPORARILY_UNAVAILABLE, INTERNAL_ERROR, ...)."""
+    return error.error_code in _NOT_FOUND_CODES
+
+
 def alias_version(client: MlflowClient, dataset: str, alias: str) -> str | None:
-    """The version an alias points to, or None."""
+    """The version an alias points to, or None when the model or alias does not exist.
+
+    A registry that fails raises: taking a locked database for "no alias" once made a server
+    start without its champion and would unload a live challenger."""
     try:
         return str(client.get_model_version_by_alias(model_name(dataset), alias).version)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if _not_found(error):
+            return None
+        raise
 
 
 def history(client: MlflowClient, dataset: str) -> list[AuditEntry]:
     """Every alias move of a dataset's model, oldest first."""
     try:
         tags = client.get_registered_model(model_name(dataset)).tags
-    except MlflowException:
-        return []
+    except MlflowException as error:
+        if _not_found(error):
+            return []
+        raise
     entries = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(_AUDIT_PREFIX)]
     return [AuditEntry(**entry) for entry in entries]
 

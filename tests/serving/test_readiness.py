@@ -9,13 +9,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
+from homeprice import registry, tracking
 from homeprice.config import Settings
 from homeprice.predictionlog import prediction_logs, store_url
+from homeprice.serving import readiness
 from homeprice.serving.app import create_app
 from tests.support.bodies import CALIFORNIA
 from tests.support.postgres import fresh_pg_database
 from tests.support.predictionlog import database_down, wait_until
+from tests.support.registry import register_variant
 
 
 def quick_shutdown(settings: Settings, **changes: object) -> Settings:
@@ -78,3 +83,43 @@ def test_a_database_outage_keeps_a_replica_ready(serving_settings: Settings,
             assert pg_log_url.split("@")[0] not in client.get("/readyz").text
         assert ctx.log.flush(timeout=30)
         assert log_state(client)["state"] == "ok"
+
+
+def test_a_failed_registry_lookup_is_retried_and_keeps_the_challenger(
+        serving_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A store that fails (a locked SQLite file as the MLflow UI starts beside the API) is not
+    # "no champion": the server says it waits for the lookup, and the next poll loads it.
+    real = registry.alias_version
+
+    def locked(*args: object) -> str | None:
+        raise MlflowException("database is locked", TEMPORARILY_UNAVAILABLE)
+
+    monkeypatch.setattr(registry, "alias_version", locked)
+    with TestClient(create_app(serving_settings)) as client:
+        answer = client.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json()["waiting"] == {"california": readiness.LOOKUP_FAILED,
+                                            "bengaluru": readiness.LOOKUP_FAILED}
+        assert "locked" not in answer.text  # generic reasons only: /readyz answers anyone
+        store = client.app.state.context.store
+        monkeypatch.setattr(registry, "alias_version", real)
+        version = register_variant(serving_settings, registry.load_model("california", "1"))
+        tracking.configure(serving_settings).set_registered_model_alias(
+            registry.model_name("california"), registry.CHALLENGER, version)
+        store.refresh()
+        answer = client.get("/readyz")
+        assert answer.status_code == 200 and answer.json()["waiting"] == {}
+        assert store.get("california", registry.CHALLENGER).version == version
+        # The registry failing again leaves what is loaded alone: the challenger stays.
+        monkeypatch.setattr(registry, "alias_version", locked)
+        assert store.refresh() == []
+        assert store.get("california", registry.CHALLENGER).version == version
+
+
+def test_a_dataset_without_a_champion_says_so(home: Path) -> None:
+    from homeprice.config import load_settings
+
+    with TestClient(create_app(load_settings())) as client:
+        answer = client.get("/readyz")
+        assert answer.status_code == 503
+        assert set(answer.json()["waiting"].values()) == {readiness.NO_CHAMPION}

@@ -1,12 +1,17 @@
 """`up` and `down` against a recorded stack, without starting real services: a stack whose
 every process runs is "already up" (nothing started), a partly running one asks for `down`,
-`down` stops what was recorded and forgets it, and an unreadable state file is named."""
+`down` stops what was recorded and forgets it, and an unreadable state file is named; `up`
+waits for /readyz while champions load, not for a dataset without one."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +20,9 @@ import pytest
 
 from homeprice.config import Settings
 from homeprice.errors import HomepriceError
+from homeprice.serving.readiness import FAILED, LOADING, LOOKUP_FAILED, NO_CHAMPION
 from homeprice.stack import down, up
+from homeprice.stack.lifecycle import _wait_until_ready
 from homeprice.stack.processes import STACK_ID_ENV, launch
 from homeprice.stack.state import ServiceState, StackState, read_state, state_path, write_state
 
@@ -111,3 +118,50 @@ def test_a_new_home_gets_its_mlflow_tables_before_any_service_starts(
     before = database.stat().st_mtime_ns
     _prepare_tracking_store(settings)  # an existing store is left alone
     assert database.stat().st_mtime_ns == before
+
+
+class _Readiness(http.server.BaseHTTPRequestHandler):
+    """/readyz answering from the class's list of (status, waiting) in turn, the last for ever."""
+
+    answers: list[tuple[int, dict[str, str]]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - the handler's name in http.server
+        status, waiting = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        body = json.dumps({"waiting": waiting}).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def readiness_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Readiness)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_up_waits_while_champions_load(readiness_server: str) -> None:
+    _Readiness.answers = [(503, {"california": LOADING}), (503, {"california": LOOKUP_FAILED}),
+                          (200, {})]
+    assert _wait_until_ready(readiness_server, time.monotonic() + 30) is None
+
+
+def test_up_does_not_wait_for_a_dataset_without_a_champion(readiness_server: str) -> None:
+    _Readiness.answers = [(503, {"california": NO_CHAMPION})]
+    started = time.monotonic()
+    note = _wait_until_ready(readiness_server, started + 30)
+    assert time.monotonic() - started < 10
+    assert note is not None and "california: no champion" in note and "pipeline run" in note
+
+
+def test_up_names_what_the_api_still_waits_for_at_the_deadline(readiness_server: str) -> None:
+    _Readiness.answers = [(503, {"california": NO_CHAMPION, "bengaluru": FAILED})]
+    note = _wait_until_ready(readiness_server, time.monotonic() + 1)
+    assert note is not None and f"bengaluru: {FAILED}" in note and "/v1/models" in note

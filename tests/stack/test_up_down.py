@@ -17,6 +17,7 @@ import httpx
 import psutil
 import pytest
 
+from homeprice.stack.lifecycle import log_tail
 from homeprice.stack.processes import STACK_ID_ENV
 from tests.support.tokens import FEEDBACK_TOKEN
 
@@ -83,7 +84,9 @@ def test_up_answers_within_a_minute_and_down_leaves_nothing(served_home: Path) -
             assert httpx.get(service["health_url"], timeout=10).status_code == 200, service
         assert time.monotonic() - started < 60 + 30  # 60 s for the services, and the CLI's own
         api = services["api"]["url"]
-        assert httpx.get(f"{api}/readyz", timeout=10).status_code == 200  # champions loaded
+        ready = httpx.get(f"{api}/readyz", timeout=10)  # `up` waited for the champions
+        assert ready.status_code == 200, (ready.text, first.stdout,
+                                          log_tail(Path(services["api"]["log"])))
         assert httpx.get(services["mlflow"]["url"], timeout=10).status_code == 200
         assert httpx.get(services["ui"]["url"], timeout=10).status_code == 200
         assert len({service["url"] for service in services.values()}) == 3

@@ -24,6 +24,7 @@ from homeprice import artifacts, registry, tracking
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import HomepriceError
+from homeprice.serving import readiness
 from homeprice.serving.fastpath import FastPredictor, PipelinePredictor, max_relative_difference
 from homeprice.serving.metrics import ServingMetrics
 
@@ -100,6 +101,10 @@ class ModelStore:
         self._models: dict[tuple[str, str], LoadedModel] = {}
         self._reload_lock = threading.Lock()  # one reload at a time; readers never wait
         self.last_errors: dict[tuple[str, str], str] = {}
+        # Why an alias has nothing loaded besides a failed load: its registry lookup failed
+        # (retried every poll), or the registry has no such alias.
+        self._lookup_failed: set[tuple[str, str]] = set()
+        self._unregistered: set[tuple[str, str]] = set()
 
     # -- reading (request path) --------------------------------------------------------------
     def get(self, dataset: str, alias: str = registry.CHAMPION) -> LoadedModel | None:
@@ -110,6 +115,26 @@ class ModelStore:
     def ready(self) -> bool:
         """Every served dataset has a champion loaded."""
         return all((d, registry.CHAMPION) in self._models for d in self.datasets)
+
+    def waiting(self) -> dict[str, str]:
+        """Each served dataset without a champion loaded, with why, for /readyz and `up`.
+
+        Generic reasons only, never an error's text: /readyz answers anyone, and a registry
+        error may name its database (the details are in the server log and /v1/models)."""
+        reasons: dict[str, str] = {}
+        for dataset in self.datasets:
+            key = (dataset, registry.CHAMPION)
+            if key in self._models:
+                continue
+            if key in self._unregistered:
+                reasons[dataset] = readiness.NO_CHAMPION
+            elif key in self.last_errors:
+                reasons[dataset] = readiness.FAILED
+            elif key in self._lookup_failed:
+                reasons[dataset] = readiness.LOOKUP_FAILED
+            else:
+                reasons[dataset] = readiness.LOADING
+        return reasons
 
     def snapshot(self) -> dict[str, Any]:
         """What is loaded, for GET /v1/models."""
@@ -174,7 +199,13 @@ class ModelStore:
             version = registry.alias_version(client, dataset, alias)
         except Exception as error:  # noqa: BLE001 - registry unreachable: keep serving
             log.error("cannot look up %s@%s: %s", dataset, alias, error)
+            self._lookup_failed.add(key)
             return []
+        self._lookup_failed.discard(key)
+        if version is None:
+            self._unregistered.add(key)
+        else:
+            self._unregistered.discard(key)
         current = self._models.get(key)
         if version is None:
             if current is not None and alias == registry.CHALLENGER:

@@ -18,6 +18,7 @@ from filelock import FileLock, Timeout
 
 from homeprice.config import Settings
 from homeprice.errors import HomepriceError
+from homeprice.serving.readiness import NO_CHAMPION
 from homeprice.stack import processes
 from homeprice.stack.services import Service, base_environment, plan
 from homeprice.stack.state import (
@@ -110,6 +111,30 @@ def _wait_until_answering(services: list[Service], started: dict[str, subprocess
             for name, service in pending.items()]
 
 
+def _wait_until_ready(api_url: str, deadline: float) -> str | None:
+    """Poll the API's /readyz until its champions are loaded (None) or the deadline passes;
+    then a note of what it still waits for. A dataset without a champion in the registry is
+    not waited for: it stays unready until one is trained."""
+    waiting: dict[str, str] = {}
+    while True:
+        try:
+            answer = httpx.get(f"{api_url}/readyz", timeout=2)
+            if answer.status_code == 200:
+                return None
+            waiting = dict(answer.json().get("waiting") or {})
+        except (httpx.HTTPError, ValueError, TypeError):
+            waiting = {}
+        nothing_to_wait_for = bool(waiting) and set(waiting.values()) == {NO_CHAMPION}
+        if nothing_to_wait_for or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    reasons = "; ".join(f"{dataset}: {reason}" for dataset, reason in waiting.items())
+    hint = (": train with `homeprice pipeline run`" if NO_CHAMPION in waiting.values()
+            else ": see the API's log and /v1/models")
+    return (f"the API has no champion loaded for every dataset it serves yet (/readyz is 503"
+            f"{'; ' + reasons if reasons else ''}){hint}")
+
+
 def _prepare_tracking_store(settings: Settings) -> None:
     """Create a new home's MLflow database before its two users start: the MLflow UI and the
     API would otherwise both create its tables at once, and one of them fail ("table ...
@@ -175,6 +200,7 @@ def up(settings: Settings, *, host: str = "127.0.0.1", with_airflow: bool = Fals
                     start_time=launched.start_time, url=service.url,
                     health_url=service.health_url, log=str(logs[service.name])))
                 write_state(home, state)
+            deadline = time.monotonic() + timeout
             failures = _wait_until_answering(services, started, logs, timeout, answered_after)
         except BaseException:
             # Ctrl+C or an error while starting: leave nothing running.
@@ -189,10 +215,12 @@ def up(settings: Settings, *, host: str = "127.0.0.1", with_airflow: bool = Fals
         report = StackReport(home, state, tokens=tokens, answered_after=answered_after)
         for service in services:
             report.notes.extend(service.notes)
+        # Up means ready to price where there is a model: a worker whose first registry lookup
+        # failed (a store busy as the MLflow UI starts beside it) retries on its next poll.
         api = next(service for service in services if service.name == "api")
-        if not _answers(api.url + "/readyz"):
-            report.notes.append("the API has no champion loaded for every dataset it serves "
-                                "yet (/readyz is 503): train with `homeprice pipeline run`")
+        unready = _wait_until_ready(api.url, deadline)
+        if unready:
+            report.notes.append(unready)
         return report
 
 

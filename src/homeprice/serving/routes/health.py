@@ -25,15 +25,16 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"], responses={503: {"description": "not ready yet"}})
 async def readyz(ctx: Context) -> Response:
-    """Ready when every dataset has a champion loaded; the prediction log's health is in the
-    body (and in /metrics), never in the status: predictions do not need the database."""
+    """Ready when every dataset has a champion loaded (`waiting` says why one has not); the
+    prediction log's health is in the body (and in /metrics), never in the status:
+    predictions do not need the database."""
     # From the writes actually attempted, not a ping: a database that answers SELECT 1 may
     # still refuse every insert (a full disk, a read-only file, a missing table), and a ping
     # to a database that is down would make this probe wait for the connect timeout.
     health = ctx.log.health()
     ready = ctx.store.ready
     body = {"status": "ready" if ready else "not ready", "models_loaded": ready,
-            "log": health.as_dict()}
+            "waiting": ctx.store.waiting(), "log": health.as_dict()}
     return json_response(body, status_code=200 if ready else 503)
 
 
