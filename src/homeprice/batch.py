@@ -120,7 +120,7 @@ def predict_with_engine(dataset: Dataset, settings: Settings, input_path: str,
                         comparables: int = 0) -> BatchResult:
     """Predict every row of a source-format Parquet file on a data engine (homeprice.engines):
     local streams record batches, spark scores partitions in parallel."""
-    from homeprice.engines import get_engine
+    from homeprice.engines import engine_for
 
     if comparables:
         raise UserInputError("--comparables works without --engine only")
@@ -130,5 +130,5 @@ def predict_with_engine(dataset: Dataset, settings: Settings, input_path: str,
                                  "(.parquet)")
     version = resolve_version(settings, dataset, model_ref)
     model = registry.load_model(dataset.name, version)
-    report = get_engine(engine).score(dataset, model, input_path, output_path, version)
+    report = engine_for(engine, settings).score(dataset, model, input_path, output_path, version)
     return BatchResult(rows=report.rows, output=report.output, model_version=version)

@@ -536,8 +536,13 @@ class Settings(BaseSettings):
     lake_url: str | None = None
     data_dir: Path | None = None
     # Engine of the clean step (`data clean`, `pipeline run`; HOMEPRICE_DATA_ENGINE): local
-    # (pandas) or spark (PySpark, the spark extra and Java 17/21; HOMEPRICE_SPARK_MASTER).
+    # (pandas) or spark (PySpark, the spark extra and Java 17/21).
     data_engine: Literal["local", "spark"] = "local"
+    # The Spark engine's master (HOMEPRICE_SPARK_MASTER: local[N], spark://host:port, yarn,
+    # k8s://...) and driver heap (HOMEPRICE_SPARK_DRIVER_MEMORY), the latter applied before
+    # the JVM starts: a driver's heap cannot grow later.
+    spark_master: str = Field("local[*]", min_length=1)
+    spark_driver_memory: str = Field("2g", pattern=r"^[1-9][0-9]*[kKmMgGtT]?$")
     split: SplitSettings = SplitSettings()
     validation: ValidationSettings = ValidationSettings()
     # Importable modules of extra dataset plug-ins (HOMEPRICE_PLUGINS="pkg.a,pkg.b"); the

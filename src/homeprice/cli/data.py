@@ -71,9 +71,9 @@ def data_clean(
     if (input is None) != (output is None):
         raise UserInputError("--input and --output go together (a file in, a file out)")
     if input is not None and output is not None:
-        from homeprice.engines import get_engine
+        from homeprice.engines import engine_for
 
-        report = get_engine(chosen).clean(get_dataset(dataset), settings, input, output)
+        report = engine_for(chosen, settings).clean(get_dataset(dataset), settings, input, output)
         render_clean([report.to_dict() | {"dataset": dataset, "version": f"{chosen} engine"}])
         out.print(f"-> {report.output}", highlight=False)
         return

@@ -83,15 +83,15 @@ def clean_on_engine(dataset: Dataset, settings: Settings, lake: Lake, sha256: st
                     engine: str) -> CleanResult:
     """The clean of a raw table by another engine than pandas in this process (its result
     equals `dataset.clean`'s); the lake must be a local folder the engine can read."""
-    from homeprice.engines import get_engine
+    from homeprice.engines import engine_for
 
     if not lake.local:
         raise UserInputError(f"the {engine} engine reads local lakes only, not {lake.url} "
                              "(see README, Scale out with Spark: object stores)")
     with tempfile.TemporaryDirectory(prefix="homeprice-clean-") as folder:
         output = Path(folder) / "clean.parquet"
-        report = get_engine(engine).clean(dataset, settings, lake.raw_path(dataset.name, sha256),
-                                          output)
+        source = lake.raw_path(dataset.name, sha256)
+        report = engine_for(engine, settings).clean(dataset, settings, source, output)
         # The clean table feeds single-node training, so it is read whole here anyway.
         data = pd.read_parquet(output)
     return CleanResult(data=data, rows_in=report.rows_in, dropped=report.dropped,

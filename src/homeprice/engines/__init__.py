@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from homeprice.engines.base import ENGINES, CleanReport, Engine, ScoreReport, get_engine
+from homeprice.engines.base import (
+    ENGINES,
+    CleanReport,
+    Engine,
+    ScoreReport,
+    engine_for,
+    get_engine,
+)
 
-__all__ = ["ENGINES", "CleanReport", "Engine", "ScoreReport", "get_engine"]
+__all__ = ["ENGINES", "CleanReport", "Engine", "ScoreReport", "engine_for", "get_engine"]

@@ -62,6 +62,14 @@ class Engine(ABC):
         upper and model_version, as Parquet at `output_path`."""
 
 
+def engine_for(name: str, settings: Settings) -> Engine:
+    """The engine called `name`, configured by `settings` (Spark's master and driver memory)."""
+    if name == "spark":
+        return get_engine(name, master=settings.spark_master,
+                          driver_memory=settings.spark_driver_memory)
+    return get_engine(name)
+
+
 def get_engine(name: str, **options: Any) -> Engine:
     """The engine called `name` (local or spark); options go to its constructor."""
     if name == "local":

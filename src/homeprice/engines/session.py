@@ -1,5 +1,6 @@
-"""The SparkSession of the Spark engine: master, driver memory and Java found from the
-environment before the JVM starts, quiet and local-only by default."""
+"""The SparkSession of the Spark engine: master and driver memory (the spark_master and
+spark_driver_memory settings) and Java found before the JVM starts, quiet and local-only by
+default."""
 
 from __future__ import annotations
 
@@ -48,16 +49,15 @@ def spark_session(master: str | None = None, driver_memory: str | None = None,
                   conf: dict[str, str] | None = None) -> SparkSession:
     """The process's SparkSession (created on first use; an existing one is returned as is).
 
-    Master: `master`, else $HOMEPRICE_SPARK_MASTER, else local[*]. Driver memory: likewise
-    from $HOMEPRICE_SPARK_DRIVER_MEMORY; it must be set before the JVM starts (a driver's heap
-    cannot grow later), which is why it is read here and not left to spark-defaults.
+    Master: `master`, else local[*]. Driver memory: `driver_memory`, else 2g; it must be set
+    before the JVM starts (a driver's heap cannot grow later), which is why it is given here
+    and not left to spark-defaults. The engine passes the spark_* settings.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
 
-    master = master or os.environ.get("HOMEPRICE_SPARK_MASTER") or DEFAULT_MASTER
-    memory = (driver_memory or os.environ.get("HOMEPRICE_SPARK_DRIVER_MEMORY")
-              or DEFAULT_DRIVER_MEMORY)
+    master = master or DEFAULT_MASTER
+    memory = driver_memory or DEFAULT_DRIVER_MEMORY
     if master.startswith("local"):
         # Local runs bind to loopback only: nothing listens on the machine's other interfaces.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

@@ -45,22 +45,25 @@ SCHEMA_SAMPLE_ROWS = 1_000
 
 
 class SparkEngine(Engine):
-    """PySpark, on the session of `spark_session` unless one is given."""
+    """PySpark, on the given session, else on the process's (`spark_session`, started with
+    `master` and `driver_memory` if it is not running yet)."""
 
     name = "spark"
 
-    def __init__(self, session: SparkSession | None = None, partitions: int | None = None
-                 ) -> None:
+    def __init__(self, session: SparkSession | None = None, partitions: int | None = None,
+                 master: str | None = None, driver_memory: str | None = None) -> None:
         require_pyspark()
         self._session = session
         self.partitions = partitions
         """Repartition the input into this many partitions (None: as read)."""
+        self._master = master
+        self._driver_memory = driver_memory
 
     @property
     def session(self) -> SparkSession:
         """The SparkSession, started on first use."""
         if self._session is None:
-            self._session = spark_session()
+            self._session = spark_session(self._master, self._driver_memory)
         return self._session
 
     # -- reading ------------------------------------------------------------------------------
