@@ -117,18 +117,25 @@ def predict_file(dataset: Dataset, settings: Settings, input_path: str, output_p
 
 def predict_with_engine(dataset: Dataset, settings: Settings, input_path: str,
                         output_path: str, model_ref: str, engine: str,
-                        comparables: int = 0) -> BatchResult:
+                        comparables: int = 0, scorer: str | None = None) -> BatchResult:
     """Predict every row of a source-format Parquet file on a data engine (homeprice.engines):
-    local streams record batches, spark scores partitions in parallel."""
+    local streams record batches, spark scores partitions in parallel (with homeprice's
+    scorer, or `scorer` "mlflow": MLflow's spark_udf, prediction only)."""
     from homeprice.engines import engine_for
 
     if comparables:
         raise UserInputError("--comparables works without --engine only")
+    if scorer is not None and engine != "spark":
+        raise UserInputError("--scorer chooses how the spark engine scores: use it with "
+                             "--engine spark")
     for path, what in ((input_path, "--input"), (output_path, "--output")):
         if not path.endswith(".parquet"):
             raise UserInputError(f"{what} {path}: with --engine, input and output are Parquet "
                                  "(.parquet)")
     version = resolve_version(settings, dataset, model_ref)
     model = registry.load_model(dataset.name, version)
-    report = engine_for(engine, settings).score(dataset, model, input_path, output_path, version)
+    options = {"scorer": scorer} if scorer is not None else {}
+    report = engine_for(engine, settings, **options).score(
+        dataset, model, input_path, output_path, version,
+        model_uri=registry.model_uri(dataset.name, version))
     return BatchResult(rows=report.rows, output=report.output, model_version=version)

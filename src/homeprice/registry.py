@@ -490,10 +490,15 @@ def apply_gate(client: MlflowClient, dataset: str, version: str, decision: GateD
     return outcome
 
 
+def model_uri(dataset: str, ref: str) -> str:
+    """The models:/ URI of a registered version (a number) or alias (champion, challenger)."""
+    name = model_name(dataset)
+    return f"models:/{name}/{ref}" if ref.isdigit() else f"models:/{name}@{ref}"
+
+
 def load_model(dataset: str, ref: str) -> Any:
     """Load a registered model by alias (champion, challenger) or version number."""
-    name = model_name(dataset)
-    uri = f"models:/{name}/{ref}" if ref.isdigit() else f"models:/{name}@{ref}"
+    uri = model_uri(dataset, ref)
     try:
         return mlflow.sklearn.load_model(uri)
     except MlflowException as error:

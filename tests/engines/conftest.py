@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from homeprice.datasets import get_dataset
 from homeprice.engines.session import find_java_home
 
 
@@ -65,3 +68,20 @@ def tiny_model(name: str) -> Any:
 def tiny_models() -> dict[str, Any]:
     """tiny_model of California and Bengaluru, fitted once per run."""
     return {name: tiny_model(name) for name in ("california", "bengaluru")}
+
+
+# Enough rows for many Arrow batches and all partitions, few enough to keep the test quick.
+SCORED_ROWS = 5_000
+
+
+def scoreable(name: str, folder: Path) -> tuple[Path, pd.DataFrame]:
+    """The dataset's first sample rows that hold every required input, as source-format
+    Parquet, and those rows as read back."""
+    dataset = get_dataset(name)
+    raw = pd.read_csv(dataset.sample_path, dtype=str)
+    parsed = dataset.parse(raw)
+    usable = parsed[list(dataset.required_inputs)].notna().all(axis=1)
+    rows = raw.loc[usable].drop(columns=[dataset.target]).head(SCORED_ROWS)
+    path = folder / f"{name}.parquet"
+    rows.to_parquet(path, index=False)
+    return path, pd.read_parquet(path)

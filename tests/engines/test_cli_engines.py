@@ -74,9 +74,36 @@ def test_file_clean_on_both_engines(home: Path, spark: Any, tmp_path: Path) -> N
       "--engine", "local"], "--input in.csv: with --engine, input and output are Parquet"),
     (["predict", "--dataset", "california", "--input", "in.parquet", "--output", "o.parquet",
       "--engine", "local", "--comparables", "3"], "--comparables works without --engine only"),
+    (["predict", "--dataset", "california", "--input", "in.parquet", "--output", "o.parquet",
+      "--scorer", "mlflow"], "--scorer chooses how the spark engine scores"),
+    (["predict", "--dataset", "california", "--input", "in.parquet", "--output", "o.parquet",
+      "--engine", "local", "--scorer", "mlflow"], "use it with --engine spark"),
 ])
 def test_engine_options_refuse_bad_values(home: Path, args: list[str], message: str) -> None:
     """Guards the option checks: each mistake is named before any work starts."""
     result = invoke(*args)
     assert result.exit_code == 2  # a user input error
     assert message in " ".join(result.output.split())
+
+
+@pytest.mark.xdist_group("spark")
+@pytest.mark.parametrize("name", ["california", "bengaluru"])
+def test_predict_with_the_mlflow_scorer_gives_the_champions_prices(
+        name: str, served_home: Path, spark: Any, tmp_path: Path) -> None:
+    """Guards `predict --engine spark --scorer mlflow` on registered champions (whose MLflow
+    signature spark_udf enforces): the prices of `--engine local`, no interval."""
+    from tests.engines.conftest import scoreable
+
+    source, rows = scoreable(name, tmp_path)
+    outputs = {}
+    for engine, extra in (("local", []), ("spark", ["--scorer", "mlflow"])):
+        outputs[engine] = tmp_path / f"{engine}.parquet"
+        result = invoke("predict", "--dataset", name, "--input", str(source), "--output",
+                        str(outputs[engine]), "--engine", engine, *extra)
+        assert result.exit_code == 0, result.output
+    mine, theirs = (pd.read_parquet(outputs[engine]) for engine in ("spark", "local"))
+    assert len(mine) == len(theirs) == len(rows)
+    assert (mine["prediction"] - theirs["prediction"]).abs().max() <= 1e-9 * theirs[
+        "prediction"].abs().max()
+    assert mine["lower"].isna().all() and theirs["lower"].notna().all()
+    assert list(mine["model_version"].unique()) == list(theirs["model_version"].unique())

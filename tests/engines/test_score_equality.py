@@ -13,25 +13,9 @@ import pytest
 from homeprice.datasets import get_dataset
 from homeprice.engines import get_engine
 from homeprice.errors import UserInputError
+from tests.engines.conftest import scoreable
 
 pytestmark = pytest.mark.xdist_group("spark")
-
-
-# Enough rows for many Arrow batches and all partitions, few enough to keep the test quick.
-SCORED_ROWS = 5_000
-
-
-def scoreable(name: str, folder: Path) -> tuple[Path, pd.DataFrame]:
-    """The dataset's first sample rows that hold every required input, as source-format
-    Parquet, and those rows as read back."""
-    dataset = get_dataset(name)
-    raw = pd.read_csv(dataset.sample_path, dtype=str)
-    parsed = dataset.parse(raw)
-    usable = parsed[list(dataset.required_inputs)].notna().all(axis=1)
-    rows = raw.loc[usable].drop(columns=[dataset.target]).head(SCORED_ROWS)
-    path = folder / f"{name}.parquet"
-    rows.to_parquet(path, index=False)
-    return path, pd.read_parquet(path)
 
 
 @pytest.mark.parametrize("name", ["california", "bengaluru"])
@@ -99,3 +83,43 @@ def test_bad_input_is_refused_with_the_local_engines_errors(
         assert messages[0] == messages[1], kind
     assert messages[0].endswith("row 1235, column 'median_income': missing or unparseable "
                                 "value (required to predict)")
+
+
+@pytest.mark.parametrize("name", ["california", "bengaluru"])
+def test_mlflow_spark_udf_scores_equal_local(name: str, spark: Any,
+                                             tiny_models: dict[str, Any],
+                                             tmp_path: Path) -> None:
+    """Guards the MLflow-native scorer: MLflow's spark_udf over the features parsed in pandas
+    gives the local engine's predictions within 1e-9, in file order across 7 partitions, with
+    the interval left empty (a pyfunc model has none)."""
+    import mlflow.sklearn
+
+    dataset = get_dataset(name)
+    source, rows = scoreable(name, tmp_path)
+    model = tiny_models[name]
+    saved = tmp_path / "model"
+    mlflow.sklearn.save_model(model, saved, serialization_format="cloudpickle")
+    get_engine("local", batch_rows=4_096).score(dataset, model, source,
+                                                tmp_path / "local.parquet", "7")
+    get_engine("spark", session=spark, partitions=7, scorer="mlflow").score(
+        dataset, model, source, tmp_path / "udf.parquet", "7", model_uri=str(saved))
+
+    mine = pd.read_parquet(tmp_path / "udf.parquet")
+    theirs = pd.read_parquet(tmp_path / "local.parquet")
+    assert list(mine.columns) == list(theirs.columns)
+    pd.testing.assert_frame_equal(mine[list(rows.columns)], rows)
+    np.testing.assert_allclose(mine["prediction"], theirs["prediction"], rtol=1e-9, atol=0)
+    assert mine["lower"].isna().all() and mine["upper"].isna().all()
+    assert set(mine["model_version"]) == {"7"}
+
+
+def test_the_mlflow_scorer_needs_a_model_uri(spark: Any, tiny_models: dict[str, Any],
+                                             tmp_path: Path) -> None:
+    source, _ = scoreable("california", tmp_path)
+    with pytest.raises(UserInputError, match="needs its URI"):
+        get_engine("spark", session=spark, scorer="mlflow").score(
+            get_dataset("california"), tiny_models["california"], source,
+            tmp_path / "out.parquet", "1")
+    with pytest.raises(UserInputError, match="unknown Spark scorer 'pandas'"):
+        get_engine("spark", session=spark, scorer="pandas")
+    assert not (tmp_path / "out.parquet").exists()

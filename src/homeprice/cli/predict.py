@@ -29,17 +29,22 @@ def predict(
                          "batches) or spark (PySpark). Checks each row's required inputs, not "
                          "the full schema; no --comparables. Default: no engine (any file, "
                          "fully validated, in memory).")] = None,
+    scorer: Annotated[str | None, typer.Option(
+        "--scorer", help="With --engine spark: homeprice (default; prediction and interval) "
+                         "or mlflow (MLflow's spark_udf, the MLflow-native path: prediction "
+                         "only, lower and upper empty).")] = None,
 ) -> None:
     """Predict every row of a file; adds prediction, lower, upper and model_version."""
     from homeprice.batch import predict_file
     from homeprice.datasets import get_dataset
 
     settings = load_settings()
-    if engine is not None:
+    if engine is not None or scorer is not None:  # a scorer without the spark engine: refused
         from homeprice.batch import predict_with_engine
 
         result = predict_with_engine(get_dataset(dataset), settings, input, output, model,
-                                     known_engine(settings, engine), comparables=comparables)
+                                     known_engine(settings, engine) if engine else "local",
+                                     comparables=comparables, scorer=scorer)
         out.print(f"[green]predicted[/] {result.rows:,} rows with v{result.model_version} "
                   f"on the {engine} engine -> {result.output}", highlight=False)
         return

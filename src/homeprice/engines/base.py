@@ -57,17 +57,20 @@ class Engine(ABC):
 
     @abstractmethod
     def score(self, dataset: Dataset, model: Any, input_path: str | Path,
-              output_path: str | Path, model_version: str) -> ScoreReport:
+              output_path: str | Path, model_version: str,
+              model_uri: str | None = None) -> ScoreReport:
         """Predict every row of a source-format Parquet file: the rows with prediction, lower,
-        upper and model_version, as Parquet at `output_path`."""
+        upper and model_version, as Parquet at `output_path`. `model_uri` (where MLflow can
+        load `model`) is for engines that load the model their own way."""
 
 
-def engine_for(name: str, settings: Settings) -> Engine:
-    """The engine called `name`, configured by `settings` (Spark's master and driver memory)."""
+def engine_for(name: str, settings: Settings, **options: Any) -> Engine:
+    """The engine called `name`, configured by `settings` (Spark's master and driver memory)
+    and `options` (its constructor's)."""
     if name == "spark":
         return get_engine(name, master=settings.spark_master,
-                          driver_memory=settings.spark_driver_memory)
-    return get_engine(name)
+                          driver_memory=settings.spark_driver_memory, **options)
+    return get_engine(name, **options)
 
 
 def get_engine(name: str, **options: Any) -> Engine:
@@ -154,8 +157,13 @@ def score_frame(dataset: Dataset, model: Any, raw: pd.DataFrame, parsed: pd.Data
 
     predicted = predictions_frame(model, parsed[list(dataset.feature_columns)])
     out = raw.copy()
-    digits = 2 if dataset.target_unit == "USD" else 4
     for column in PREDICTION_COLUMNS:
-        out[column] = predicted[column].round(digits).to_numpy()
+        out[column] = rounded(dataset, predicted[column])
     out["model_version"] = model_version
     return out
+
+
+def rounded(dataset: Dataset, values: pd.Series) -> np.ndarray:
+    """Prices rounded as `homeprice predict` writes them: cents, or 1e-4 lakh (numpy's
+    rounding, which every engine applies in pandas so that their outputs stay equal)."""
+    return values.round(2 if dataset.target_unit == "USD" else 4).to_numpy()

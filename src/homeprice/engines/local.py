@@ -51,8 +51,9 @@ class LocalEngine(Engine):
                            rows_out=result.rows_out, notes=dict(result.notes), output=output)
 
     def score(self, dataset: Dataset, model: Any, input_path: str | Path,
-              output_path: str | Path, model_version: str) -> ScoreReport:
-        """Batch by batch: read, check, predict, append to the output file."""
+              output_path: str | Path, model_version: str,
+              model_uri: str | None = None) -> ScoreReport:
+        """Batch by batch: read, check, predict with `model`, append to the output file."""
         parquet = check_score_input(dataset, input_path)
         output = Path(output_path)
         rows = 0

@@ -28,6 +28,7 @@ from homeprice.engines.base import (
     first_missing,
     missing_input_error,
     normalise_raw,
+    rounded,
     score_frame,
 )
 from homeprice.engines.session import require_pyspark, spark_session
@@ -42,22 +43,35 @@ REASON = "_homeprice_reason"
 # Rows parsed on the driver to learn the parsed columns' types (mapInPandas needs its output
 # schema up front).
 SCHEMA_SAMPLE_ROWS = 1_000
+SCORERS = ("homeprice", "mlflow")
+# Parsed model inputs beside the source columns of the same names (California's are equal).
+FEATURE = "_homeprice_feature_"
 
 
 class SparkEngine(Engine):
     """PySpark, on the given session, else on the process's (`spark_session`, started with
-    `master` and `driver_memory` if it is not running yet)."""
+    `master` and `driver_memory` if it is not running yet).
+
+    Scoring runs homeprice's own per-partition scorer (prediction and interval), or, with
+    `scorer="mlflow"`, MLflow's `spark_udf` over the parsed features: the MLflow-native path,
+    prediction only, since a pyfunc model has no interval.
+    """
 
     name = "spark"
 
     def __init__(self, session: SparkSession | None = None, partitions: int | None = None,
-                 master: str | None = None, driver_memory: str | None = None) -> None:
+                 master: str | None = None, driver_memory: str | None = None,
+                 scorer: str = "homeprice") -> None:
         require_pyspark()
+        if scorer not in SCORERS:
+            raise UserInputError(f"unknown Spark scorer {scorer!r} (known: "
+                                 f"{', '.join(SCORERS)})")
         self._session = session
         self.partitions = partitions
         """Repartition the input into this many partitions (None: as read)."""
         self._master = master
         self._driver_memory = driver_memory
+        self.scorer = scorer
 
     @property
     def session(self) -> SparkSession:
@@ -165,10 +179,14 @@ class SparkEngine(Engine):
     # -- score --------------------------------------------------------------------------------
 
     def score(self, dataset: Dataset, model: Any, input_path: str | Path,
-              output_path: str | Path, model_version: str) -> ScoreReport:
+              output_path: str | Path, model_version: str,
+              model_uri: str | None = None) -> ScoreReport:
         """A check pass for rows without required inputs, then mapInPandas with the model
-        unpickled once per partition."""
+        unpickled once per partition (or MLflow's spark_udf loading `model_uri`)."""
         from pyspark.sql.types import DoubleType, LongType, StringType, StructType
+
+        if self.scorer == "mlflow" and model_uri is None:
+            raise UserInputError("the mlflow scorer loads the model itself: it needs its URI")
 
         check_score_input(dataset, input_path)
         raw = self._spread(self.read_raw(input_path))
@@ -190,6 +208,10 @@ class SparkEngine(Engine):
             # _metadata.row_index counts from 0 in the file.
             raise missing_input_error(str(input_path), bad[0][ROW] + 1, bad[0]["column"])
 
+        if self.scorer == "mlflow":
+            assert model_uri is not None  # checked above, before any Spark job
+            scored = self._mlflow_scores(dataset, raw, raw_columns, model_uri, model_version)
+            return self._write_scores(scored, Path(output_path), model_version)
         model_bytes = self.session.sparkContext.broadcast(pickle.dumps(model))
 
         def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -204,17 +226,69 @@ class SparkEngine(Engine):
         for column in PREDICTION_COLUMNS:
             schema = schema.add(column, DoubleType())
         schema = schema.add("model_version", StringType()).add(ROW, LongType())
-        scored = raw.mapInPandas(predict, schema)
+        try:
+            return self._write_scores(raw.mapInPandas(predict, schema), Path(output_path),
+                                      model_version)
+        finally:
+            model_bytes.unpersist()
+
+    def _mlflow_scores(self, dataset: Dataset, raw: DataFrame, raw_columns: list[str],
+                       model_uri: str, model_version: str) -> DataFrame:
+        """The source rows with MLflow's spark_udf prediction of the features parsed in pandas
+        (Spark casts would refuse Bengaluru's "1200 - 1400"), rounded as the other scorer
+        rounds; lower and upper are null."""
+        import mlflow.pyfunc
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+        features = list(dataset.feature_columns)
+        sample = normalise_raw(raw.select(*raw_columns).limit(SCHEMA_SAMPLE_ROWS).toPandas())
+        parsed_schema = StructType([
+            StructField(FEATURE + field.name, field.dataType, True)
+            for field in spark_schema(dataset.parse(sample)[features]).fields])
+        with_features = StructType(raw.schema.fields + parsed_schema.fields)
+
+        def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                parsed = dataset.parse(normalise_raw(batch[raw_columns]))[features]
+                parsed.columns = [FEATURE + column for column in features]
+                parsed.index = batch.index
+                yield pd.concat([batch, conform(parsed, parsed_schema)], axis=1)
+
+        # env_manager="local": the workers run this interpreter, which has the model's
+        # libraries already (a conda or virtualenv per model would need the internet).
+        udf = mlflow.pyfunc.spark_udf(self.session, model_uri, result_type="double",
+                                      env_manager="local")
+        predicted = raw.mapInPandas(parse, with_features).withColumn(
+            "prediction", udf(F.struct(*[F.col(FEATURE + c).alias(c) for c in features])))
+        schema = StructType([f for f in raw.schema.fields if f.name != ROW])
+        for column in PREDICTION_COLUMNS:
+            schema = schema.add(column, DoubleType())
+        schema = schema.add("model_version", StringType()).add(ROW, "long")
+
+        def finish(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                out = batch[raw_columns].copy()
+                out["prediction"] = rounded(dataset, batch["prediction"])
+                out["lower"] = out["upper"] = None
+                out["model_version"] = model_version
+                out[ROW] = batch[ROW].to_numpy()
+                yield out
+
+        return predicted.select(*raw_columns, ROW, "prediction").mapInPandas(finish, schema)
+
+    def _write_scores(self, scored: DataFrame, output: Path, model_version: str
+                      ) -> ScoreReport:
+        """Write the scored rows (in file order when repartitioned) without the row id."""
         if self.partitions:
             scored = scored.orderBy(ROW)
         scored = scored.drop(ROW).persist()
         try:
             rows = scored.count()
-            write_parquet(scored, Path(output_path))
+            write_parquet(scored, output)
         finally:
             scored.unpersist()
-            model_bytes.unpersist()
-        return ScoreReport(rows=rows, output=Path(output_path), model_version=model_version)
+        return ScoreReport(rows=rows, output=output, model_version=model_version)
 
 
 def spark_schema(parsed: pd.DataFrame) -> StructType:
