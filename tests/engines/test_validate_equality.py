@@ -21,7 +21,7 @@ from homeprice.engines import get_engine
 from homeprice.errors import UserInputError
 
 # Source rows kept from each real file: several 997-row batches and CSV splits, fast to check.
-ROWS = 4_000
+ROWS = 2_500
 BREAKS = {
     "california": [{"latitude": "10.5"}, {"households": "0"}, {"total_rooms": "-3"},
                    {"ocean_proximity": "MARS"}, {"median_income": "250"},
@@ -37,8 +37,8 @@ LAYOUT_IDS = ["as-read", "7-partitions-997-rows-64k-splits"]
 
 def broken_copy(name: str, folder: Path, unparseable: bool = False) -> Path:
     """The first ROWS rows of the dataset's real file, each rule broken twice in rows spread
-    through it, copies of earlier rows, and (if asked) one unparseable value at row 2501 and
-    one at row 3001."""
+    through it, copies of earlier rows, and (if asked) one unparseable value at row 1501 and
+    one at row 2001."""
     sample = pd.read_csv(get_dataset(name).sample_path, dtype=str, keep_default_na=False)
     rows = sample.head(ROWS).copy()
     for i, change in enumerate(BREAKS[name] * 2):
@@ -46,7 +46,7 @@ def broken_copy(name: str, folder: Path, unparseable: bool = False) -> Path:
             rows.loc[100 + i * 311, column] = value
     if unparseable:
         column, value = UNPARSEABLE[name]
-        rows.loc[[3000, 2500], column] = value
+        rows.loc[[2000, 1500], column] = value
     path = folder / f"broken-{name}.csv"
     pd.concat([rows, rows.iloc[::53]], ignore_index=True).to_csv(path, index=False)
     return path
@@ -100,8 +100,8 @@ def test_an_unparseable_value_is_the_same_critical_error(name: str, spark: Any,
     local, remote = reports(name, source, spark, settings, LAYOUTS[1])
     assert remote == local and local["status"] == "failed"
     column, value = UNPARSEABLE[name]
-    assert [(i["column"], i["row"]) for i in local["critical"]] == [(column, 2501),
-                                                                     (column, 3001)]
+    assert [(i["column"], i["row"]) for i in local["critical"]] == [(column, 1501),
+                                                                     (column, 2001)]
     assert repr(value) in local["critical"][0]["message"]
 
 
@@ -169,4 +169,4 @@ def test_data_validate_on_spark_answers_as_local(home: Path, spark: Any,
         assert result.exit_code == 2
         messages.append(" ".join(result.output.split()))
     assert messages[0] == messages[1]
-    assert "column 'bath', row 2501: value 'two' cannot be parsed" in messages[0]
+    assert "column 'bath', row 1501: value 'two' cannot be parsed" in messages[0]
