@@ -38,12 +38,15 @@ def data_validate(
     input: Annotated[str | None, typer.Option("--input", help="File to validate instead of the "
                                               "latest fetched raw data.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    engine: EngineOption = None,
 ) -> None:
     """Check the schema and measure data quality; exit 2 on critical violations."""
     from homeprice.data.cleaning import validate_raw
     from homeprice.datasets import get_dataset
 
-    report, path = validate_raw(get_dataset(dataset), load_settings(), input)
+    settings = load_settings()
+    report, path = validate_raw(get_dataset(dataset), settings, input,
+                                engine=known_engine(settings, engine))
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return

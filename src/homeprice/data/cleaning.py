@@ -16,10 +16,10 @@ from homeprice.atomic import write_text
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.data.sources import read_table
-from homeprice.data.validation import QualityReport, validate
+from homeprice.data.validation import QualityReport, build_report, validate
 from homeprice.datasets import Dataset
 from homeprice.datasets.base import CleanResult
-from homeprice.errors import UserInputError
+from homeprice.errors import DataValidationError, UserInputError
 
 # Bump when a dataset's cleaning rules change in code, so a new clean version is written.
 RULES_VERSION = "1"
@@ -51,25 +51,38 @@ def _write_report(settings: Settings, dataset: str, name: str, report: dict[str,
 
 def validate_raw(
     dataset: Dataset, settings: Settings, input_path: str | None = None,
-    raw_sha256: str | None = None,
+    raw_sha256: str | None = None, engine: str = "local",
 ) -> tuple[QualityReport, Path]:
-    """Validate a file, or a raw table (the latest by default), and write its quality report.
+    """Validate a file, or a raw table (the latest by default), on `engine` and write its
+    quality report (the same report on every engine).
 
     Critical findings raise DataValidationError, which carries the report.
     """
+    lake = Lake(settings.lake_root)
+    key = None
     if input_path is not None:
-        raw, label, key = read_table(input_path), input_path, None
+        label = input_path
     else:
-        lake = Lake(settings.lake_root)
         entry = lake.raw_entry(dataset.name, raw_sha256)
         key, label = entry["sha256"], entry["path"]
-        raw = lake.read_raw(dataset.name, key)
-    report = validate(raw, dataset, settings, source=label)
+    if engine == "local":
+        raw = read_table(input_path) if key is None else lake.read_raw(dataset.name, key)
+        report = build_report(raw, dataset, settings, source=label)
+    else:
+        from homeprice.engines import engine_for
+
+        if key is not None and not lake.local:
+            raise UserInputError(f"the {engine} engine reads local lakes only, not {lake.url} "
+                                 "(see README, Scale out with Spark: object stores)")
+        path = input_path if key is None else lake.raw_path(dataset.name, key)
+        report = engine_for(engine, settings).validate(dataset, settings, path, source=label)
+    if report.critical:
+        raise DataValidationError(report.first_error(), report.to_dict())
     payload = report.to_dict() | {"raw_sha256": key}
     name = artifacts.quality_report(key[:16] if key else Path(input_path or "input").stem)
-    path = _write_report(settings, dataset.name, name, payload)
+    written = _write_report(settings, dataset.name, name, payload)
     _write_report(settings, dataset.name, artifacts.QUALITY_LATEST, payload)
-    return report, path
+    return report, written
 
 
 def clean_version(raw_sha256: str, dataset: Dataset, settings: Settings) -> str:

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from homeprice.config import Settings
+from homeprice.data.validation import QualityReport
 from homeprice.datasets import Dataset
 from homeprice.errors import DataValidationError, UserInputError
 
@@ -54,6 +55,13 @@ class Engine(ABC):
     def clean(self, dataset: Dataset, settings: Settings, input_path: str | Path,
               output_path: str | Path) -> CleanReport:
         """Clean a source-format file (CSV as text, or Parquet) into Parquet at `output_path`."""
+
+    @abstractmethod
+    def validate(self, dataset: Dataset, settings: Settings, input_path: str | Path,
+                 source: str | None = None) -> QualityReport:
+        """The quality report of a source-format file (CSV as text, or Parquet), labelled
+        `source` (default: the path); equal on every engine but for created_at. Critical
+        findings are in the report, not raised."""
 
     @abstractmethod
     def score(self, dataset: Dataset, model: Any, input_path: str | Path,

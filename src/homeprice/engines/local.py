@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from homeprice.atomic import replacing
 from homeprice.config import Settings
 from homeprice.data.sources import read_table
+from homeprice.data.validation import QualityReport, build_report
 from homeprice.datasets import Dataset
 from homeprice.engines.base import (
     CleanReport,
@@ -49,6 +50,13 @@ class LocalEngine(Engine):
             result.data.to_parquet(temp, index=False)
         return CleanReport(rows_in=result.rows_in, dropped=result.dropped,
                            rows_out=result.rows_out, notes=dict(result.notes), output=output)
+
+    def validate(self, dataset: Dataset, settings: Settings, input_path: str | Path,
+                 source: str | None = None) -> QualityReport:
+        """The dataset's pandera schema and quality measures over the whole file, read as
+        `homeprice data validate --input` reads it."""
+        label = source or str(input_path)
+        return build_report(read_table(input_path, label), dataset, settings, label)
 
     def score(self, dataset: Dataset, model: Any, input_path: str | Path,
               output_path: str | Path, model_version: str,

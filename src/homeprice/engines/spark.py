@@ -16,6 +16,7 @@ import pandas as pd
 from pandas._libs.parsers import STR_NA_VALUES  # the list pandas' CSV reader treats as missing
 
 from homeprice.config import Settings
+from homeprice.data.validation import QualityReport
 from homeprice.datasets import Dataset
 from homeprice.datasets.rules import CleanPlan, DuplicateRule, first_broken_rule
 from homeprice.engines.base import (
@@ -100,6 +101,30 @@ class SparkEngine(Engine):
         # consecutive, which only ordering needs).
         return frame.select(*columns, F.monotonically_increasing_id().alias(ROW))
 
+    def numbered(self, path: str | Path) -> DataFrame:
+        """read_raw with ROW as the 0-based position in the file (row numbers for messages).
+        A CSV's monotonically increasing ids are consecutive within each partition of the
+        read, which holds the file's splits in order: each partition's count gives the
+        offset of the next."""
+        from pyspark.sql import functions as F
+
+        raw = self.read_raw(path)
+        if Path(path).suffix == ".parquet":
+            return raw  # _metadata.row_index is the position already
+        part = F.shiftright(F.col(ROW), 33).alias("_homeprice_part")
+        counts = sorted((r[0], r[1]) for r in raw.groupBy(part).count().collect())
+        offsets, total = [], 0
+        for number, count in counts:
+            offsets.append((number, total))
+            total += count
+        if len(offsets) <= 1:
+            return raw  # one partition: the ids count from 0 already
+        table = self.session.createDataFrame(offsets, "_homeprice_part long, _offset long")
+        return (raw.withColumn("_homeprice_part", part).join(F.broadcast(table), "_homeprice_part")
+                .withColumn(ROW, F.col(ROW) - F.shiftleft(F.col("_homeprice_part"), 33)
+                            + F.col("_offset"))
+                .drop("_homeprice_part", "_offset"))
+
     def _spread(self, frame: DataFrame) -> DataFrame:
         return frame.repartition(self.partitions) if self.partitions else frame
 
@@ -175,6 +200,22 @@ class SparkEngine(Engine):
         for row in kept.mapInPandas(batch_notes, "notes string").collect():
             totals.update(json.loads(row["notes"]))
         return dict(totals)
+
+    # -- validate -----------------------------------------------------------------------------
+
+    def validate(self, dataset: Dataset, settings: Settings, input_path: str | Path,
+                 source: str | None = None) -> QualityReport:
+        """The dataset's pandera schema per batch, the whole-data measures by Spark
+        aggregates (engines.spark_quality); the local engine's report."""
+        from homeprice.engines.spark_quality import quality_report
+
+        found = existing_file(input_path, "input")
+        raw = self._spread(self.numbered(found)).persist()
+        try:
+            return quality_report(raw, dataset, settings, source or str(input_path),
+                                  text_source=found.suffix != ".parquet")
+        finally:
+            raw.unpersist()
 
     # -- score --------------------------------------------------------------------------------
 
