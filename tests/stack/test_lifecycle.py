@@ -1,13 +1,15 @@
 """`up` and `down` against a recorded stack, without starting real services: a stack whose
 every process runs is "already up" (nothing started), a partly running one asks for `down`,
 `down` stops what was recorded and forgets it, and an unreadable state file is named; `up`
-waits for /readyz while champions load, not for a dataset without one."""
+waits for /readyz while champions load, not for a dataset without one, and takes a health
+answer for its service's only when one of its own processes listens on that port."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -22,8 +24,9 @@ from homeprice.config import Settings
 from homeprice.errors import HomepriceError
 from homeprice.serving.readiness import FAILED, LOADING, LOOKUP_FAILED, NO_CHAMPION
 from homeprice.stack import down, up
-from homeprice.stack.lifecycle import _wait_until_ready
-from homeprice.stack.processes import STACK_ID_ENV, launch
+from homeprice.stack.lifecycle import _wait_until_answering, _wait_until_ready
+from homeprice.stack.processes import STACK_ID_ENV, launch, listens_on
+from homeprice.stack.services import Service
 from homeprice.stack.state import ServiceState, StackState, read_state, state_path, write_state
 
 STACK_ID = "0123456789abcdef"
@@ -165,3 +168,43 @@ def test_up_names_what_the_api_still_waits_for_at_the_deadline(readiness_server:
     _Readiness.answers = [(503, {"california": NO_CHAMPION, "bengaluru": FAILED})]
     note = _wait_until_ready(readiness_server, time.monotonic() + 1)
     assert note is not None and f"bengaluru: {FAILED}" in note and "/v1/models" in note
+
+
+def _service(port: int) -> Service:
+    return Service(name="api", title="API", command=[], env={}, port=port,
+                   url=f"http://127.0.0.1:{port}", health_url=f"http://127.0.0.1:{port}/")
+
+
+def test_an_answer_from_another_programs_server_is_not_the_service(
+        readiness_server: str, sleeper: tuple[subprocess.Popen[bytes], ServiceState],
+        tmp_path: Path) -> None:
+    # Another `up` took the port between the free-port probe and this service's bind: its
+    # server answers while ours (here: a process that never listens) has not.
+    _Readiness.answers = [(200, {})]
+    port = int(readiness_server.rsplit(":", 1)[1])
+    popen, _ = sleeper
+    assert listens_on(STACK_ID, popen.pid, port) is False
+    answered: dict[str, float] = {}
+    failures = _wait_until_answering([_service(port)], {"api": popen},
+                                     {"api": tmp_path / "api.log"}, 2, answered, STACK_ID)
+    assert answered == {}
+    assert len(failures) == 1 and f"port {port} answered, but from another program" in failures[0]
+
+
+def test_an_answer_from_the_services_own_process_counts(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, **{STACK_ID_ENV: STACK_ID})
+    popen, _ = launch([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                       "--directory", str(tmp_path)], env, tmp_path, tmp_path / "api.log")
+    try:
+        answered: dict[str, float] = {}
+        failures = _wait_until_answering([_service(port)], {"api": popen},
+                                         {"api": tmp_path / "api.log"}, 60, answered, STACK_ID)
+        assert failures == [] and set(answered) == {"api"}
+        assert listens_on(STACK_ID, popen.pid, port) is True
+        assert listens_on("another-stack-id", 2**22 + 7, port) is None  # no member at all
+    finally:
+        popen.kill()
+        popen.wait()

@@ -21,7 +21,9 @@ from homeprice.stack.lifecycle import log_tail
 from homeprice.stack.processes import STACK_ID_ENV
 from tests.support.tokens import FEEDBACK_TOKEN
 
-pytestmark = pytest.mark.e2e
+# One worker runs these one after another: each `up` takes the first free port from the same
+# preferred ones (8000, 8501, 5000, 8080), and two at once race for them.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 
 
 def homeprice(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -83,12 +83,13 @@ def _answers(url: str) -> bool:
 
 def _wait_until_answering(services: list[Service], started: dict[str, subprocess.Popen[bytes]],
                           logs: dict[str, Path], timeout: float,
-                          answered_after: dict[str, float]) -> list[str]:
-    """Poll every service's health URL until all answer 200 (noting after how many seconds
-    in `answered_after`); the failures, each with the end of its log (a service that exited,
-    or one still silent at the deadline)."""
+                          answered_after: dict[str, float], stack_id: str) -> list[str]:
+    """Poll every service's health URL until all answer 200 from the process this stack
+    started (noting after how many seconds in `answered_after`); the failures, each with the
+    end of its log (a service that exited, or one still silent at the deadline)."""
     pending = {service.name: service for service in services}
     failures: list[str] = []
+    foreign: set[str] = set()  # answered, but from a process of someone else's
     began = time.monotonic()
     deadline = began + timeout
     while pending and not failures and time.monotonic() < deadline:
@@ -99,6 +100,11 @@ def _wait_until_answering(services: list[Service], started: dict[str, subprocess
                                 f"the end of {logs[name]}:\n{log_tail(logs[name])}")
                 del pending[name]
             elif _answers(service.health_url):
+                if processes.listens_on(stack_id, started[name].pid, service.port) is False:
+                    # Someone else's server holds the port; ours fails to bind and exits
+                    # (reported above), or is still starting: keep waiting for it.
+                    foreign.add(name)
+                    continue
                 answered_after[name] = time.monotonic() - began
                 del pending[name]
         if pending and not failures:
@@ -107,7 +113,10 @@ def _wait_until_answering(services: list[Service], started: dict[str, subprocess
         # One that died is the news; the others are stopped with it, answering or not.
         return failures
     return [f"{service.title} ({name}) did not answer at {service.health_url} within "
-            f"{timeout:g} s; the end of {logs[name]}:\n{log_tail(logs[name])}"
+            f"{timeout:g} s"
+            + (f" (port {service.port} answered, but from another program's process)"
+               if name in foreign else "")
+            + f"; the end of {logs[name]}:\n{log_tail(logs[name])}"
             for name, service in pending.items()]
 
 
@@ -201,7 +210,8 @@ def up(settings: Settings, *, host: str = "127.0.0.1", with_airflow: bool = Fals
                     health_url=service.health_url, log=str(logs[service.name])))
                 write_state(home, state)
             deadline = time.monotonic() + timeout
-            failures = _wait_until_answering(services, started, logs, timeout, answered_after)
+            failures = _wait_until_answering(services, started, logs, timeout, answered_after,
+                                             stack_id)
         except BaseException:
             # Ctrl+C or an error while starting: leave nothing running.
             _stop_recorded(home, state, grace)

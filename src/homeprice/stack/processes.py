@@ -98,6 +98,26 @@ def members(stack_id: str, groups: set[int]) -> list[psutil.Process]:
     return found
 
 
+def listens_on(stack_id: str, group: int, port: int) -> bool | None:
+    """Whether a process of the stack run `stack_id` (one carrying its id, or one in the
+    service's process group `group`) listens on TCP `port`; None when no member's sockets
+    can be read (a system that hides them). A health URL that answers proves nothing alone:
+    another program (a second `up` in another home) may have bound the port between this
+    stack's free-port probe and its own service's bind. The stack's services have distinct
+    ports, so any process of the run listening there is the service's."""
+    readable = False
+    for process in members(stack_id, {group}):
+        try:
+            connections = process.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            continue
+        readable = True
+        if any(connection.status == psutil.CONN_LISTEN and connection.laddr
+               and connection.laddr.port == port for connection in connections):
+            return True
+    return False if readable else None
+
+
 def _signal_all(processes: list[psutil.Process], groups: set[int], signum: int) -> None:
     """Send `signum` once to each process: to its whole group when that is one of the stack's
     groups (as a terminal's Ctrl+C does), else to the process alone. Once matters: a second
