@@ -17,12 +17,12 @@ def test_spark_master_and_driver_memory_come_from_the_settings(
     monkeypatch.setenv("HOMEPRICE_SPARK_MASTER", "spark://127.0.0.1:7077")
     monkeypatch.setenv("HOMEPRICE_SPARK_DRIVER_MEMORY", "6g")
     engine = engine_for("spark", load_settings())
-    assert (engine._master, engine._driver_memory) == ("spark://127.0.0.1:7077", "6g")
+    assert (engine.master, engine.driver_memory) == ("spark://127.0.0.1:7077", "6g")
 
 
 def test_the_defaults_are_local_and_two_gigabytes() -> None:
     engine = engine_for("spark", load_settings())
-    assert (engine._master, engine._driver_memory) == ("local[*]", "2g")
+    assert (engine.master, engine.driver_memory) == ("local[*]", "2g")
     assert engine_for("local", load_settings()).name == "local"
 
 

@@ -4,6 +4,7 @@ default."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -64,6 +65,9 @@ def spark_session(master: str | None = None, driver_memory: str | None = None,
     # Workers run this interpreter, so they import the same homeprice and libraries.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # py4j logs each connection it closes at INFO, also from finalizers at interpreter exit,
+    # when the streams a host (pytest, a notebook) gave logging may be closed already.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     java_home = find_java_home()
     if java_home:
         os.environ["JAVA_HOME"] = java_home

@@ -70,15 +70,17 @@ class SparkEngine(Engine):
         self._session = session
         self.partitions = partitions
         """Repartition the input into this many partitions (None: as read)."""
-        self._master = master
-        self._driver_memory = driver_memory
+        self.master = master
+        """The Spark master URL (None: local[*])."""
+        self.driver_memory = driver_memory
+        """The driver's heap, set before its JVM starts (None: 2g)."""
         self.scorer = scorer
 
     @property
     def session(self) -> SparkSession:
         """The SparkSession, started on first use."""
         if self._session is None:
-            self._session = spark_session(self._master, self._driver_memory)
+            self._session = spark_session(self.master, self.driver_memory)
         return self._session
 
     # -- reading ------------------------------------------------------------------------------
@@ -152,8 +154,7 @@ class SparkEngine(Engine):
                 else:
                     later = F.lit(False)
                 raw = raw.withColumn(flags[rule.reason], later)
-        sample = normalise_raw(raw.select(*raw_columns).limit(SCHEMA_SAMPLE_ROWS).toPandas())
-        parsed_sample = dataset.parse(sample)
+        parsed_sample = self._parsed_sample(dataset, raw, raw_columns)
         schema = spark_schema(parsed_sample)
         parsed_columns = list(parsed_sample.columns)
         # StructType.add changes the schema in place: extend a copy.
@@ -189,6 +190,13 @@ class SparkEngine(Engine):
         return CleanReport(rows_in=sum(counts.values()),
                            dropped={reason: counts.get(reason, 0) for reason in plan.reasons},
                            rows_out=counts.get(None, 0), notes=notes, output=output)
+
+    @staticmethod
+    def _parsed_sample(dataset: Dataset, raw: DataFrame, raw_columns: list[str]) -> pd.DataFrame:
+        """The first rows parsed as the dataset parses them: the column types of what the
+        pandas batches will yield (Spark needs a batch function's schema before it runs)."""
+        sample = raw.select(*raw_columns).limit(SCHEMA_SAMPLE_ROWS).toPandas()
+        return dataset.parse(normalise_raw(sample))
 
     def _notes(self, kept: DataFrame, plan: CleanPlan, sample: pd.DataFrame) -> dict[str, int]:
         """The plan's notes summed over per-batch counts (they are additive)."""
@@ -249,8 +257,7 @@ class SparkEngine(Engine):
             # _metadata.row_index counts from 0 in the file.
             raise missing_input_error(str(input_path), bad[0][ROW] + 1, bad[0]["column"])
 
-        if self.scorer == "mlflow":
-            assert model_uri is not None  # checked above, before any Spark job
+        if self.scorer == "mlflow" and model_uri is not None:  # None refused above
             scored = self._mlflow_scores(dataset, raw, raw_columns, model_uri, model_version)
             return self._write_scores(scored, Path(output_path), model_version)
         model_bytes = self.session.sparkContext.broadcast(pickle.dumps(model))
@@ -283,10 +290,10 @@ class SparkEngine(Engine):
         from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
         features = list(dataset.feature_columns)
-        sample = normalise_raw(raw.select(*raw_columns).limit(SCHEMA_SAMPLE_ROWS).toPandas())
+        parsed_sample = self._parsed_sample(dataset, raw, raw_columns)
         parsed_schema = StructType([
             StructField(FEATURE + field.name, field.dataType, True)
-            for field in spark_schema(dataset.parse(sample)[features]).fields])
+            for field in spark_schema(parsed_sample[features]).fields])
         with_features = StructType(raw.schema.fields + parsed_schema.fields)
 
         def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
