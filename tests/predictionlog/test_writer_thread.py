@@ -160,17 +160,18 @@ def test_a_failing_fsync_of_a_sealed_file_is_logged(
                                                  (sqlite.dialect(), sqlite)])
 def test_the_replay_statement_skips_written_ids_on_either_back_end(
         dialect: object, module: object) -> None:
-    # Guards _statement: the back end's own insert, skipping a conflict on prediction_id (the
-    # PostgreSQL form compiled here, without a server); a plain insert outside replay.
+    # Guards _skip_written_statement: the back end's own insert, skipping a conflict on
+    # prediction_id (the PostgreSQL form compiled here, without a server); a plain insert in
+    # the driver's SQL outside replay.
     engine = SimpleNamespace(dialect=dialect)
     writer = BatchWriter(engine, batch_size=1, flush_interval=0.01, max_queue=1,  # type: ignore[arg-type]
                          retry_initial=0.1, retry_max=1.0)
-    replay = writer._statement(True)
+    replay = writer._skip_written_statement()
     assert type(replay) is module.Insert  # type: ignore[attr-defined]
     assert replay.table.name == "prediction_logs"
     assert str(replay.compile(dialect=dialect)).endswith(  # type: ignore[arg-type]
         "ON CONFLICT (prediction_id) DO NOTHING")
-    plain = str(writer._statement(False).compile(dialect=dialect))  # type: ignore[arg-type]
+    plain = writer._fast.sql
     assert plain.startswith("INSERT INTO prediction_logs ") and "ON CONFLICT" not in plain
 
 

@@ -1,0 +1,91 @@
+"""The writer's driver-level insert stores exactly what SQLAlchemy's own insert of the same
+rows stores, on SQLite and on PostgreSQL (a server from HOMEPRICE_TEST_PG_URL): times with
+and without an offset, NULL optional columns, booleans, JSON text and floats alike; a value
+that cannot be bound is a StatementError, which the writer treats as the row's own fault."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import StatementError
+
+from homeprice.predictionlog.schema import metadata, prediction_logs
+from homeprice.predictionlog.writer import _DriverInsert, _refused_data, _row
+from tests.support.postgres import fresh_pg_database
+from tests.support.predictionlog import record
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    if request.param == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'log.db'}")
+        metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    with fresh_pg_database("driver_insert") as url:
+        engine = sa.create_engine(url)
+        metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+
+
+def _rows() -> list[dict]:
+    base = record("insert", features={"rooms": 4, "ocean": "NEAR BAY", "area": 1.5e3})
+    east = timezone(timedelta(hours=5, minutes=30))
+    return [_row(base),
+            _row(dataclasses.replace(base, prediction_id="b" * 32, served=False,
+                                     variant="shadow", parent_prediction_id=base.prediction_id,
+                                     ts=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=east),
+                                     client_id="client-é", mode="shadow")),
+            _row(dataclasses.replace(base, prediction_id="c" * 32, client_id=None,
+                                     latency_ms=None, mode=None, prediction=0.1 + 0.2,
+                                     ts=datetime(2026, 1, 2, 3, 4, 5))),
+            # A spilled row from before the mode column: no such key at all.
+            {key: value for key, value in _row(dataclasses.replace(
+                base, prediction_id="d" * 32)).items() if key != "mode"}]
+
+
+def _stored(engine: sa.Engine) -> list[tuple]:
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(prediction_logs).order_by(
+            prediction_logs.c.prediction_id)).all()
+    return [tuple(row) for row in rows]
+
+
+def test_the_driver_insert_stores_what_sqlalchemy_stores(engine: sa.Engine) -> None:
+    rows = _rows()
+    fast = _DriverInsert(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(fast.sql, fast.parameters(rows))
+    by_driver = _stored(engine)
+    with engine.begin() as connection:
+        connection.execute(prediction_logs.delete())
+        # SQLAlchemy's executemany wants every key in every row: the missing mode as NULL.
+        every_key = dict.fromkeys(prediction_logs.columns.keys())
+        connection.execute(prediction_logs.insert(), [every_key | row for row in rows])
+    assert by_driver == _stored(engine)
+    assert len(by_driver) == 4
+    # The time was stored in UTC whatever its offset.
+    shadow = next(row for row in by_driver if row[0] == "b" * 32)
+    assert shadow[2].replace(tzinfo=None) == datetime(2026, 1, 1, 21, 34, 5, 678901)
+
+
+def test_a_value_that_cannot_be_bound_is_the_rows_fault(engine: sa.Engine) -> None:
+    row = _rows()[0] | {"ts": "not a time"}
+    fast = _DriverInsert(engine)
+    if engine.dialect.name == "sqlite":
+        # SQLite's datetime processor refuses text, as SQLAlchemy's binding would.
+        with pytest.raises(StatementError) as refused:
+            fast.parameters([row])
+        assert _refused_data(refused.value)
+    else:
+        # psycopg binds the text and the server refuses it: a DataError, the row's fault too.
+        with pytest.raises(sa.exc.DBAPIError) as refused, engine.begin() as connection:
+            connection.exec_driver_sql(fast.sql, fast.parameters([row]))
+        assert _refused_data(refused.value)
