@@ -312,6 +312,9 @@ class ServingSettings(BaseModel):
     # Every prediction is logged (needed by feedback, live A/B evaluation, replay and drift);
     # false answers without logging, e.g. to measure what logging costs (benchmarks/serve.py).
     log_predictions: bool = True
+    # After the loaded models change, collect once and freeze the survivors (serving/heap.py):
+    # the garbage collector then never walks the models' objects on the request path.
+    freeze_heap: bool = True
     log_batch_size: int = Field(500, ge=1)
     log_queue_size: int = Field(100_000, ge=1)
     # A full log queue spills to JSON-lines files here (default <home>/log-spill), replayed into

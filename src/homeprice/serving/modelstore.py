@@ -24,7 +24,7 @@ from homeprice import artifacts, registry, tracking
 from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import HomepriceError
-from homeprice.serving import readiness
+from homeprice.serving import heap, readiness
 from homeprice.serving.fastpath import FastPredictor, PipelinePredictor, max_relative_difference
 from homeprice.serving.metrics import ServingMetrics
 
@@ -191,6 +191,9 @@ class ModelStore:
             for dataset in self.datasets:
                 for alias in ALIASES:
                     changes += self._refresh_one(client, dataset, alias)
+            if changes and self.settings.serving.freeze_heap:
+                seconds = heap.settle()
+                log.debug("collected and froze the heap in %.3f s", seconds)
         return changes
 
     def _refresh_one(self, client: MlflowClient, dataset: str, alias: str) -> list[str]:
