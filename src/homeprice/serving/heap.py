@@ -1,13 +1,12 @@
 """The served models out of the garbage collector's way: after the loaded models change, one
 full collection, then everything left is frozen (gc.freeze), so later collections skip it.
 
-A loaded model is hundreds of thousands of long-lived objects (trees, arrays, the pipeline).
-Python's oldest-generation collections traverse all of them, holding the GIL: on a batch of
-1,000 homes (about a million short-lived objects) that showed as a p99 of ~300 ms against a
-median of ~50 ms. Frozen, they are never traversed; measured in process (TestClient, batches of 1,000 California homes):
-p99 ~90-100 ms. Unfreezing first lets the collection reclaim a replaced model's cycles, so a
-reload leaks nothing past the next one (a model a request still held when the heap was
-frozen is reclaimed at the next reload).
+A loaded model is many long-lived objects (trees, arrays, the pipeline). Python's
+oldest-generation collections traverse all of them, holding the GIL: in process (TestClient,
+batches of 1,000 California homes) that showed as a p99 of ~300 ms against a median of
+~50 ms; frozen, they are never traversed, and the p99 was ~90-100 ms. Unfreezing first lets
+the collection reclaim a replaced model's cycles, so a reload leaks nothing past the next one
+(a model a request still held when the heap was frozen is reclaimed at the next reload).
 """
 
 from __future__ import annotations
