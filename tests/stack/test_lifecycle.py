@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -29,7 +30,9 @@ from homeprice.stack.processes import STACK_ID_ENV, launch, listens_on
 from homeprice.stack.services import Service
 from homeprice.stack.state import ServiceState, StackState, read_state, state_path, write_state
 
-STACK_ID = "0123456789abcdef"
+# Drawn per process: tests on other xdist workers stop the processes carrying their stack
+# id, so a shared constant let one worker's `down` kill another worker's service.
+STACK_ID = secrets.token_hex(16)
 
 
 @pytest.fixture
