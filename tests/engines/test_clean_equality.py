@@ -13,6 +13,7 @@ from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.engines import get_engine
 from homeprice.errors import UserInputError
+from tests.support.dirty import dirty_copy
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -24,36 +25,6 @@ def read_back(path: Path) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(frame[column]):
             frame[column] = frame[column].astype("datetime64[ns]")
     return frame
-
-
-# Rows breaking each California rule (the bundled sample is clean), as text like the source.
-CALIFORNIA_BREAKS = [
-    {"median_house_value": ""},
-    {"median_income": "NA"},
-    {"ocean_proximity": "MARS"},
-    {"latitude": "10.5"},
-    {"households": "0"},
-    {"total_rooms": "-3"},
-    {"total_bedrooms": "nan"},  # missing bedrooms are kept, counted in the notes
-]
-
-
-def dirty_copy(name: str, folder: Path) -> Path:
-    """The dataset's sample with rows breaking its rules and copies of earlier rows spread
-    through the file (so copies land in other batches and partitions than their first)."""
-    sample = pd.read_csv(get_dataset(name).sample_path, dtype=str, keep_default_na=False)
-    broken = []
-    if name == "california":
-        for i, change in enumerate(CALIFORNIA_BREAKS * 3):
-            row = sample.iloc[[i * 37]].copy()
-            for column, value in change.items():
-                row[column] = value
-            broken.append(row)
-    copies = sample.iloc[::97]
-    parts = [sample.iloc[:5000], copies, *broken, sample.iloc[5000:], copies.iloc[::2]]
-    path = folder / f"dirty-{name}.csv"
-    pd.concat(parts, ignore_index=True).to_csv(path, index=False)
-    return path
 
 
 @pytest.mark.parametrize("name", ["california", "bengaluru"])

@@ -10,12 +10,15 @@ import hashlib
 import shutil
 import tarfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
 import httpx
 import pandas as pd
+import pyarrow.parquet as pq
 
 from homeprice.config import Settings
 from homeprice.datasets import Dataset
@@ -140,14 +143,11 @@ def materialise(
     return LocalSource(path=data_file, sha256=data_sha, source=source)
 
 
-def read_table(path: Path | str, label: str | None = None) -> pd.DataFrame:
-    """Read a CSV (every value as text, blanks as missing) or Parquet file of source-format rows."""
-    label = label or str(path)
-    text = str(path)
+@contextmanager
+def _read_errors(label: str) -> Iterator[None]:
+    """The reader's faults as errors naming the file (`label`) and what is wrong with it."""
     try:
-        if text.endswith(".parquet"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=True)
+        yield
     except FileNotFoundError:
         raise SourceError(f"{label}: file not found") from None
     except pd.errors.EmptyDataError:
@@ -155,3 +155,26 @@ def read_table(path: Path | str, label: str | None = None) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0]
         raise DataValidationError(f"{label}: not a readable CSV: {first_line}") from None
+
+
+def read_table(path: Path | str, label: str | None = None) -> pd.DataFrame:
+    """Read a CSV (every value as text, blanks as missing) or Parquet file of source-format rows."""
+    with _read_errors(label or str(path)):
+        if str(path).endswith(".parquet"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=True)
+
+
+def iter_table(path: Path | str, batch_rows: int, label: str | None = None
+               ) -> Iterator[pd.DataFrame]:
+    """`read_table`'s rows in batches of at most `batch_rows`, in file order, with its errors
+    (raised when the batch holding the fault is reached): the same values as one read, in
+    memory bounded by the batch. Column types may differ between batches where a whole batch
+    lacks values (Parquet integers with nulls read as floats only where nulls are)."""
+    with _read_errors(label or str(path)):
+        if str(path).endswith(".parquet"):
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+                yield batch.to_pandas()
+            return
+        with pd.read_csv(path, dtype=str, keep_default_na=True, chunksize=batch_rows) as chunks:
+            yield from chunks

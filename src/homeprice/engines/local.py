@@ -1,5 +1,6 @@
-"""The local engine: pandas and pyarrow on this machine; scoring streams Parquet in record
-batches, so its memory is bounded by the batch size, not the file's."""
+"""The local engine: pandas and pyarrow on this machine; cleaning and scoring read the file in
+batches, so memory is bounded by the batch size (and, to clean, a few bytes per row), not by
+the file's size."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from homeprice.engines.base import (
     output_schema,
     score_frame,
 )
+from homeprice.engines.local_clean import clean_streamed
 
 # Rows per scored batch: large enough that per-batch overheads vanish, small enough that a
 # batch with its features and predictions stays within tens of MB.
@@ -42,8 +44,16 @@ class LocalEngine(Engine):
 
     def clean(self, dataset: Dataset, settings: Settings, input_path: str | Path,
               output_path: str | Path) -> CleanReport:
-        """The dataset's own clean over the whole file (duplicates need every row)."""
-        raw = normalise_raw(read_table(existing_file(input_path, "input")))
+        """The dataset's clean plan over the file in batches (local_clean.py), so memory is
+        bounded by the batch and a few bytes per row; a dataset without a plan, and a file
+        without rows, cleaned whole by the dataset's own clean."""
+        source = existing_file(input_path, "input")
+        plan = dataset.clean_plan(settings)
+        if plan is not None:
+            report = clean_streamed(dataset, plan, source, Path(output_path), self.batch_rows)
+            if report is not None:
+                return report
+        raw = normalise_raw(read_table(source))
         result = dataset.clean(raw, settings)
         output = Path(output_path)
         with replacing(output) as temp:
