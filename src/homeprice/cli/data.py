@@ -95,7 +95,10 @@ def data_synth(
         help="Real data to fit on (default: the data dir's file, else the bundled sample).")
                       ] = None,
 ) -> None:
-    """Write realistic synthetic rows (fitted on the real data) in the source format."""
+    """Write realistic synthetic rows (fitted on the real data) in the source format.
+
+    Datasets with a generator: california, bengaluru.
+    """
     from homeprice.data.synth import write_synthetic
     from homeprice.datasets import get_dataset
 

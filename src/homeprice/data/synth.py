@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from homeprice.atomic import replacing
 from homeprice.config import Settings
 from homeprice.data.sources import default_source, read_table
-from homeprice.datasets import Dataset
+from homeprice.datasets import DATASETS, Dataset
 from homeprice.errors import UserInputError
 
 # Rows generated and written per step (memory is bounded by one chunk, about 100 MB).
@@ -28,6 +28,12 @@ class SynthReport:
     output: Path
     fitted_on: str
     seed: int
+
+
+def synthesizable() -> list[str]:
+    """The datasets whose plug-in declares a synthetic generator (overrides `synthesizer`)."""
+    return [name for name, dataset in DATASETS.items()
+            if type(dataset).synthesizer is not Dataset.synthesizer]
 
 
 def write_synthetic(dataset: Dataset, settings: Settings, rows: int, output_path: str | Path,
@@ -45,7 +51,7 @@ def write_synthetic(dataset: Dataset, settings: Settings, rows: int, output_path
     synthesizer = dataset.synthesizer(clean, seed)
     if synthesizer is None:
         raise UserInputError(f"{dataset.name} has no synthetic generator (datasets with one: "
-                             "california)")
+                             f"{', '.join(synthesizable())})")
     # One stream of random numbers for the whole file, drawn chunk after chunk: the file
     # depends on the seed (and chunk size), never on timing.
     rng = np.random.default_rng(seed)

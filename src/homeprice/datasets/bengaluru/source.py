@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from sklearn.base import BaseEstimator
 
 from homeprice.config import Settings
-from homeprice.datasets.base import Dataset, SourceSpec
+from homeprice.datasets.base import Dataset, SourceSpec, Synthesizer
 from homeprice.datasets.bengaluru.features import BengaluruFeatures
 from homeprice.datasets.bengaluru.parsing import (
     AREA_TYPES,
@@ -131,6 +131,14 @@ class Bengaluru(Dataset[BengaluruSettings]):
                                 "missing_bath_kept": int(data["bath"].isna().sum()),
                                 "missing_balcony_kept": int(data["balcony"].isna().sum())},
         )
+
+    def synthesizer(self, clean: pd.DataFrame, seed: int = 0) -> Synthesizer:
+        """Listings drawn by location, each location's kinds resampled and its area, price per
+        square foot, baths and balconies jointly normal given the kind (synth.py); the fit is
+        deterministic, so `seed` is not needed."""
+        from homeprice.datasets.bengaluru.synth import BengaluruSynthesizer
+
+        return BengaluruSynthesizer.fit(clean)
 
     def feature_builder(self, random_state: int = 42) -> BaseEstimator:
         """Sizes, ratios, area type, readiness and cross-fitted location encodings."""
