@@ -133,9 +133,9 @@ class Bengaluru(Dataset[BengaluruSettings]):
         )
 
     def synthesizer(self, clean: pd.DataFrame, seed: int = 0) -> Synthesizer:
-        """Listings drawn by location, each location's kinds resampled and its area, price per
-        square foot, baths and balconies jointly normal given the kind (synth.py); the fit is
-        deterministic, so `seed` is not needed."""
+        """Listings drawn by location, each location's kinds (area type, size, availability,
+        baths, balconies) resampled whole, its log area and log price per square foot jointly
+        normal given the kind (synth.py); the fit is deterministic, so `seed` is not needed."""
         from homeprice.datasets.bengaluru.synth import BengaluruSynthesizer
 
         return BengaluruSynthesizer.fit(clean)
