@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from homeprice.atomic import replacing
 from homeprice.config import Settings
+from homeprice.data.parquetstream import parquet_batches
 from homeprice.data.sources import default_source, read_table
 from homeprice.datasets import DATASETS, Dataset
 from homeprice.errors import UserInputError
@@ -56,17 +54,9 @@ def write_synthetic(dataset: Dataset, settings: Settings, rows: int, output_path
     # depends on the seed (and chunk size), never on timing.
     rng = np.random.default_rng(seed)
     written = 0
-    with replacing(output) as temp:
-        writer: pq.ParquetWriter | None = None
-        try:
-            while written < rows:
-                chunk = synthesizer.sample(min(chunk_rows, rows - written), rng)
-                table = pa.Table.from_pandas(chunk, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(temp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-                written += len(chunk)
-        finally:
-            if writer is not None:
-                writer.close()
+    with parquet_batches(output) as append:
+        while written < rows:
+            chunk = synthesizer.sample(min(chunk_rows, rows - written), rng)
+            append(chunk)
+            written += len(chunk)
     return SynthReport(rows=written, output=output, fitted_on=fitted_on, seed=seed)

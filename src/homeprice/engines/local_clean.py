@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from homeprice.atomic import replacing
+from homeprice.data.parquetstream import parquet_batches
 from homeprice.data.sources import iter_table
 from homeprice.datasets import Dataset
 from homeprice.datasets.rules import CleanPlan, DuplicateRule, RowRule
 from homeprice.engines.base import CleanReport, normalise_raw
+from homeprice.errors import DataValidationError
 
 # Two 64-bit hashes under different keys make a 128-bit one: a false copy among n rows has
 # probability about n**2 / 2**129 (1e-25 for 10M rows), far below a disk's error rate.
@@ -104,16 +103,6 @@ class _Evidence:
         return reason
 
 
-def output_schema(parsed: pd.DataFrame) -> pa.Schema:
-    """The clean file's schema from a parsed batch: a text column that is empty in this batch
-    (Arrow types it null) is a string column."""
-    schema = pa.Schema.from_pandas(parsed, preserve_index=False)
-    for i, field in enumerate(schema):
-        if pa.types.is_null(field.type):
-            schema = schema.set(i, field.with_type(pa.string()))
-    return schema
-
-
 def clean_streamed(dataset: Dataset, plan: CleanPlan, input_path: Path, output_path: Path,
                    batch_rows: int) -> CleanReport | None:
     """Clean `input_path` by `plan` in batches of `batch_rows` into Parquet at `output_path`
@@ -129,23 +118,24 @@ def clean_streamed(dataset: Dataset, plan: CleanPlan, input_path: Path, output_p
     counts = np.bincount(reason[reason != KEPT], minlength=len(plan.rules))
     notes: dict[str, int] = {}
     start = 0
-    with replacing(output_path) as temp:
-        writer: pq.ParquetWriter | None = None
-        try:
-            for raw in iter_table(input_path, batch_rows):
-                kept = reason[start:start + len(raw)] == KEPT
-                start += len(raw)
-                parsed = dataset.parse(normalise_raw(raw))
-                rows = parsed.loc[kept].reset_index(drop=True)
-                for name, count in plan.notes(rows).items():
-                    notes[name] = notes.get(name, 0) + int(count)
-                if writer is None:
-                    writer = pq.ParquetWriter(temp, output_schema(rows))
-                writer.write_table(pa.Table.from_pandas(rows, schema=writer.schema,
-                                                        preserve_index=False))
-        finally:
-            if writer is not None:
-                writer.close()
+    with parquet_batches(output_path) as append:
+        for raw in iter_table(input_path, batch_rows):
+            kept = reason[start:start + len(raw)] == KEPT
+            start += len(raw)
+            if len(kept) < len(raw):
+                raise _changed(input_path)
+            rows = dataset.parse(normalise_raw(raw)).loc[kept].reset_index(drop=True)
+            for name, count in plan.notes(rows).items():
+                notes[name] = notes.get(name, 0) + int(count)
+            append(rows)
+        if start != evidence.rows:
+            raise _changed(input_path)
     return CleanReport(rows_in=evidence.rows,
                        dropped={r.reason: int(c) for r, c in zip(plan.rules, counts, strict=True)},
                        rows_out=int((reason == KEPT).sum()), notes=notes, output=output_path)
+
+
+def _changed(path: Path) -> DataValidationError:
+    """The error for a file that another process rewrote between the two passes."""
+    return DataValidationError(f"{path}: the file changed while it was being cleaned "
+                               "(rows differ between two reads); clean it again")
