@@ -71,10 +71,7 @@ def validate_raw(
     else:
         from homeprice.engines import engine_for
 
-        if key is not None and not lake.local:
-            raise UserInputError(f"the {engine} engine reads local lakes only, not {lake.url} "
-                                 "(see README, Scale out with Spark: object stores)")
-        path = input_path if key is None else lake.raw_path(dataset.name, key)
+        path = input_path if key is None else local_raw_path(lake, dataset, key, engine)
         report = engine_for(engine, settings).validate(dataset, settings, path, source=label)
     if report.critical:
         raise DataValidationError(report.first_error(), report.to_dict())
@@ -92,18 +89,36 @@ def clean_version(raw_sha256: str, dataset: Dataset, settings: Settings) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def validate_on_engine(dataset: Dataset, settings: Settings, lake: Lake, entry: dict[str, Any],
+                       engine: str) -> QualityReport:
+    """The quality report of a raw table, built by `engine` (equal to `validate`'s); raises
+    DataValidationError on any critical finding."""
+    from homeprice.engines import engine_for
+
+    path = local_raw_path(lake, dataset, entry["sha256"], engine)
+    report = engine_for(engine, settings).validate(dataset, settings, path, source=entry["path"])
+    if report.critical:
+        raise DataValidationError(report.first_error(), report.to_dict())
+    return report
+
+
+def local_raw_path(lake: Lake, dataset: Dataset, sha256: str, engine: str) -> Path:
+    """Where `engine` reads a raw table: a path on this machine (local lakes only)."""
+    if not lake.local:
+        raise UserInputError(f"the {engine} engine reads local lakes only, not {lake.url} "
+                             "(see README, Scale out with Spark: object stores)")
+    return Path(lake.raw_path(dataset.name, sha256))
+
+
 def clean_on_engine(dataset: Dataset, settings: Settings, lake: Lake, sha256: str,
                     engine: str) -> CleanResult:
     """The clean of a raw table by another engine than pandas in this process (its result
     equals `dataset.clean`'s); the lake must be a local folder the engine can read."""
     from homeprice.engines import engine_for
 
-    if not lake.local:
-        raise UserInputError(f"the {engine} engine reads local lakes only, not {lake.url} "
-                             "(see README, Scale out with Spark: object stores)")
+    source = local_raw_path(lake, dataset, sha256, engine)
     with tempfile.TemporaryDirectory(prefix="homeprice-clean-") as folder:
         output = Path(folder) / "clean.parquet"
-        source = lake.raw_path(dataset.name, sha256)
         report = engine_for(engine, settings).clean(dataset, settings, source, output)
         # The clean table feeds single-node training, so it is read whole here anyway.
         data = pd.read_parquet(output)
@@ -117,12 +132,14 @@ def clean(dataset: Dataset, settings: Settings, raw_sha256: str | None = None,
     cleaned by `engine` (default: the data_engine setting)."""
     lake = Lake(settings.lake_root)
     entry = lake.raw_entry(dataset.name, raw_sha256)
-    raw = lake.read_raw(dataset.name, entry["sha256"])
-    quality = validate(raw, dataset, settings, source=entry["path"])
     engine = engine or settings.data_engine
     if engine == "local":
+        raw = lake.read_raw(dataset.name, entry["sha256"])
+        quality = validate(raw, dataset, settings, source=entry["path"])
         result = dataset.clean(pd.DataFrame(raw), settings)
     else:
+        # Validated where it is cleaned: the raw table is never read whole on this machine.
+        quality = validate_on_engine(dataset, settings, lake, entry, engine)
         result = clean_on_engine(dataset, settings, lake, entry["sha256"], engine)
     version = clean_version(entry["sha256"], dataset, settings)
     report = {
