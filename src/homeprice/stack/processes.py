@@ -17,8 +17,12 @@ import psutil
 # this variable with the run's random id: `down` never signals a process without it, so a pid
 # or process group number recycled by the system after a crash is left alone.
 STACK_ID_ENV = "HOMEPRICE_STACK_ID"
-# Start times are floats derived from boot time and clock ticks; equal within this.
-_START_TIME_TOLERANCE = 0.05
+# Start times as psutil gives them: clock ticks since boot plus /proc/stat's btime, which is
+# whole seconds recomputed from the wall clock on every read, so a clock adjustment can move
+# one process's start time by a second between two reads (CI saw a live process taken for a
+# recycled pid). The run's random id in the environment is what identifies a process; the
+# start time only rules out a recycled pid, which could not carry that id anyway.
+_START_TIME_TOLERANCE = 1.5
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,10 @@ def launch(command: list[str], env: dict[str, str], cwd: Path, log_path: Path) -
 
 
 def _is_gone(process: psutil.Process) -> bool:
-    """Ended (or a zombie awaiting its parent: it runs nothing and holds no port)."""
+    """Ended (or a zombie awaiting its parent: it runs nothing and holds no port). Not
+    psutil's is_running, which compares wall-clock start times (see _START_TIME_TOLERANCE)."""
     try:
-        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+        return process.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
 
@@ -131,8 +136,10 @@ def _signal_all(processes: list[psutil.Process], groups: set[int], signum: int) 
         if _group_of(process) in groups:
             continue
         try:
-            process.send_signal(signum)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            # os.kill, not psutil's send_signal: its recycled-pid check compares wall-clock
+            # start times (see _START_TIME_TOLERANCE); `members` checked the run's id already.
+            os.kill(process.pid, signum)
+        except (ProcessLookupError, PermissionError):
             pass
 
 
