@@ -61,6 +61,10 @@ class ValidationSettings(BaseModel):
     iqr_factor: float = Field(1.5, gt=0)
 
 
+# What tuning minimises and candidates are chosen on (homeprice.training.tuning).
+TuningMetric = Literal["rmse", "log_rmse"]
+
+
 class DatasetSettings(BaseModel):
     """What every dataset's settings hold; a dataset plug-in subclasses it with its cleaning
     rules and its own defaults (`homeprice/datasets/<name>/settings.py`)."""
@@ -68,6 +72,10 @@ class DatasetSettings(BaseModel):
     # Fit on log price (errors are multiplicative in listings); predictions come back in the
     # target unit.
     log_target: bool = False
+    # What tuning minimises and candidates are chosen on, by cross-validation: rmse (of the
+    # price) or log_rmse (of the log price: relative errors, so a few dear listings do not
+    # decide which model wins).
+    tuning_metric: TuningMetric = "rmse"
     # Promotion gate: absolute limits on test metrics, "max_<metric>" or "min_<metric>". The
     # mapping is the dataset's whole rule set: giving it replaces the plug-in's defaults.
     gate: dict[str, float] = {}

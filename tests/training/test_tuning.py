@@ -8,6 +8,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
@@ -17,7 +18,7 @@ from homeprice.datasets import get_dataset
 from homeprice.errors import UserInputError
 from homeprice.training import runner
 from homeprice.training.candidates import CANDIDATES, Candidate
-from homeprice.training.tuning import tune
+from homeprice.training.tuning import score, tune
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,32 @@ def test_trials_worse_than_the_median_after_a_fold_are_pruned(rows) -> None:
     completed = [t["cv_rmse"] for t in result.trials if t["state"] == "COMPLETE"]
     assert result.cv_rmse == min(completed)
 
+
+
+def test_a_study_on_log_rmse_minimises_it_and_still_records_the_price_rmse(rows) -> None:
+    """tuning_metric log_rmse: the best trial is the one with the least CV log-price RMSE
+    (`cv_score`, what candidates are chosen on), and `cv_rmse` is that trial's price RMSE."""
+    budget = BudgetSettings(trials=6, cap_seconds=None, cv_folds=2)
+    result = _tune(CANDIDATES["tree"], rows, budget, metric="log_rmse")
+    completed = [t for t in result.trials if t["state"] == "COMPLETE"]
+    best = min(completed, key=lambda t: t["cv_log_rmse"])
+    assert result.metric == "log_rmse" and result.cv_score == best["cv_log_rmse"]
+    assert result.cv_rmse == best["cv_rmse"]
+    # Log-price errors of California homes are fractions; price errors are dollars.
+    assert 0 < result.cv_score < 1 < 10_000 < result.cv_rmse
+    plain = _tune(CANDIDATES["tree"], rows, budget)
+    assert plain.metric == "rmse" and plain.cv_score == plain.cv_rmse
+
+
+def test_log_rmse_is_the_rmse_of_log_prices_and_needs_positive_ones() -> None:
+    actual, predicted = np.array([100.0, 200.0]), np.array([110.0, 180.0])
+    assert score("log_rmse", actual, predicted) == pytest.approx(
+        np.sqrt(np.mean(np.log(predicted / actual) ** 2)))
+    assert score("rmse", actual, predicted) == pytest.approx(np.sqrt((100 + 400) / 2))
+    with pytest.raises(ValueError, match="positive prices"):
+        score("log_rmse", actual, np.array([110.0, -1.0]))
+    with pytest.raises(ValueError, match="'rmse' or 'log_rmse'"):
+        score("mape", actual, predicted)  # type: ignore[arg-type]
 
 def test_the_safety_cap_stops_a_study_and_says_so(rows, caplog) -> None:
     tree = CANDIDATES["tree"]

@@ -56,6 +56,9 @@ class CandidateResult:
     seconds: float
     capped: bool = False
     """The tuning safety cap stopped it before its trial count."""
+    cv_score: float = float("nan")
+    """Cross-validated tuning metric (the dataset's `tuning_metric`): what candidates are
+    chosen on."""
 
 
 @dataclass
@@ -116,6 +119,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
     split, lineage = load_split(dataset, settings, clean_version)
     seed, n_jobs = settings.split.seed, settings.training.n_jobs
     log_target = dataset.rules(settings).log_target
+    metric = dataset.rules(settings).tuning_metric
     features = list(dataset.feature_columns)
     train_rows = split.train[features], split.train[dataset.target]
     calibration_rows = split.calibration[features], split.calibration[dataset.target]
@@ -135,7 +139,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                                    "git_commit": tracking.git_commit(), "seed": str(seed),
                                    **lineage, **(tags or {})}))
         mlflow.log_params({"budget": budget, "seed": seed, "log_target": log_target,
-                           "cv_folds": budget_settings.cv_folds,
+                           "cv_folds": budget_settings.cv_folds, "tuning_metric": metric,
                            "cap_seconds": None if trials else budget_settings.cap_seconds,
                            "interval_calibration": calibration,
                            "interval_folds": settings.training.interval_folds,
@@ -156,7 +160,8 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
             candidate_budget = budget_settings if trials is None else budget_settings.model_copy(
                 update={"cap_seconds": None})
             tuned = tune(dataset.name, candidate, X_train, y_train, candidate_budget, seed=seed,
-                         n_jobs=n_jobs, log_target=log_target, trials=counts[name])
+                         n_jobs=n_jobs, log_target=log_target, trials=counts[name],
+                         metric=metric)
             model = build_pipeline(dataset.name, candidate, tuned.best_params, seed=seed,
                                    n_jobs=n_jobs, log_target=log_target,
                                    alpha=settings.training.interval_alpha,
@@ -173,6 +178,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                                            **lineage}))
                 mlflow.log_params(tuned.best_params | {"candidate": name})
                 mlflow.log_metrics({"cv_rmse": tuned.cv_rmse, "cv_rmse_std": tuned.cv_rmse_std,
+                                    "cv_score": tuned.cv_score,
                                     "n_trials": tuned.n_trials, "n_pruned": tuned.n_pruned,
                                     "tuning_seconds": tuned.seconds,
                                     **{f"test_{k}": v for k, v in test_metrics.items()}})
@@ -182,9 +188,9 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                 name=name, params=tuned.best_params, cv_rmse=tuned.cv_rmse,
                 cv_rmse_std=tuned.cv_rmse_std, n_trials=tuned.n_trials, test=test_metrics,
                 run_id=child.info.run_id, model_uri=info.model_uri,
-                seconds=time.perf_counter() - t0, capped=tuned.capped))
+                seconds=time.perf_counter() - t0, capped=tuned.capped, cv_score=tuned.cv_score))
         # Choose on cross-validation, never on the test set (that is for reporting and gating).
-        best = min(results, key=lambda r: r.cv_rmse)
+        best = min(results, key=lambda r: r.cv_score)
         mlflow.set_tags({"best_candidate": best.name, "best_run_id": best.run_id,
                          "best_model_uri": best.model_uri})
         mlflow.log_metrics({f"{r.name}_cv_rmse": r.cv_rmse for r in results})
@@ -192,6 +198,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
         if capped:  # the model depends on this machine's speed: say so where a team looks
             mlflow.set_tag("tuning_capped", ",".join(capped))
         tracking.log_table(pd.DataFrame([{"candidate": r.name, "cv_rmse": r.cv_rmse,
+                                          f"cv_{metric}": r.cv_score,
                                           "n_trials": r.n_trials,
                                           **{f"test_{k}": v for k, v in r.test.items()}}
                                          for r in results]), artifacts.CANDIDATES_TABLE)

@@ -37,6 +37,32 @@ def test_target_encoding_is_cross_fitted(clean_data) -> None:
                 > plain.transform(listing)[0, column]), row
 
 
+
+def test_a_level_seen_once_is_encoded_without_its_own_price(clean_data) -> None:
+    """Levels are no longer grouped as "rare" by default: a society seen once in training
+    keeps an encoding of its own at serving (shrunk toward the mean, moved by its price), yet
+    its training-time encoding never sees that price (its fold did not hold the level)."""
+    X, y = clean_data["bengaluru"]
+    y = np.asarray(y, dtype=float)
+    counts = X["society"].map(X["society"].value_counts()).to_numpy()
+    row = int(np.flatnonzero(counts == 1)[0])
+    plain = BengaluruFeatures()
+    during_plain = plain.fit_transform(X, y)
+    column = list(plain.get_feature_names_out()).index("society_te")
+    dearer = y.copy()
+    dearer[row] *= 50
+    skewed = BengaluruFeatures()
+    during_skewed = skewed.fit_transform(X, dearer)
+    assert during_skewed[row, column] == during_plain[row, column]
+    listing = X.iloc[[row]]
+    assert plain._levels(listing)[0, 1] != "__rare__"
+    served_plain = plain.transform(listing)[0, column]
+    assert skewed.transform(listing)[0, column] > served_plain
+    # Served apart from a society never seen, which gets the overall mean.
+    unseen = plain.transform(listing.assign(society="Never Listed Towers"))[0, column]
+    assert served_plain != unseen
+    assert unseen == plain.encoder_.target_mean_
+
 def test_unseen_and_missing_locations_are_handled(clean_data) -> None:
     X, y = clean_data["bengaluru"]
     fitted = BengaluruFeatures().fit(X, y)
