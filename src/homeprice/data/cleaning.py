@@ -16,10 +16,10 @@ from homeprice.atomic import write_text
 from homeprice.config import Settings
 from homeprice.data.lake import Lake
 from homeprice.data.sources import read_table
-from homeprice.data.validation import QualityReport, build_report, validate
+from homeprice.data.validation import QualityReport, build_report, checked, validate
 from homeprice.datasets import Dataset
 from homeprice.datasets.base import CleanResult
-from homeprice.errors import DataValidationError, UserInputError
+from homeprice.errors import UserInputError
 
 # Bump when a dataset's cleaning rules change in code, so a new clean version is written.
 RULES_VERSION = "1"
@@ -73,8 +73,7 @@ def validate_raw(
 
         path = input_path if key is None else local_raw_path(lake, dataset, key, engine)
         report = engine_for(engine, settings).validate(dataset, settings, path, source=label)
-    if report.critical:
-        raise DataValidationError(report.first_error(), report.to_dict())
+    checked(report)
     payload = report.to_dict() | {"raw_sha256": key}
     name = artifacts.quality_report(key[:16] if key else Path(input_path or "input").stem)
     written = _write_report(settings, dataset.name, name, payload)
@@ -96,10 +95,8 @@ def validate_on_engine(dataset: Dataset, settings: Settings, lake: Lake, entry: 
     from homeprice.engines import engine_for
 
     path = local_raw_path(lake, dataset, entry["sha256"], engine)
-    report = engine_for(engine, settings).validate(dataset, settings, path, source=entry["path"])
-    if report.critical:
-        raise DataValidationError(report.first_error(), report.to_dict())
-    return report
+    return checked(engine_for(engine, settings).validate(dataset, settings, path,
+                                                         source=entry["path"]))
 
 
 def local_raw_path(lake: Lake, dataset: Dataset, sha256: str, engine: str) -> Path:

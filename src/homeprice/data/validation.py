@@ -255,7 +255,11 @@ def build_report(
 
 def validate(raw: pd.DataFrame, dataset: Dataset, settings: Settings, source: str) -> QualityReport:
     """The quality report of `raw`; raises DataValidationError on any critical finding."""
-    report = build_report(raw, dataset, settings, source)
+    return checked(build_report(raw, dataset, settings, source))
+
+
+def checked(report: QualityReport) -> QualityReport:
+    """`report`, once it has no critical finding; else DataValidationError carrying it."""
     if report.critical:
         raise DataValidationError(report.first_error(), report.to_dict())
     return report

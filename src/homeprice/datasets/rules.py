@@ -58,12 +58,19 @@ class CleanPlan:
         return [rule.reason for rule in self.rules]
 
 
+def compared(frame: pd.DataFrame, rule: DuplicateRule) -> pd.DataFrame | None:
+    """The columns of `frame` that `rule` compares, or None when the frame lacks one (then
+    no row repeats another)."""
+    columns = list(rule.columns) if rule.columns is not None else list(frame.columns)
+    return frame[columns] if set(columns) <= set(frame.columns) else None
+
+
 def raw_duplicates(raw: pd.DataFrame, rule: DuplicateRule) -> pd.Series:
     """Whether each source row is a later copy under `rule` (on="raw")."""
-    columns = list(rule.columns) if rule.columns is not None else list(raw.columns)
-    if not set(columns) <= set(raw.columns):
+    columns = compared(raw, rule)
+    if columns is None:
         return pd.Series(False, index=raw.index)
-    return raw[columns].duplicated(keep="first")
+    return columns.duplicated(keep="first")
 
 
 def apply_plan(raw: pd.DataFrame, parsed: pd.DataFrame, plan: CleanPlan

@@ -19,7 +19,7 @@ import pandas as pd
 from homeprice.data.parquetstream import parquet_batches
 from homeprice.data.sources import iter_table
 from homeprice.datasets import Dataset
-from homeprice.datasets.rules import CleanPlan, DuplicateRule, RowRule
+from homeprice.datasets.rules import CleanPlan, DuplicateRule, RowRule, compared
 from homeprice.engines.base import CleanReport, normalise_raw
 from homeprice.errors import DataValidationError
 
@@ -51,19 +51,13 @@ def later_copies(hashes: np.ndarray) -> np.ndarray:
     return pd.DataFrame(hashes).duplicated(keep="first").to_numpy()
 
 
-def compared(frame: pd.DataFrame, rule: DuplicateRule) -> pd.DataFrame | None:
-    """The columns `rule` compares, or None when the frame lacks one (then nothing repeats,
-    as in `raw_duplicates`)."""
-    columns = list(rule.columns) if rule.columns is not None else list(frame.columns)
-    return frame[columns] if set(columns) <= set(frame.columns) else None
-
-
 class _Evidence:
     """What the first pass keeps of every row: the row rules it breaks, its hashes."""
 
     def __init__(self, plan: CleanPlan) -> None:
         self.plan = plan
-        self.broken: dict[str, list[np.ndarray]] = {r.reason: [] for r in plan.rules}
+        self.broken: dict[str, list[np.ndarray]] = {r.reason: [] for r in plan.rules
+                                                   if isinstance(r, RowRule)}
         self.hashes: dict[str, list[np.ndarray]] = {r.reason: [] for r in plan.rules
                                                    if isinstance(r, DuplicateRule)}
         self.absent: set[str] = set()  # duplicate rules whose columns the file lacks
