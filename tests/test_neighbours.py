@@ -79,3 +79,38 @@ def test_bad_settings_are_refused(homes) -> None:
         NeighbourPrices((0, 5))
     with pytest.raises(ValueError, match="need more than 40 homes"):
         NeighbourPrices((40,)).fit(lat[:40], lon[:40], log_price[:40])
+
+
+def test_several_values_share_one_search_and_keep_each_values_statistics(homes) -> None:
+    lat, lon, log_price = homes
+    other = log_price * 0.5 - 1.0
+    both = NeighbourPrices((3, 10), labels=("", "half")).fit(
+        lat, lon, np.column_stack([log_price, other]))
+    assert both.names()[:7] == ["nb3_mean", "nb3_weighted", "nb3_spread", "nb3_half_mean",
+                                "nb3_half_weighted", "nb3_half_spread", "nb3_log_distance"]
+    alone = [NeighbourPrices((3, 10)).fit(lat, lon, values) for values in (log_price, other)]
+    queries = (np.array([35.5, 34.0, 37.2]), np.array([-119.5, -118.0, -121.9]))
+    got = both.describe(*queries)
+    first, second = (index.describe(*queries) for index in alone)
+    for j in (0, 1):  # k = 3, then k = 10: 7 columns each here, 4 in a one-value index
+        mine, theirs = got[:, 7 * j:7 * j + 7], (first[:, 4 * j:4 * j + 4],
+                                                 second[:, 4 * j:4 * j + 4])
+        np.testing.assert_array_equal(mine[:, 0:3], theirs[0][:, :3])
+        np.testing.assert_array_equal(mine[:, 3:6], theirs[1][:, :3])
+        np.testing.assert_array_equal(mine[:, 6], theirs[0][:, 3])  # the shared distance
+    crossed = both.cross_fitted(lat, lon, np.column_stack([log_price, other]))
+    np.testing.assert_array_equal(crossed[:, :3], alone[0].cross_fitted(lat, lon, log_price)[:, :3])
+    with pytest.raises(ValueError, match="1 values per home for 2 labels"):
+        both.fit(lat, lon, log_price)
+    with pytest.raises(ValueError, match="distinct"):
+        NeighbourPrices((3,), labels=("a", "a"))
+
+
+def test_an_index_pickled_before_several_values_existed_still_describes(homes) -> None:
+    lat, lon, log_price = homes
+    index = NeighbourPrices((3, 10)).fit(lat, lon, log_price)
+    expected = index.describe(lat[:5], lon[:5])
+    del index.labels  # what unpickling an older index gives
+    index.log_price_ = index.log_price_.ravel()
+    assert len(index.names()) == 8
+    np.testing.assert_array_equal(index.describe(lat[:5], lon[:5]), expected)

