@@ -48,6 +48,29 @@ def test_intervals_clipped_to_training_range() -> None:
     assert (upper[prediction < 900] < 1000.0).any() and (upper == 1000.0).any()
 
 
+def test_point_predictions_are_clipped_to_the_training_range_unless_told_not_to() -> None:
+    X = np.arange(200, dtype=float)[:, None]
+    y = np.minimum(X[:, 0] * 10, 1000.0) + 5.0  # capped: a line overshoots the cap
+    clipped = IntervalRegressor(LinearRegression(), n_bins=1).fit(X, y)
+    raw = IntervalRegressor(LinearRegression(), n_bins=1, clip=False).fit(X, y)
+    unclipped = raw.predict(X)
+    assert unclipped.max() > 1005.0  # the line overshoots the cap
+    np.testing.assert_array_equal(clipped.predict(X), np.clip(unclipped, 5.0, 1005.0))
+    # Clipping to the range never moves a prediction away from a target inside it.
+    assert (np.abs(clipped.predict(X) - y) <= np.abs(unclipped - y)).all()
+
+
+def test_a_model_pickled_before_clipping_existed_serves_as_it_did() -> None:
+    X = np.arange(200, dtype=float)[:, None]
+    y = np.minimum(X[:, 0] * 10, 1000.0)
+    model = IntervalRegressor(LinearRegression(), n_bins=1).fit(X, y)
+    state = model.__getstate__()
+    del state["clip"]  # what a pickle written by the older class holds
+    old = IntervalRegressor.__new__(IntervalRegressor)
+    old.__setstate__(state)
+    assert old.clip is False and old.predict(X).max() > 1000.0
+
+
 def test_bad_score_is_rejected() -> None:
     with pytest.raises(ValueError, match="score must be"):
         IntervalRegressor(LinearRegression(), score="weird").fit(np.ones((3, 1)), np.ones(3))

@@ -98,7 +98,7 @@ class FastPredictor:
         else:
             raw = self.estimator.predict(Z)
         raw = np.asarray(raw, dtype=float)
-        return self.inverse(raw) if self.inverse is not None else raw
+        return self.interval.bounded(self.inverse(raw) if self.inverse is not None else raw)
 
     def predict(self, columns: Mapping[str, list]) -> Prediction:
         """(prediction, lower, upper) for column lists."""

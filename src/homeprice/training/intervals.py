@@ -7,8 +7,10 @@ categories here are bands of the predicted price, so intervals are narrow where 
 errors) are small and wide where they are large, keeping the guarantee within each band.
 With score="relative" the conformity score is |y - yhat| / |yhat| (a normalised conformal
 score, Papadopoulos et al. 2008), so within a band the width also scales with the prediction.
-Intervals are clipped to the target range seen in training (e.g. a dataset whose source caps
-its prices), which cannot lower coverage for targets inside that range.
+Intervals, and with `clip` the point predictions too, are clipped to the target range seen in
+training (e.g. a dataset whose source caps its prices: California's 1.3% of predictions above
+its $500,001 cap), which cannot lower coverage, nor raise any error, for targets inside that
+range (measured: -$26 five-split mean RMSE on California, untuned).
 
 A dataset may also name a feature that marks a group of rows priced from less information
 (Bengaluru's listings without a size): those rows form their own Mondrian category,
@@ -47,12 +49,17 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
     """A regressor that also predicts (1 - alpha) conformal intervals once calibrated."""
 
     def __init__(self, estimator: RegressorMixin, alpha: float = 0.1, n_bins: int = 5,
-                 min_bin_size: int = 100, score: str = "relative") -> None:
+                 min_bin_size: int = 100, score: str = "relative", clip: bool = True) -> None:
         self.estimator = estimator
         self.alpha = alpha
         self.n_bins = n_bins
         self.min_bin_size = min_bin_size
         self.score = score
+        self.clip = clip
+
+    def __setstate__(self, state: dict) -> None:
+        # Models pickled before `clip` existed served unclipped predictions: they still do.
+        super().__setstate__({"clip": False} | state)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> IntervalRegressor:
         """Fit the wrapped estimator (intervals need `calibrate` on held-out data)."""
@@ -70,7 +77,14 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Point predictions."""
         check_is_fitted(self, "estimator_")
-        return np.asarray(self.estimator_.predict(X), dtype=float)
+        return self.bounded(np.asarray(self.estimator_.predict(X), dtype=float))
+
+    def bounded(self, prediction: np.ndarray) -> np.ndarray:
+        """The wrapped estimator's predictions as this model serves them: within the training
+        target range when `clip` (the serving fast path calls this too)."""
+        if not self.clip:
+            return prediction
+        return np.clip(prediction, *self.target_range_)
 
     def calibrate(self, X: np.ndarray, y: np.ndarray, *, group_column: int | None = None
                   ) -> IntervalRegressor:
