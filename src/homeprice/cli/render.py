@@ -70,15 +70,19 @@ def render_training(runs: list[Any], console: Console = out) -> None:
         if outcome is None:
             continue
         unit = get_dataset(run.dataset).target_unit
-        table = Table(title=f"{run.dataset}: candidates ({unit}; best by CV RMSE, "
+        # The choice is on the dataset's tuning metric; a metric other than RMSE gets a column.
+        chosen_on = "RMSE" if outcome.tuning_metric == "rmse" else "log RMSE"
+        table = Table(title=f"{run.dataset}: candidates ({unit}; best by CV {chosen_on}, "
                             f"{outcome.seconds:,.0f}s)")
-        for column in ("candidate", "trials", "CV RMSE", "test RMSE", "MAE", "R²", "MAPE",
-                       "90% coverage", "mean width"):
+        extra = () if chosen_on == "RMSE" else (f"CV {chosen_on}",)
+        for column in ("candidate", "trials", *extra, "CV RMSE", "test RMSE", "MAE", "R²",
+                       "MAPE", "90% coverage", "mean width"):
             table.add_column(column, justify="left" if column == "candidate" else "right")
         for c in outcome.candidates:
             mark = " *" if c.name == outcome.best else ""
             t = c.test
-            table.add_row(c.name + mark, str(c.n_trials), money(c.cv_rmse, unit),
+            score = () if chosen_on == "RMSE" else (f"{c.cv_score:.4f}",)
+            table.add_row(c.name + mark, str(c.n_trials), *score, money(c.cv_rmse, unit),
                           money(t["rmse"], unit), money(t["mae"], unit), f"{t['r2']:.3f}",
                           f"{t['mape']:.1%}", f"{t['interval_coverage']:.3f}",
                           money(t["interval_mean_width"], unit))

@@ -73,6 +73,8 @@ class TrainingOutcome:
     version: str | None = None
     gate: registry.GateDecision | None = None
     seconds: float = 0.0
+    tuning_metric: str = "rmse"
+    """What the candidates were tuned and chosen on (the dataset's `tuning_metric`)."""
 
 
 def load_split(dataset: Dataset, settings: Settings, clean_version: str | None = None
@@ -204,7 +206,7 @@ def train(dataset: Dataset, settings: Settings, budget: str = "default",
                                          for r in results]), artifacts.CANDIDATES_TABLE)
     return TrainingOutcome(dataset=dataset.name, parent_run_id=parent.info.run_id,
                            candidates=results, best=best.name,
-                           seconds=time.perf_counter() - started)
+                           seconds=time.perf_counter() - started, tuning_metric=metric)
 
 
 def _champion_on(dataset: Dataset, split: Split) -> tuple[dict[str, float] | None, str | None]:
