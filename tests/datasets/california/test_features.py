@@ -70,6 +70,18 @@ def test_without_a_target_or_neighbours_the_features_are_location_only(clean_dat
     assert plain.transform(X.head(5)).shape == (5, len(plain.get_feature_names_out()))
 
 
+def test_a_builder_pickled_before_the_premium_existed_keeps_its_columns(clean_data) -> None:
+    X, y = clean_data["california"]
+    fitted = CaliforniaFeatures(income_premium=False).fit(X, y)
+    state = fitted.__getstate__()
+    del state["income_premium"]  # what a pickle written by the older class holds
+    old = CaliforniaFeatures.__new__(CaliforniaFeatures)
+    old.__setstate__(state)
+    assert old.get_params()["income_premium"] is False
+    assert not any("per_income" in name for name in old.get_feature_names_out())
+    np.testing.assert_array_equal(old.transform(X.head(5)), fitted.transform(X.head(5)))
+
+
 def _serving_sample(X) -> dict[str, list]:
     # Real rows, plus what a request may hold that the head of the data may not: every ocean
     # category, missing bedrooms, zero rooms and households, and the state's extreme corners.

@@ -53,6 +53,11 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
         self.neighbours = neighbours
         self.income_premium = income_premium
 
+    def __setstate__(self, state: dict) -> None:
+        # Builders pickled before the premium existed had none (get_params, and so repr and
+        # clone, need every constructor argument).
+        super().__setstate__({"income_premium": False} | state)
+
     def fit(self, X: pd.DataFrame, y: object = None) -> CaliforniaFeatures:
         """Learn the bedroom median, the geographic clusters and the neighbourhood prices."""
         self._fit_state(X, y)
