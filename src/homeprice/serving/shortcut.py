@@ -49,10 +49,13 @@ class PredictShortcut:
         """`bodies`: served dataset -> (its request model of one home, its /predict body
         type), as schemas.request_models gives them."""
         self._context = context
-        # Path -> (dataset, validators of the body: the strict copy first, then the route's
-        # own body type): the served datasets only.
-        self._paths = {f"/v1/{dataset}/predict": (dataset, (
-            TypeAdapter(request_body(dataset, strict_model(single))), TypeAdapter(body)))
+        # Path -> (dataset, validators of one home, validators of a batch): the strict copy
+        # first, then the route's own model. A body without "instances" is the single model's
+        # (the route's union discriminates on that key), validated without the union's
+        # Python discriminator call. The served datasets only.
+        self._paths = {f"/v1/{dataset}/predict": (
+            dataset, (_Model(strict_model(single)), _Model(single)),
+            (TypeAdapter(request_body(dataset, strict_model(single))), TypeAdapter(body)))
             for dataset, (single, body) in bodies.items()}
         self._on_error = on_error
 
@@ -75,8 +78,8 @@ class PredictShortcut:
         instances = data.get("instances")
         if isinstance(instances, list) and len(instances) > ctx.settings.serving.max_batch:
             return False  # the route answers 413 (validating it here first would be wasted)
-        dataset, validators = self._paths[scope["path"]]
-        parsed = _validated(data, validators)
+        dataset, singles, batches = self._paths[scope["path"]]
+        parsed = _validated(data, batches if "instances" in data else singles)
         if parsed is None:
             return False
         batch = hasattr(parsed, "instances")
@@ -96,7 +99,14 @@ class PredictShortcut:
         return True
 
 
-def _validated(data: dict, validators: tuple[TypeAdapter, ...]) -> Any:
+class _Model:
+    """A request model's validation with a TypeAdapter's call."""
+
+    def __init__(self, model: type[ModelInput]) -> None:
+        self.validate_python = model.model_validate
+
+
+def _validated(data: dict, validators: tuple[TypeAdapter | _Model, ...]) -> Any:
     """`data` validated by the first of `validators` that accepts it; None if none does."""
     for validator in validators:
         try:
