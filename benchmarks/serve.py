@@ -46,6 +46,7 @@ from homeprice import registry, tracking
 from homeprice.config import load_settings
 from homeprice.datasets import get_dataset
 from homeprice.serving.fastpath import FastPredictor, to_columns
+from homeprice.serving.schemas import strict_model
 
 ROW = {"longitude": -122.23, "latitude": 37.88, "housing_median_age": 41.0, "total_rooms": 880.0,
        "total_bedrooms": 129.0, "population": 322.0, "households": 126.0,
@@ -146,12 +147,14 @@ def timed(call: Callable[[], object], n: int) -> np.ndarray:
 
 def in_process(model: object, n: int = 3000) -> dict[str, np.ndarray]:
     """Seconds per single row, in this process: the served path (validate the JSON object
-    with the API's request model, then the fast path with its single-row check, as a server
-    loads it), its stages, and the sklearn pipeline on a one-row DataFrame (the peer)."""
+    as the predict shortcut does, with the strict copy of the API's request model, then the
+    fast path with its single-row check, as a server loads it), its stages, and the sklearn
+    pipeline on a one-row DataFrame (the peer)."""
     settings = load_settings()
     dataset = get_dataset("california")
     columns = list(dataset.feature_columns)
-    request_model = dataset.request_model(settings)
+    # The shortcut validates with the strict copy of the request model first (it accepts ROW).
+    request_model = strict_model(dataset.request_model(settings))
     fast = FastPredictor(model)
     sample = pd.DataFrame([ROW] * 8)
     fast.check_rows({c: sample[c].tolist() for c in columns}, name="benchmark")
@@ -170,7 +173,7 @@ def in_process(model: object, n: int = 3000) -> dict[str, np.ndarray]:
     point = fast.point(Z)
     return {
         "served path (validate + fast path)": timed(served, n),
-        "  validate (pydantic request model)": timed(
+        "  validate (strict copy of the request model)": timed(
             lambda: request_model.model_validate(ROW).features(), n),
         "  feature builder (one row)": timed(lambda: fast.matrix(cols), n),
         "  trees (" + ("LightGBM single-row API" if fast.rows is not None

@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homeprice.config import load_settings
+from homeprice.datasets import get_dataset
 from homeprice.serving.app import create_app
-from homeprice.serving.schemas import request_models
-from tests.support.bodies import BENGALURU, CALIFORNIA
+from homeprice.serving.schemas import request_models, strict_model
+from tests.support.bodies import BENGALURU, BODIES, CALIFORNIA
 
 
 def test_request_models_cover_every_dataset(settings) -> None:
@@ -48,3 +49,32 @@ def test_a_huge_text_value_is_refused_by_its_length(settings, field: str) -> Non
     assert response.json()["message"].startswith(f"{field}: ")
     assert "at most 100 characters" in response.json()["message"]
     assert time.perf_counter() - started < 5.0  # was minutes with backtracking patterns
+
+
+def _variants(body: dict) -> list[dict]:
+    """`body` with each field replaced by values JSON may carry: right and wrong types."""
+    values = [True, False, 0, 3, 3.0, 3.5, -1, 1e9, "3", "3.5", "", " x ", None, [], {}]
+    out = [body, {**body, "unknown_field": 1}]
+    out += [{k: v for k, v in body.items() if k != name} for name in body]
+    out += [{**body, name: value} for name in body for value in values]
+    return out
+
+
+@pytest.mark.parametrize("dataset", ["california", "bengaluru", "magicbricks"])
+def test_the_shortcuts_strict_model_accepts_a_subset_with_the_same_fields(
+        settings, dataset: str) -> None:
+    single, _ = request_models(settings)[dataset]
+    strict = strict_model(single)
+    example = dict(BODIES.get(dataset, get_dataset(dataset).request_example))
+    accepted = 0
+    for body in _variants(example):
+        try:
+            got = strict.model_validate(body).features()
+        except ValueError:
+            continue
+        assert single.model_validate(body).features() == got, body
+        accepted += 1
+    assert accepted > 1
+    for refused in ({**example, name: True} for name in single._numeric):
+        with pytest.raises(ValueError):
+            strict.model_validate(refused)

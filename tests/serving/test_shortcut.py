@@ -37,6 +37,9 @@ INVALID_BODIES: list[Any] = [
     {k: v for k, v in CALIFORNIA.items() if k != "median_income"},  # a missing field
     [CALIFORNIA],                                      # not an object
     {"instances": []},                                 # an empty batch
+    {"instances": [CALIFORNIA, {**CALIFORNIA, "latitude": 95.0}]},  # a batch, one bad home
+    {"instances": [CALIFORNIA], "extra": 1},           # a batch with an unknown field
+    {"instances": CALIFORNIA},                         # instances not a list
 ]
 
 
@@ -172,10 +175,34 @@ def test_unparseable_bodies_are_left_to_the_route(serving_settings: Settings, bo
     assert with_shortcut.json() == route_only.json()
 
 
-def test_batches_and_long_client_ids_go_to_the_route(app: TestClient,
-                                                     answered_here: list[bool]) -> None:
-    batch = post(app, {"instances": [CALIFORNIA, CALIFORNIA]}, JSON)
-    assert batch.status_code == 200 and len(batch.json()["predictions"]) == 2
+def test_a_batch_is_answered_logged_and_counted_as_the_route_does(
+        app: TestClient, answered_here: list[bool]) -> None:
+    inland = {**CALIFORNIA, "ocean_proximity": "inland", "total_bedrooms": None}
+    body = {"instances": [CALIFORNIA, inland, CALIFORNIA]}
+    before = samples(app)
+    fast = post(app, body, JSON)
+    after_fast = samples(app)
+    routed = post(app, body, ROUTE_TYPE)
+    after_route = samples(app)
+    assert answered_here == [True, False]
+    assert fast.status_code == routed.status_code == 200
+    fast_rows, routed_rows = fast.json()["predictions"], routed.json()["predictions"]
+    fast_ids = [row.pop("prediction_id") for row in fast_rows]
+    routed_ids = [row.pop("prediction_id") for row in routed_rows]
+    assert fast_rows == routed_rows and len(set(fast_ids + routed_ids)) == 6
+    assert [logged(app, i) for i in fast_ids] == [logged(app, i) for i in routed_ids]
+    moved_fast = {k: v - before.get(k, 0.0) for k, v in after_fast.items()
+                  if v != before.get(k, 0.0)}
+    moved_route = {k: v - after_fast.get(k, 0.0) for k, v in after_route.items()
+                   if v != after_fast.get(k, 0.0)}
+    assert moved_fast == moved_route and moved_fast
+
+
+def test_an_oversized_batch_and_long_client_ids_go_to_the_route(
+        app: TestClient, answered_here: list[bool]) -> None:
+    limit = app.app.state.context.settings.serving.max_batch  # type: ignore[attr-defined]
+    too_many = post(app, {"instances": [CALIFORNIA] * (limit + 1)}, JSON)
+    assert too_many.status_code == 413 and f"limit of {limit}" in too_many.text
     long_id = post(app, CALIFORNIA, JSON, **{"x-client-id": "x" * (MAX_CLIENT_ID + 1)})
     assert long_id.status_code == 422 and "x-client-id" in long_id.text
     assert answered_here == [False, False]

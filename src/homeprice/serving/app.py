@@ -204,7 +204,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> FastAPI:
                                        comparables=ComparablesService(datasets, store),
                                        tracking_uri=settings.tracking_uri)
     app.shortcut = PredictShortcut(
-        app.state.context, {d: single for d, (single, _) in request_models(settings).items()
+        app.state.context, {d: models for d, models in request_models(settings).items()
                             if d in datasets}, _homeprice_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

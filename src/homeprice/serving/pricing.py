@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,16 +77,28 @@ def log_records(request: RequestInfo, loaded: LoadedModel, prediction: Predictio
                 shadow_of: Sequence[str] | None = None) -> list[PredictionRecord]:
     """The log rows of one model's predictions for the items of one request; with `shadow_of`
     (the served prediction ids, item by item) they are shadow rows, never returned."""
-    price, lower, upper = prediction
+    # tolist(): Python floats for the whole column at once, not a float() per element.
+    price, lower, upper = (part.tolist() for part in prediction)
     served = shadow_of is None
     variant = loaded.alias if served else SHADOW
     return [PredictionRecord(
         prediction_id=prediction_ids[i], request_id=request.request_id, ts=request.at,
         dataset=request.dataset, variant=variant, model_version=loaded.version, served=served,
-        prediction=float(price[i]), lower=float(lower[i]), upper=float(upper[i]),
+        prediction=price[i], lower=lower[i], upper=upper[i],
         features=features, client_id=request.client_id, latency_ms=latency_ms,
         parent_prediction_id=None if shadow_of is None else shadow_of[i], mode=request.mode)
         for i, features in enumerate(request.rows)]
+
+
+def random_ids(n: int) -> list[str]:
+    """`n` random version-4 UUIDs as 32 hex digits each (the format of uuid4().hex), drawn
+    with one os.urandom call: uuid4() per row took an eighth of a 1,000-home batch's time."""
+    raw = bytearray(os.urandom(16 * n))
+    # The version (4) and variant (10xx) bits uuid4 sets, so each id still parses as one.
+    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])
+    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])
+    text = raw.hex()
+    return [text[i:i + 32] for i in range(0, 32 * n, 32)]
 
 
 class NonFiniteOutputError(HomepriceError):
@@ -136,7 +148,8 @@ class PricingService:
         challenger's predictions are scheduled in the background and never awaited.
         """
         started = time.perf_counter()
-        prediction_ids = [uuid.uuid4().hex for _ in rows]
+        # One draw for the request id and every prediction id (the request's is the last).
+        *prediction_ids, request_id = random_ids(len(rows) + 1)
         # Without X-Client-Id, the first prediction id is the key: a fresh draw per request.
         route = self._router.route(dataset, client_id or prediction_ids[0])
         champion = self.champion(dataset)
@@ -159,15 +172,15 @@ class PricingService:
             except NonFiniteOutputError:
                 self._metrics.nonfinite_outputs.labels(dataset, champion.alias).inc()
                 raise
-        request = RequestInfo(request_id=uuid.uuid4().hex, at=datetime.now(UTC),
+        request = RequestInfo(request_id=request_id, at=datetime.now(UTC),
                               dataset=dataset, client_id=client_id, rows=rows,
                               mode=route.mode)
         latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
-        price, lower, upper = prediction
         version, variant = loaded.version, loaded.alias
-        answers = [{"price": float(price[i]), "lower": float(lower[i]), "upper": float(upper[i]),
-                    "model_version": version, "variant": variant,
-                    "prediction_id": prediction_ids[i]} for i in range(len(rows))]
+        answers = [{"price": p, "lower": low, "upper": high, "model_version": version,
+                    "variant": variant, "prediction_id": pid}
+                   for p, low, high, pid in zip(*(part.tolist() for part in prediction),
+                                                prediction_ids, strict=True)]
         records = []
         if self._log_predictions:
             records = log_records(request, loaded, prediction, prediction_ids, latency_ms)
@@ -188,7 +201,7 @@ class PricingService:
                 prediction = finite(challenger, challenger.predictor.predict(columns))
                 latency_ms = (time.perf_counter() - started) * 1000 / len(request.rows)
                 records = log_records(request, challenger, prediction,
-                                      [uuid.uuid4().hex for _ in request.rows], latency_ms,
+                                      random_ids(len(request.rows)), latency_ms,
                                       shadow_of=parents)
             except Exception as failure:  # noqa: BLE001 - a failing challenger is counted
                 if isinstance(failure, NonFiniteOutputError):

@@ -48,6 +48,31 @@ def request_body(dataset: str, single: type[ModelInput]) -> Any:
                      Discriminator(_batch_or_single)]
 
 
+# ModelInput's field validator refusing JSON true/false and numeric texts for number fields.
+_STRICT_NUMBERS = "_strict_numbers"
+
+
+@lru_cache(maxsize=64)
+def strict_model(single: type[ModelInput]) -> type[ModelInput]:
+    """A strict copy of a request model, for the predict shortcut: it accepts a subset of what
+    `single` accepts (pydantic's strict mode never converts where lax mode would refuse) and
+    gives the same fields where it accepts, several times faster on a batch.
+
+    Strict mode refuses booleans and texts for number fields, which is what ModelInput's
+    per-field Python validator is for, so that validator (a Python call per field per home)
+    is made a no-op here. Strict mode also refuses what the lax model accepts (an integral
+    float for an int field): the shortcut then validates with `single` itself, and anything
+    neither accepts goes to the route, whose 422 messages are unchanged.
+    """
+    namespace: dict[str, Any] = {"model_config": ConfigDict(strict=True),
+                                 "__doc__": single.__doc__, "__module__": single.__module__}
+    # Only when ModelInput still has that validator (strict mode does its work); under any
+    # other name the validator stays, and the copy is still exact, only slower.
+    if _STRICT_NUMBERS in ModelInput.__pydantic_decorators__.field_validators:
+        namespace[_STRICT_NUMBERS] = classmethod(lambda cls, value, info: value)
+    return type(single.__name__, (single,), namespace)
+
+
 def request_models(settings: Settings) -> dict[str, tuple[type[ModelInput], Any]]:
     """Dataset name -> (request model of one home, /predict body), under `settings`."""
     models = {}

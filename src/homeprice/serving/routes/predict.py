@@ -39,6 +39,15 @@ def _price(pricing: PricingService, dataset: str, items: list[ModelInput],
     return pricing.price(dataset, [item.features() for item in items], client_id)
 
 
+async def price_items(pricing: PricingService, dataset: str, items: list[ModelInput],
+                      client_id: str | None) -> Priced:
+    """Price validated items: inline, or in a worker thread for a big batch (shared with the
+    shortcut in serving/shortcut.py)."""
+    if len(items) > _THREAD_THRESHOLD:
+        return await run_in_threadpool(_price, pricing, dataset, items, client_id)
+    return _price(pricing, dataset, items, client_id)
+
+
 def answered(ctx: ServingContext, dataset: str, priced: Priced, started: float, batch: bool
              ) -> bytes:
     """Count an answered predict request and render its JSON body (shared with the shortcut
@@ -62,10 +71,7 @@ def _make_predict(dataset: str, body_type: Any) -> Callable[..., Any]:
         if len(items) > limit:
             raise HTTPException(413, f"{len(items)} instances is more than the limit of {limit} "
                                      "per request")
-        if len(items) > _THREAD_THRESHOLD:
-            priced = await run_in_threadpool(_price, ctx.pricing, dataset, items, x_client_id)
-        else:
-            priced = _price(ctx.pricing, dataset, items, x_client_id)
+        priced = await price_items(ctx.pricing, dataset, items, x_client_id)
         return Response(answered(ctx, dataset, priced, started, batch),
                         media_type="application/json")
 
