@@ -75,17 +75,20 @@ def smoke_test(dataset_name: str, model: Any, sample: pd.DataFrame
     dataset = get_dataset(dataset_name)
     X = sample[list(dataset.feature_columns)]
     try:
-        prediction, lower, upper = model[-1].predict_interval(model[:-1].transform(X))
+        Z = model[:-1].transform(X)
+        prediction, lower, upper = model[-1].predict_interval(Z)
+        # The wrapped estimator's own predictions, before any clipping to the training range:
+        # clipping would make a broken model (say, a constant -1e12) look plausible.
+        raw = np.asarray(model[-1].estimator_.predict(Z), dtype=float)
     except Exception as error:  # noqa: BLE001 - a model that cannot predict is not served
         raise SmokeTestFailed(f"predicting the test sample failed: {error}") from None
-    if not (np.isfinite(prediction).all() and np.isfinite(lower).all()
-            and np.isfinite(upper).all()):
+    if not all(np.isfinite(values).all() for values in (prediction, lower, upper, raw)):
         raise SmokeTestFailed("non-finite predictions on the test sample")
     actual = sample[dataset.target].to_numpy(dtype=float)
     low, high = 0.0, 10 * float(np.nanmax(actual))
-    if prediction.min() < low or prediction.max() > high:
+    if raw.min() < low or raw.max() > high:
         raise SmokeTestFailed(f"predictions outside the plausible range [{low:g}, {high:g}]: "
-                              f"{prediction.min():.4g} .. {prediction.max():.4g}")
+                              f"{raw.min():.4g} .. {raw.max():.4g}")
     if not ((lower <= prediction) & (prediction <= upper)).all():
         raise SmokeTestFailed("intervals do not contain their predictions")
     return prediction, lower, upper
