@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from homeprice.predictionlog.feedback import prediction_dataset
 from homeprice.predictionlog.store import DuplicateFeedback, PredictionRecord, UnknownPrediction
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import LoadedModel
-from homeprice.serving.pricing import PricingService, RequestInfo, log_records
+from homeprice.serving.pricing import PricingService, RequestInfo, log_records, random_ids
 from homeprice.serving.routing import CHALLENGER, CHAMPION, TrafficRouter, assign
 from tests.support.bodies import CALIFORNIA
 
@@ -300,3 +301,13 @@ def test_with_logging_off_nothing_is_queued_served_or_shadow(metrics: ServingMet
     assert count(metrics, "homeprice_predictions_total", dataset="california",
                  variant="champion") == 2
     assert count(metrics, "homeprice_shadow_predictions_total", dataset="california") == 2
+
+
+def test_random_ids_are_distinct_version_4_uuids_in_uuid4_hex_format() -> None:
+    ids = random_ids(10_000)
+    assert len(ids) == 10_000 and len(set(ids)) == 10_000
+    for text in ids:
+        parsed = uuid.UUID(hex=text)
+        assert parsed.hex == text and len(text) == 32  # 32 lowercase hex digits, no dashes
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert random_ids(0) == [] and random_ids(1) != random_ids(1)

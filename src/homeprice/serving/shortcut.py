@@ -54,8 +54,9 @@ class PredictShortcut:
         # (the route's union discriminates on that key), validated without the union's
         # Python discriminator call. The served datasets only.
         self._paths = {f"/v1/{dataset}/predict": (
-            dataset, (_Model(strict_model(single)), _Model(single)),
-            (TypeAdapter(request_body(dataset, strict_model(single))), TypeAdapter(body)))
+            dataset, (strict_model(single).model_validate, single.model_validate),
+            (TypeAdapter(request_body(dataset, strict_model(single))).validate_python,
+             TypeAdapter(body).validate_python))
             for dataset, (single, body) in bodies.items()}
         self._on_error = on_error
 
@@ -99,18 +100,11 @@ class PredictShortcut:
         return True
 
 
-class _Model:
-    """A request model's validation with a TypeAdapter's call."""
-
-    def __init__(self, model: type[ModelInput]) -> None:
-        self.validate_python = model.model_validate
-
-
-def _validated(data: dict, validators: tuple[TypeAdapter | _Model, ...]) -> Any:
+def _validated(data: dict, validators: tuple[Callable[[Any], Any], ...]) -> Any:
     """`data` validated by the first of `validators` that accepts it; None if none does."""
-    for validator in validators:
+    for validate in validators:
         try:
-            return validator.validate_python(data)
+            return validate(data)
         except ValidationError:
             continue
     return None
