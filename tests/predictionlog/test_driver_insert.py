@@ -39,6 +39,9 @@ def _rows() -> list[dict]:
     base = record("insert", features={"rooms": 4, "ocean": "NEAR BAY", "area": 1.5e3})
     east = timezone(timedelta(hours=5, minutes=30))
     return [_row(base),
+            # Another home of the same request: the same time object (converted once).
+            _row(dataclasses.replace(base, prediction_id="e" * 32, prediction=2.5e5,
+                                     served=False)),
             _row(dataclasses.replace(base, prediction_id="b" * 32, served=False,
                                      variant="shadow", parent_prediction_id=base.prediction_id,
                                      ts=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=east),
@@ -70,10 +73,14 @@ def test_the_driver_insert_stores_what_sqlalchemy_stores(engine: sa.Engine) -> N
         every_key = dict.fromkeys(prediction_logs.columns.keys())
         connection.execute(prediction_logs.insert(), [every_key | row for row in rows])
     assert by_driver == _stored(engine)
-    assert len(by_driver) == 4
+    assert len(by_driver) == 5
     # The time was stored in UTC whatever its offset.
     shadow = next(row for row in by_driver if row[0] == "b" * 32)
     assert shadow[2].replace(tzinfo=None) == datetime(2026, 1, 1, 21, 34, 5, 678901)
+    # The rows sharing a time object each got it, and each kept its own served flag.
+    by_id = {row[0]: row for row in by_driver}
+    first, second = by_id[rows[0]["prediction_id"]], by_id["e" * 32]
+    assert first[2] == second[2] and (first[6], second[6]) == (True, False)
 
 
 def test_a_value_that_cannot_be_bound_is_the_rows_fault(engine: sa.Engine) -> None:

@@ -43,6 +43,8 @@ _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERI
 _GIVE_UP_GRACE = 1.0
 # While the database stays down (or records spill or drop), one log line per this many seconds.
 _OUTAGE_LOG_INTERVAL = 30.0
+# No value of a row is this object: the conversion memo of _DriverInsert starts empty.
+_UNSET = object()
 
 
 def _row(record: PredictionRecord) -> dict[str, Any]:
@@ -84,31 +86,38 @@ class _DriverInsert:
         dialect = engine.dialect
         compiled = prediction_logs.insert().compile(dialect=dialect)
         self.sql = compiled.string
-        # The bind names in the driver's order (None: the driver takes named parameters).
-        self._order = compiled.positiontup
-        self._processors = [
-            (column.name, column.type.dialect_impl(dialect).bind_processor(dialect))
-            for column in prediction_logs.columns]
+        processors = {column.name: column.type.dialect_impl(dialect).bind_processor(dialect)
+                      for column in prediction_logs.columns}
+        # The bind names in the driver's order; drivers with named parameters take dicts.
+        self._positional = compiled.positiontup is not None
+        self._names = tuple(compiled.positiontup or processors)
+        self._convert = tuple((i, processors[name]) for i, name in enumerate(self._names)
+                              if processors[name] is not None)
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
         """The driver's parameters of `rows` (a missing column is NULL, as in an insert); a
         value that cannot be bound raises StatementError, as SQLAlchemy's own binding does."""
+        names, convert, positional = self._names, self._convert, self._positional
+        # The rows of one request share their timestamp object (and often more): a value is
+        # converted once per run of identical objects, not once per row.
+        last: list[Any] = [_UNSET] * len(names)
+        done: list[Any] = [None] * len(names)
+        out = []
         try:
-            processed = [self._values(row) for row in rows]
+            for row in rows:
+                values = list(map(row.get, names))
+                for i, process in convert:
+                    value = values[i]
+                    if value is None:
+                        continue
+                    if value is not last[i]:
+                        last[i], done[i] = value, process(value)
+                    values[i] = done[i]
+                out.append(tuple(values) if positional else dict(zip(names, values, strict=True)))
         except (TypeError, ValueError, AttributeError) as exc:
             raise StatementError("a value of the row cannot be bound", self.sql, None,
                                  exc) from exc
-        if self._order is None:
-            return processed
-        order = self._order
-        return [tuple(values[name] for name in order) for values in processed]
-
-    def _values(self, row: dict[str, Any]) -> dict[str, Any]:
-        values = {}
-        for name, processor in self._processors:
-            value = row.get(name)
-            values[name] = value if processor is None or value is None else processor(value)
-        return values
+        return out
 
 
 def _refused_data(exc: SQLAlchemyError) -> bool:
