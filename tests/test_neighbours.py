@@ -49,6 +49,16 @@ def test_statistics_are_those_of_the_k_nearest_by_haversine(homes) -> None:
             log_price[nearest].std(), np.log1p(km[nearest[-1]])], rtol=1e-9, atol=1e-9)
 
 
+def test_one_neighbour_describes_each_point_by_its_nearest_home(homes) -> None:
+    # k = 1 is the case where the tree query answers a vector, not a matrix, per point.
+    lat, lon, log_price = homes
+    got = NeighbourPrices((1,)).fit(lat, lon, log_price).describe(lat[:4] + 1e-4, lon[:4])
+    assert got.shape == (4, 4)
+    np.testing.assert_array_equal(got[:, 0], log_price[:4])  # mean of one home: its price
+    np.testing.assert_array_equal(got[:, 2], 0.0)  # no spread
+    assert (got[:, 3] < np.log1p(0.1)).all()  # a few metres away
+
+
 def test_cross_fitted_rows_never_see_their_own_price(homes) -> None:
     lat, lon, log_price = homes
     index = NeighbourPrices((5,))
