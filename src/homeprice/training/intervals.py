@@ -45,6 +45,12 @@ def conformal_quantile(scores: np.ndarray, alpha: float) -> float:
     return float(np.sort(scores)[rank - 1])
 
 
+def _between(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """np.clip(values, low, high) (equal values, NaN and infinities included) as two ufunc
+    calls: np.clip's argument handling cost more than the arithmetic on one-row arrays."""
+    return np.minimum(np.maximum(values, low), high)
+
+
 class IntervalRegressor(RegressorMixin, BaseEstimator):
     """A regressor that also predicts (1 - alpha) conformal intervals once calibrated."""
 
@@ -84,7 +90,7 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         target range when `clip` (the serving fast path calls this too)."""
         if not self.clip:
             return prediction
-        return np.clip(prediction, *self.target_range_)
+        return _between(prediction, *self.target_range_)
 
     def calibrate(self, X: np.ndarray, y: np.ndarray, *, group_column: int | None = None
                   ) -> IntervalRegressor:
@@ -154,6 +160,6 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         # inf * scale is inf, clipped below to the target range.
         half = quantile * self._scale(prediction)
         low, high = self.target_range_
-        lower = np.clip(prediction - half, low, high)
-        upper = np.clip(prediction + half, low, high)
+        lower = _between(prediction - half, low, high)
+        upper = _between(prediction + half, low, high)
         return prediction, np.minimum(lower, prediction), np.maximum(upper, prediction)
