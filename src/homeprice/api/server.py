@@ -50,9 +50,13 @@ def serve(settings: Settings) -> None:
     """Serve `settings.serving` until SIGTERM/SIGINT."""
     import uvicorn
 
+    from homeprice.api.transport import CoalescingHttpToolsProtocol
+
     serving = settings.serving
+    # httptools with each response's head and body in one write (api/transport.py).
     options: dict[str, Any] = dict(host=serving.host, port=serving.port, loop="uvloop",
-                                   http="httptools", log_level="warning", access_log=False,
+                                   http=CoalescingHttpToolsProtocol, log_level="warning",
+                                   access_log=False,
                                    timeout_graceful_shutdown=30)
     if serving.workers == 1:
         from homeprice.api import create_api
