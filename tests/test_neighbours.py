@@ -37,6 +37,7 @@ def test_statistics_are_those_of_the_k_nearest_by_haversine(homes) -> None:
     index = NeighbourPrices((3, 10)).fit(lat, lon, log_price)
     assert index.names() == ["nb3_mean", "nb3_weighted", "nb3_spread", "nb3_log_distance",
                              "nb10_mean", "nb10_weighted", "nb10_spread", "nb10_log_distance"]
+    assert index.width() == len(index.names())
     query = (35.5, -119.5)
     got = index.describe(np.array([query[0]]), np.array([query[1]]))[0]
     km = _haversine_km(*query, lat, lon)
@@ -98,6 +99,7 @@ def test_several_values_share_one_search_and_keep_each_values_statistics(homes) 
         lat, lon, np.column_stack([log_price, other]))
     assert both.names()[:7] == ["nb3_mean", "nb3_weighted", "nb3_spread", "nb3_half_mean",
                                 "nb3_half_weighted", "nb3_half_spread", "nb3_log_distance"]
+    assert both.width() == len(both.names()) == 14
     alone = [NeighbourPrices((3, 10)).fit(lat, lon, values) for values in (log_price, other)]
     queries = (np.array([35.5, 34.0, 37.2]), np.array([-119.5, -118.0, -121.9]))
     got = both.describe(*queries)

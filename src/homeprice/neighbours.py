@@ -67,6 +67,10 @@ class NeighbourPrices:
             names.append(f"nb{k}_log_distance")
         return names
 
+    def width(self) -> int:
+        """How many columns `names` gives (counted, not built: this runs per request)."""
+        return len(self.ks) * (len(_labels(self)) * len(VALUE_STATISTICS) + 1)
+
     def fit(self, latitude: np.ndarray, longitude: np.ndarray, values: np.ndarray
             ) -> NeighbourPrices:
         """Index these homes (the training rows) with their values: one column per label."""

@@ -121,9 +121,9 @@ class CaliforniaFeatures(TransformerMixin, BaseEstimator):
         nearby = getattr(self, "neighbour_prices_", None)
         if nearby is None:
             return self._base_columns(X)
-        out = self._base_columns(X, extra=len(nearby.names()))
-        out[:, -len(nearby.names()):] = nearby.describe(floats(X, "latitude"),
-                                                        floats(X, "longitude"))
+        width = nearby.width()
+        out = self._base_columns(X, extra=width)
+        out[:, -width:] = nearby.describe(floats(X, "latitude"), floats(X, "longitude"))
         return out
 
     def _base_columns(self, X: Columns, extra: int = 0) -> np.ndarray:
