@@ -50,10 +50,10 @@ def serve(settings: Settings) -> None:
     """Serve `settings.serving` until SIGTERM/SIGINT."""
     import uvicorn
 
-    from homeprice.api.transport import CoalescingHttpToolsProtocol
+    from homeprice.serving.transport import CoalescingHttpToolsProtocol
 
     serving = settings.serving
-    # httptools with each response's head and body in one write (api/transport.py).
+    # httptools with each response's head and body in one write (serving/transport.py).
     options: dict[str, Any] = dict(host=serving.host, port=serving.port, loop="uvloop",
                                    http=CoalescingHttpToolsProtocol, log_level="warning",
                                    access_log=False,

@@ -10,6 +10,11 @@ gives uvicorn's own protocol a transport that holds a head block until the write
 it (the body, in the same event-loop step) and sends both at once; a head not followed by a
 write within the step (a streamed response whose first chunk is not ready yet) is sent alone
 when the step ends, so no byte waits longer than that, and the order is never changed.
+
+This module must stay light to import (uvicorn only): with several workers uvicorn pickles the
+protocol class into each spawned worker, which imports its module before it answers the
+supervisor's health pings, and a worker silent for 5 s is killed and replaced. Under
+homeprice.api (whose package imports the whole app, 15 s here) no worker ever came up.
 """
 
 from __future__ import annotations

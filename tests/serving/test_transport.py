@@ -5,6 +5,8 @@ protocol answers plain, streamed and 100-continue requests completely."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from homeprice.api.transport import CoalescingHttpToolsProtocol, CoalescingTransport
+from homeprice.serving.transport import CoalescingHttpToolsProtocol, CoalescingTransport
 from tests.support.servers import free_port
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
@@ -155,3 +157,11 @@ def test_a_real_server_answers_plain_streamed_and_continued_requests(server_url:
         # Expect: 100-continue makes uvicorn write an interim head with no body of its own.
         answer = client.post("/", content=b"x" * 10_000, headers={"expect": "100-continue"})
         assert answer.text == "echo:" + "x" * 10_000
+
+
+def test_the_protocol_module_imports_without_the_app() -> None:
+    # Spawned workers import it before answering uvicorn's health pings (see the module).
+    code = ("import sys, homeprice.serving.transport; print(sorted(m for m in "
+            "('fastapi', 'mlflow', 'sklearn', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
