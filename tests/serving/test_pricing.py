@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from homeprice.predictionlog.feedback import prediction_dataset
 from homeprice.predictionlog.store import DuplicateFeedback, PredictionRecord, UnknownPrediction
 from homeprice.serving.metrics import ServingMetrics
 from homeprice.serving.modelstore import LoadedModel
-from homeprice.serving.pricing import PricingService, RequestInfo, log_records, random_ids
+from homeprice.serving.pricing import PricingService, RequestInfo, log_records, new_ids
 from homeprice.serving.routing import CHALLENGER, CHAMPION, TrafficRouter, assign
 from tests.support.bodies import CALIFORNIA
 
@@ -303,11 +304,21 @@ def test_with_logging_off_nothing_is_queued_served_or_shadow(metrics: ServingMet
     assert count(metrics, "homeprice_shadow_predictions_total", dataset="california") == 2
 
 
-def test_random_ids_are_distinct_version_4_uuids_in_uuid4_hex_format() -> None:
-    ids = random_ids(10_000)
+def test_new_ids_are_distinct_time_ordered_version_7_uuids_in_uuid4_hex_format() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = new_ids(10_000)
+    after = time.time_ns() // 1_000_000
     assert len(ids) == 10_000 and len(set(ids)) == 10_000
     for text in ids:
         parsed = uuid.UUID(hex=text)
         assert parsed.hex == text and len(text) == 32  # 32 lowercase hex digits, no dashes
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
-    assert random_ids(0) == [] and random_ids(1) != random_ids(1)
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert before <= int(text[:12], 16) <= after  # the millisecond they were made
+    assert new_ids(0) == [] and new_ids(1) != new_ids(1)
+    # Later draws sort after earlier ones (the log's indexes grow at their right edge).
+    first = new_ids(1)[0]
+    time.sleep(0.002)
+    assert new_ids(1)[0] > first
+    # The random part is random: about half of its free bits set.
+    bits = sum(bin(int(text[12:], 16) & ~(0xF << 76) & ~(0x3 << 62)).count("1") for text in ids)
+    assert abs(bits / (74 * len(ids)) - 0.5) < 0.01

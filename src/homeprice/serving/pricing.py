@@ -90,15 +90,23 @@ def log_records(request: RequestInfo, loaded: LoadedModel, prediction: Predictio
         for i, features in enumerate(request.rows)]
 
 
-def random_ids(n: int) -> list[str]:
-    """`n` random version-4 UUIDs as 32 hex digits each (the format of uuid4().hex), drawn
-    with one os.urandom call: uuid4() per row took an eighth of a 1,000-home batch's time."""
-    raw = bytearray(os.urandom(16 * n))
-    # The version (4) and variant (10xx) bits uuid4 sets, so each id still parses as one.
-    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])
-    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])
+def new_ids(n: int) -> list[str]:
+    """`n` new ids as 32 hex digits (the format of uuid4().hex), each a version-7 UUID (RFC
+    9562): the current Unix time in milliseconds, then 74 random bits, all drawn with one
+    os.urandom call (uuid4() per row took an eighth of a 1,000-home batch's time).
+
+    Time-ordered on purpose: the prediction log's primary key and request_id index take new
+    ids at their right edge instead of at random pages. With uuid4 keys every commit dirtied a
+    page per row in each index; a 50-row commit into a 150,000-row SQLite log cost 2.6 ms of
+    CPU against 0.7 ms with these (and PostgreSQL's indexes stay compact the same way).
+    """
+    stamp = f"{time.time_ns() // 1_000_000:012x}"
+    raw = bytearray(os.urandom(10 * n))  # the 10 bytes of each UUID after its time stamp
+    # The version (7) and variant (10xx) bits, as uuid4 sets its own.
+    raw[0::10] = bytes(b & 0x0F | 0x70 for b in raw[0::10])
+    raw[2::10] = bytes(b & 0x3F | 0x80 for b in raw[2::10])
     text = raw.hex()
-    return [text[i:i + 32] for i in range(0, 32 * n, 32)]
+    return [stamp + text[i:i + 20] for i in range(0, 20 * n, 20)]
 
 
 class NonFiniteOutputError(HomepriceError):
@@ -149,7 +157,7 @@ class PricingService:
         """
         started = time.perf_counter()
         # One draw for the request id and every prediction id (the request's is the last).
-        *prediction_ids, request_id = random_ids(len(rows) + 1)
+        *prediction_ids, request_id = new_ids(len(rows) + 1)
         # Without X-Client-Id, the first prediction id is the key: a fresh draw per request.
         route = self._router.route(dataset, client_id or prediction_ids[0])
         champion = self.champion(dataset)
@@ -201,7 +209,7 @@ class PricingService:
                 prediction = finite(challenger, challenger.predictor.predict(columns))
                 latency_ms = (time.perf_counter() - started) * 1000 / len(request.rows)
                 records = log_records(request, challenger, prediction,
-                                      random_ids(len(request.rows)), latency_ms,
+                                      new_ids(len(request.rows)), latency_ms,
                                       shadow_of=parents)
             except Exception as failure:  # noqa: BLE001 - a failing challenger is counted
                 if isinstance(failure, NonFiniteOutputError):
