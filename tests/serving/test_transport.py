@@ -15,6 +15,8 @@ import httpx
 import pytest
 import uvicorn
 
+from homeprice.api.server import uvicorn_options
+from homeprice.config import ServingSettings
 from homeprice.serving.transport import CoalescingHttpToolsProtocol, CoalescingTransport
 from tests.support.servers import free_port
 
@@ -165,3 +167,10 @@ def test_the_protocol_module_imports_without_the_app() -> None:
             "('fastapi', 'mlflow', 'sklearn', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_homeprice_serve_runs_uvicorn_on_the_coalescing_protocol(workers: int) -> None:
+    options = uvicorn_options(ServingSettings(workers=workers, port=8765))
+    assert options["http"] is CoalescingHttpToolsProtocol
+    assert (options["host"], options["port"], options["loop"]) == ("127.0.0.1", 8765, "uvloop")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from homeprice.config import Settings
+from homeprice.config import ServingSettings, Settings
 from homeprice.serving.metrics import MULTIPROC_ENV
 
 
@@ -46,18 +46,22 @@ def shared_run_folder() -> Iterator[Path]:
             os.environ[MULTIPROC_ENV] = operator_dir
 
 
+def uvicorn_options(serving: ServingSettings) -> dict[str, Any]:
+    """uvicorn's options for one server run, whatever the number of workers."""
+    from homeprice.serving.transport import CoalescingHttpToolsProtocol
+
+    # httptools with each response's head and body in one write (serving/transport.py).
+    return dict(host=serving.host, port=serving.port, loop="uvloop",
+                http=CoalescingHttpToolsProtocol, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=30)
+
+
 def serve(settings: Settings) -> None:
     """Serve `settings.serving` until SIGTERM/SIGINT."""
     import uvicorn
 
-    from homeprice.serving.transport import CoalescingHttpToolsProtocol
-
     serving = settings.serving
-    # httptools with each response's head and body in one write (serving/transport.py).
-    options: dict[str, Any] = dict(host=serving.host, port=serving.port, loop="uvloop",
-                                   http=CoalescingHttpToolsProtocol, log_level="warning",
-                                   access_log=False,
-                                   timeout_graceful_shutdown=30)
+    options = uvicorn_options(serving)
     if serving.workers == 1:
         from homeprice.api import create_api
 
