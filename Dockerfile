@@ -106,8 +106,10 @@ CMD ["version"]
 FROM runtime AS api
 COPY --from=build-api /opt/venv /opt/venv
 # Listen on every interface inside the container; the port is published or fronted by a Service.
+# One server process per container (the comment at CMD says why), whatever the host's cores.
 ENV HOMEPRICE_SERVING__HOST=0.0.0.0 \
-    HOMEPRICE_SERVING__PORT=8000
+    HOMEPRICE_SERVING__PORT=8000 \
+    HOMEPRICE_SERVING__WORKERS=1
 USER 10001:10001
 EXPOSE 8000
 # Slim images have no curl: the interpreter probes /healthz (exit 1 on any error or non-2xx).

@@ -2,11 +2,12 @@
 
 Trains nothing: it takes the current California champion from the registry in
 $HOMEPRICE_HOME (run `make quickstart` first) and starts, one at a time on a loopback port:
-`homeprice serve` in its default configuration (one worker; prediction logging, intervals,
-variant routing and Prometheus metrics on), the same with shadow scoring on (the champion's
-version also made the challenger, in a copy of the registry database: the user's registry
-is never changed), the same with logging off (`serving.log_predictions: false`), and
-`mlflow models serve` with one worker. It drives each from a separate load process (wrk
+`homeprice serve` in its default configuration (one worker per available core; prediction
+logging, intervals, variant routing and Prometheus metrics on), the same with one worker,
+the same with shadow scoring on (the champion's version also made the challenger, in a copy
+of the registry database: the user's registry is never changed), the same with logging off
+(`serving.log_predictions: false`), and `mlflow models serve` with as many workers and with
+its default of one, the peer of every ratio. It drives each from a separate load process (wrk
 when installed, else an async httpx client in its own process) with one home per request
 at concurrency 1 and 32, and with 1,000 homes per request, and prints requests/s and
 homes/s, p50 and p99, and the ratio to mlflow measured in the same run. It checks that no
@@ -43,7 +44,8 @@ from rich.console import Console
 from rich.table import Table
 
 from homeprice import registry, tracking
-from homeprice.config import load_settings
+from homeprice.api.server import worker_count
+from homeprice.config import ServingSettings, load_settings
 from homeprice.datasets import get_dataset
 from homeprice.serving.fastpath import FastPredictor, to_columns
 from homeprice.serving.schemas import strict_model
@@ -52,6 +54,8 @@ ROW = {"longitude": -122.23, "latitude": 37.88, "housing_median_age": 41.0, "tot
        "total_bedrooms": 129.0, "population": 322.0, "households": 126.0,
        "median_income": 8.3252, "ocean_proximity": "NEAR BAY"}
 BIN = Path(sys.executable).parent
+# The peer every ratio is taken against: mlflow's own default, one worker.
+PEER = "mlflow models serve (1 worker)"
 
 LOAD_CLIENT = r'''
 import asyncio, json, sys, time
@@ -97,6 +101,23 @@ def wait_ready(url: str, process: subprocess.Popen, seconds: float = 120) -> Non
             pass
         time.sleep(0.3)
     raise SystemExit(f"{url} never became ready")
+
+
+def wait_workers(base: str, workers: int, process: subprocess.Popen,
+                 seconds: float = 180) -> None:
+    """Wait until `workers` processes have their champion loaded: /readyz is answered by
+    whichever worker is ready first, and a run must not start with one still loading."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        lines = re.findall(r'^homeprice_model_version\{([^}]*alias="champion"[^}]*)\}',
+                           httpx.get(f"{base}/metrics", timeout=10).text, re.M)
+        # One line per worker (a pid label) with several; one unlabelled line with one.
+        if len(lines) >= workers:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{base}: fewer than {workers} workers loaded within {seconds:.0f} s")
 
 
 def _ms(text: str) -> float:
@@ -273,15 +294,25 @@ def main() -> int:
     env = dict(os.environ, MLFLOW_TRACKING_URI=settings.tracking_uri,
                PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     mlflow_model = f"models:/{registry.model_name('california')}/{version}"
-    serve = ["homeprice", "serve", "--datasets", "california", "--workers", "1"]
+    # The default worker count, named explicitly so a HOMEPRICE_SERVING__WORKERS in the
+    # caller's environment does not change what "default" measures.
+    serve = ["homeprice", "serve", "--datasets", "california", "--workers", "auto"]
+    workers = worker_count(ServingSettings(workers="auto"))
+    mlflow_serve = ["mlflow", "models", "serve", "-m", mlflow_model, "--env-manager", "local",
+                    "-h", "127.0.0.1", "-w"]
     configs: dict[str, tuple[list[str], dict[str, str]]] = {
-        "homeprice default": (serve, {}),
+        f"homeprice default ({workers} workers)": (serve, {}),
+        "homeprice 1 worker": ([*serve[:-1], "1"], {}),
         "homeprice shadow on": (serve, {
             "MLFLOW_TRACKING_URI": shadow_registry(settings, workdir, version)}),
         "homeprice logging off": (serve, {"HOMEPRICE_SERVING__LOG_PREDICTIONS": "false"}),
-        "mlflow models serve": (["mlflow", "models", "serve", "-m", mlflow_model,
-                                 "--env-manager", "local", "-h", "127.0.0.1", "-w", "1"], {}),
+        # mlflow's own default is one worker; the same number of workers as homeprice's
+        # default is shown too, so the ratio can be read either way.
+        f"mlflow models serve ({workers} workers)": ([*mlflow_serve, str(workers)], {}),
+        PEER: ([*mlflow_serve, "1"], {}),
     }
+    if workers == 1:  # the extra rows would repeat the default ones
+        del configs["homeprice 1 worker"], configs[f"mlflow models serve ({workers} workers)"]
     loads = (("single", 1), ("single", 32), ("batch", 1))
     results: dict[tuple[str, str, int], dict[str, float]] = {}
     log_check: dict[str, tuple[tuple[int, int, int], float, float]] = {}
@@ -310,6 +341,8 @@ def main() -> int:
                   else json.dumps({"dataframe_records": [ROW] * args.batch})}
         try:
             wait_ready(f"{base}/readyz" if homeprice else f"{base}/ping", process)
+            if homeprice:
+                wait_workers(base, 1 if command[-1] == "1" else workers, process)
             if homeprice and "shadow" in name:
                 loaded = httpx.get(f"{base}/v1/models").json()["california"]
                 if "challenger" not in loaded:
@@ -333,9 +366,9 @@ def main() -> int:
         if homeprice:
             log_check[name] = (count_logged(log_url, spill), answered, shadowed)
 
-    peer_name = "mlflow models serve"
+    peer_name = PEER
     table = Table(title=f"California champion v{version}, load: {tool}, {args.seconds:.0f} s per "
-                        f"run, one server at a time; ratio: homes/s vs {peer_name} (1 worker) "
+                        f"run, one server at a time; ratio: homes/s vs {peer_name} "
                         "in this run")
     for column in ("server", "request", "conc.", "req/s", "homes/s", "p50 ms", "p99 ms",
                    "ratio"):
@@ -351,7 +384,7 @@ def main() -> int:
                           f"{r['rps'] / peer:.1f}x")
         table.add_section()
     console.print(table)
-    default, off = "homeprice default", "homeprice logging off"
+    default, off = next(iter(configs)), "homeprice logging off"
     shares = [results[(default, k, c)]["rps"] / results[(off, k, c)]["rps"] for k, c in loads]
     console.print("logging on / logging off throughput: " + ", ".join(
         f"{k} c={c} {share:.0%}" for (k, c), share in zip(loads, shares, strict=True)))

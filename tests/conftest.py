@@ -23,6 +23,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # 5 folds and more, is tested in tests/training/test_fitting.py.
 os.environ.setdefault("HOMEPRICE_TRAINING__INTERVAL_FOLDS", "2")
 
+# Every `homeprice serve` a test starts runs one process unless the test asks for more
+# (tests/serving/test_workers.py): the default, "auto", would start one per core, doubling
+# each test server's start-up and memory beside the other test worker on a 2-core machine.
+os.environ.setdefault("HOMEPRICE_SERVING__WORKERS", "1")
+
 pytest_plugins = ["tests.support.fixtures"]
 
 

@@ -313,8 +313,10 @@ class ServingSettings(BaseModel):
     # (each home costs k records in the answer, so its batches are smaller than predict's).
     comparables_max_k: int = Field(50, ge=1, le=1000)
     comparables_max_batch: int = Field(1000, ge=1)
-    # Server processes; each loads the models and writes its own log batches.
-    workers: int = Field(1, ge=1, le=64)
+    # Server processes; each loads the models and writes its own log batches. "auto": one per
+    # core this process may use (CPU affinity and a cgroup CPU quota both count), at most
+    # AUTO_WORKERS_MAX (api/server.worker_count). The container image sets 1: replicas scale.
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
     # How often the server looks up the registry aliases for a newly promoted model.
     reload_interval_seconds: float = Field(10.0, gt=0)
     # Every prediction is logged (needed by feedback, live A/B evaluation, replay and drift);

@@ -1,4 +1,5 @@
-"""The multi-worker run folder: metric files in a folder of its own, nothing else deleted."""
+"""Running the server: the multi-worker run folder (metric files in a folder of its own,
+nothing else deleted) and how many workers "auto" starts."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from homeprice.api import server
 from homeprice.api.server import shared_run_folder
+from homeprice.config import ServingSettings
 from homeprice.serving.metrics import MULTIPROC_ENV
 
 
@@ -42,3 +46,52 @@ def test_without_operator_dir_metrics_live_in_the_run_folder(
         assert Path(os.environ[MULTIPROC_ENV]) == run_dir / "metrics"
         assert (run_dir / "metrics").is_dir()
     assert not run_dir.exists() and MULTIPROC_ENV not in os.environ
+
+
+def _cores(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, affinity: int,
+           cpu_max: str | None) -> None:
+    """This process on `affinity` cores, under a cgroup v2 cpu.max of `cpu_max` (None: none)."""
+    monkeypatch.setattr(server.os, "sched_getaffinity", lambda pid: set(range(affinity)))
+    cpu_max_file = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        cpu_max_file.write_text(cpu_max + "\n")
+    monkeypatch.setattr(server, "_CGROUP_V2_MAX", cpu_max_file)
+    monkeypatch.setattr(server, "_CGROUP_V1_QUOTA", tmp_path / "no-v1-quota")
+
+
+@pytest.mark.parametrize(("affinity", "cpu_max", "expected"), [
+    (2, None, 2),                 # no cgroup file: the affinity mask
+    (4, "max 100000", 4),         # a cgroup with no quota
+    (32, "200000 100000", 2),     # a 2-CPU container on a 32-core host
+    (32, "150000 100000", 2),     # 1.5 CPUs: rounded up
+    (32, "50000 100000", 1),      # half a CPU: one process
+    (3, "800000 100000", 3),      # taskset to 3 cores under a larger quota
+    (64, None, server.AUTO_WORKERS_MAX),
+    (2, "garbage", 2),            # unreadable quota: ignored
+])
+def test_auto_workers_follow_the_cores_this_process_may_use(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, affinity: int, cpu_max: str | None,
+        expected: int) -> None:
+    _cores(monkeypatch, tmp_path, affinity, cpu_max)
+    assert ServingSettings().workers == "auto"
+    assert server.worker_count(ServingSettings()) == expected
+
+
+def test_cgroup_v1_quota_counts_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _cores(monkeypatch, tmp_path, 16, None)
+    (tmp_path / "quota").write_text("300000\n")
+    (tmp_path / "period").write_text("100000\n")
+    monkeypatch.setattr(server, "_CGROUP_V1_QUOTA", tmp_path / "quota")
+    monkeypatch.setattr(server, "_CGROUP_V1_PERIOD", tmp_path / "period")
+    assert server.available_cores() == 3
+    (tmp_path / "quota").write_text("-1\n")  # v1's "no limit"
+    assert server.available_cores() == 16
+
+
+def test_a_given_worker_count_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _cores(monkeypatch, tmp_path, 2, "100000 100000")
+    assert server.worker_count(ServingSettings(workers=3)) == 3
+    assert server.worker_count(ServingSettings(workers="1")) == 1
+    for bad in (0, 65, "two"):
+        with pytest.raises(ValidationError, match="workers"):
+            ServingSettings(workers=bad)

@@ -21,6 +21,7 @@ ARG BASE=python:3.11.14-slim-bookworm
 FROM ${BASE} AS runtime
 RUN useradd --uid 10001 app
 FROM runtime AS api
+ENV HOMEPRICE_SERVING__WORKERS=1
 USER 10001:10001
 HEALTHCHECK CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
 ENTRYPOINT ["homeprice"]
@@ -73,6 +74,9 @@ def test_the_rules_accept_a_minimal_good_dockerfile() -> None:
     (("RUN useradd --uid 10001 app", "RUN useradd app"), "no useradd --uid creates"),
     (("HEALTHCHECK CMD", "# HEALTHCHECK CMD"), "has no HEALTHCHECK"),
     (("/healthz", "/readyz"), "does not probe /healthz"),
+    (("ENV HOMEPRICE_SERVING__WORKERS=1\n", ""), "does not set HOMEPRICE_SERVING__WORKERS=1"),
+    (("HOMEPRICE_SERVING__WORKERS=1", "HOMEPRICE_SERVING__WORKERS=auto"),
+     "does not set HOMEPRICE_SERVING__WORKERS=1"),
     (('CMD ["serve"]', 'CMD ["ui"]'), "not homeprice serve"),
     (('CMD ["serve"]', 'CMD ["serve", "--workers", "4"]'), "one process per container"),
     (("FROM runtime AS api", "ENV HOMEPRICE_ADMIN_TOKEN=abc\nFROM runtime AS api"),

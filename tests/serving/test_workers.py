@@ -1,5 +1,5 @@
 """`homeprice serve --workers 2`: /metrics totals cover every worker, and a run-time traffic
-change made through one worker reaches all of them."""
+change made through one worker reaches all of them; the default, "auto", starts one per core."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from homeprice.api.server import worker_count
+from homeprice.config import ServingSettings
 from tests.support.bodies import CALIFORNIA
 from tests.support.metrics import sample, scrape
 from tests.support.servers import running_server, wait_for
@@ -88,3 +90,16 @@ def test_two_workers_share_metrics_and_traffic_changes(served_home: Path,
         shares = {dict(labels)["pid"]: value for (name, labels), value in scrape(base).items()
                   if name == "homeprice_traffic_share"}
         assert len(shares) == 2 and set(shares.values()) == {0.5}
+
+
+def test_auto_starts_one_worker_per_available_core(served_home: Path, tmp_path: Path) -> None:
+    # "auto" is the default; the test suite pins one process (tests/conftest.py), so ask for it.
+    expected = worker_count(ServingSettings(workers="auto"))
+    if expected < 2:
+        pytest.skip("one core available: auto starts the single-process server")
+    with running_server(served_home, "--datasets", "california",
+                        HOMEPRICE_SERVING__WORKERS="auto",
+                        PROMETHEUS_MULTIPROC_DIR=str(tmp_path)) as base:
+        wait_for(lambda: len(_worker_pids(scrape(base))) == expected,
+                 f"{expected} workers to load models")
+        assert _predict(base) == 200

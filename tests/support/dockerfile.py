@@ -167,4 +167,10 @@ def problems(text: str, api_stage: str = "api") -> list[str]:
         found.append(f"the API runs {entrypoint + command}, not homeprice serve")
     if "--workers" in command:
         found.append("the API starts several workers; one process per container")
+    # serving.workers defaults to one per core ("auto"): the image pins one.
+    workers = [m.group(1) for s in chain for key, arg in s.instructions if key == "ENV"
+               for m in re.finditer(r"HOMEPRICE_SERVING__WORKERS=(\S+)", arg)]
+    if workers[-1:] != ["1"]:
+        found.append("the API image does not set HOMEPRICE_SERVING__WORKERS=1 (the default "
+                     "starts one worker per core; one process per container)")
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -46,6 +47,50 @@ def shared_run_folder() -> Iterator[Path]:
             os.environ[MULTIPROC_ENV] = operator_dir
 
 
+# "auto" workers stop here: each worker holds its own copy of every served model and its own
+# log connection, so past a handful more processes cost memory for little; scale replicas.
+AUTO_WORKERS_MAX = 8
+# cgroup v2 and v1 CPU quota files, as a container sees its own cgroup.
+_CGROUP_V2_MAX = Path("/sys/fs/cgroup/cpu.max")
+_CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+_CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def _cgroup_cpus() -> float | None:
+    """The CPU quota of this process's cgroup in cores (2.5 for 250ms per 100ms), or None when
+    there is none or it cannot be read. os.cpu_count() and the affinity mask ignore it: a
+    container limited to 2 CPUs on a 32-core host sees 32."""
+    try:
+        if _CGROUP_V2_MAX.exists():
+            quota, period = _CGROUP_V2_MAX.read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        if _CGROUP_V1_QUOTA.exists():
+            quota_us = int(_CGROUP_V1_QUOTA.read_text())
+            return None if quota_us <= 0 else quota_us / int(_CGROUP_V1_PERIOD.read_text())
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity mask (taskset, cpusets), lowered to
+    its cgroup CPU quota rounded up (a 1.5-CPU limit still runs two processes usefully)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = _cgroup_cpus()
+    if quota is not None:
+        cores = min(cores or 1, math.ceil(quota))
+    return max(1, cores or 1)
+
+
+def worker_count(serving: ServingSettings) -> int:
+    """The server processes of `serving.workers`: a number as given, or "auto" (one per
+    available core, at most AUTO_WORKERS_MAX). Requests are CPU-bound, so one worker per core
+    is where throughput stops growing (benchmarks/serve.py)."""
+    if serving.workers == "auto":
+        return min(available_cores(), AUTO_WORKERS_MAX)
+    return serving.workers
+
+
 def uvicorn_options(serving: ServingSettings) -> dict[str, Any]:
     """uvicorn's options for one server run, whatever the number of workers."""
     from homeprice.serving.transport import CoalescingHttpToolsProtocol
@@ -62,7 +107,8 @@ def serve(settings: Settings) -> None:
 
     serving = settings.serving
     options = uvicorn_options(serving)
-    if serving.workers == 1:
+    workers = worker_count(serving)
+    if workers == 1:
         from homeprice.api import create_api
 
         uvicorn.run(create_api(settings), **options)
@@ -80,4 +126,4 @@ def serve(settings: Settings) -> None:
         os.environ["HOMEPRICE_SERVING__DATASETS"] = json.dumps(serving.datasets)
         os.environ["HOMEPRICE_SERVING__RUN_DIR"] = str(run_dir)
         uvicorn.run("homeprice.api:api_from_environment", factory=True,
-                    workers=serving.workers, **options)
+                    workers=workers, **options)

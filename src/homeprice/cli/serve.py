@@ -44,17 +44,33 @@ def simulate_traffic(
         raise typer.Exit(1)
 
 
+def _workers_option(value: str | None) -> int | str | None:
+    """--workers: a count of processes or "auto", checked as the config checks it."""
+    if value is None or value == "auto":
+        return value
+    try:
+        count = int(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is neither a number of processes nor 'auto'"
+                                 ) from None
+    if not 1 <= count <= 64:
+        raise typer.BadParameter(f"{count} is outside 1-64")
+    return count
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default from config).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
     datasets: Annotated[list[str] | None, typer.Option("--datasets", help="Datasets to serve "
                                                         "(repeat; default from config).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Server processes (default from config).")
-                       ] = None,
+    workers: Annotated[str | None, typer.Option(
+        callback=_workers_option, help="Server processes (1-64), or 'auto': one per core this "
+        "process may use, at most 8 (default from config: auto).")] = None,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn), hot-reloading promoted models."""
     from homeprice.api.server import serve as run_server
+    from homeprice.api.server import worker_count
     from homeprice.datasets import get_dataset
 
     settings = load_settings()
@@ -64,7 +80,7 @@ def serve(
                           }.items() if v is not None})
     settings = settings.model_copy(update={"serving": serving})
     err.print(f"serving {', '.join(serving.datasets)} on http://{serving.host}:{serving.port} "
-              f"with {serving.workers} worker(s) (docs at /docs)", highlight=False)
+              f"with {worker_count(serving)} worker(s) (docs at /docs)", highlight=False)
     run_server(settings)
 
 
