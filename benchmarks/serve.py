@@ -331,8 +331,10 @@ def main() -> int:
         server_env = dict(env, HOMEPRICE_LOG_DB_URL=log_url,
                           HOMEPRICE_SERVING__LOG_SPILL_DIR=str(spill),
                           HOMEPRICE_SERVING__LOG_SHUTDOWN_GRACE_SECONDS="300", **extra_env)
+        # A session of its own: `mlflow models serve` runs uvicorn as a child process, which
+        # a signal to the parent alone leaves running; its whole group is signalled below.
         process = subprocess.Popen(argv, env=server_env, stdout=server_log,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         url = f"{base}/v1/california/predict" if homeprice else f"{base}/invocations"
         bodies = {"single": json.dumps(ROW) if homeprice
@@ -357,11 +359,15 @@ def main() -> int:
             if homeprice:
                 answered, shadowed = settled_counts(base)
         finally:
-            process.send_signal(signal.SIGTERM if homeprice else signal.SIGINT)
+            if homeprice:  # as a service manager stops it: its workers drain their logs
+                process.send_signal(signal.SIGTERM)
+            else:
+                os.killpg(process.pid, signal.SIGINT)
             try:
                 process.wait(timeout=400)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
             server_log.close()
         if homeprice:
             log_check[name] = (count_logged(log_url, spill), answered, shadowed)
