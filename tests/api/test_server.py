@@ -49,14 +49,18 @@ def test_without_operator_dir_metrics_live_in_the_run_folder(
 
 
 def _cores(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, affinity: int,
-           cpu_max: str | None) -> None:
-    """This process on `affinity` cores, under a cgroup v2 cpu.max of `cpu_max` (None: none)."""
+           cpu_max: str | None) -> Path:
+    """This process on `affinity` cores, in cgroup v2 /app/api under a cpu.max of `cpu_max`
+    (None: none) there; the cgroup root (a folder of tmp_path)."""
     monkeypatch.setattr(server.os, "sched_getaffinity", lambda pid: set(range(affinity)))
-    cpu_max_file = tmp_path / "cpu.max"
+    root = tmp_path / "cgroup"
+    (root / "app" / "api").mkdir(parents=True)
     if cpu_max is not None:
-        cpu_max_file.write_text(cpu_max + "\n")
-    monkeypatch.setattr(server, "_CGROUP_V2_MAX", cpu_max_file)
-    monkeypatch.setattr(server, "_CGROUP_V1_QUOTA", tmp_path / "no-v1-quota")
+        (root / "app" / "api" / "cpu.max").write_text(cpu_max + "\n")
+    (tmp_path / "self-cgroup").write_text("0::/app/api\n")
+    monkeypatch.setattr(server, "_CGROUP_ROOT", root)
+    monkeypatch.setattr(server, "_PROC_CGROUP", tmp_path / "self-cgroup")
+    return root
 
 
 @pytest.mark.parametrize(("affinity", "cpu_max", "expected"), [
@@ -77,15 +81,29 @@ def test_auto_workers_follow_the_cores_this_process_may_use(
     assert server.worker_count(ServingSettings()) == expected
 
 
+def test_a_parent_cgroups_quota_counts_too(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    root = _cores(monkeypatch, tmp_path, 16, "max 100000")
+    (root / "app" / "cpu.max").write_text("300000 100000\n")
+    (root / "cpu.max").write_text("800000 100000\n")
+    assert server.available_cores() == 3  # the tightest on the way up
+
+
 def test_cgroup_v1_quota_counts_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _cores(monkeypatch, tmp_path, 16, None)
-    (tmp_path / "quota").write_text("300000\n")
-    (tmp_path / "period").write_text("100000\n")
-    monkeypatch.setattr(server, "_CGROUP_V1_QUOTA", tmp_path / "quota")
-    monkeypatch.setattr(server, "_CGROUP_V1_PERIOD", tmp_path / "period")
+    root = _cores(monkeypatch, tmp_path, 16, None)
+    (root / "cpu").mkdir()
+    (root / "cpu" / "cpu.cfs_quota_us").write_text("300000\n")
+    (root / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
     assert server.available_cores() == 3
-    (tmp_path / "quota").write_text("-1\n")  # v1's "no limit"
+    (root / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")  # v1's "no limit"
     assert server.available_cores() == 16
+
+
+def test_without_a_cgroup_file_the_affinity_mask_counts(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    _cores(monkeypatch, tmp_path, 5, None)
+    monkeypatch.setattr(server, "_PROC_CGROUP", tmp_path / "missing")
+    assert server.available_cores() == 5
 
 
 def test_a_given_worker_count_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

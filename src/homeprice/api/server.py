@@ -50,26 +50,47 @@ def shared_run_folder() -> Iterator[Path]:
 # "auto" workers stop here: each worker holds its own copy of every served model and its own
 # log connection, so past a handful more processes cost memory for little; scale replicas.
 AUTO_WORKERS_MAX = 8
-# cgroup v2 and v1 CPU quota files, as a container sees its own cgroup.
-_CGROUP_V2_MAX = Path("/sys/fs/cgroup/cpu.max")
-_CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
-_CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+# Where cgroup files are, and this process's cgroup (v2: the line "0::<path>").
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+_PROC_CGROUP = Path("/proc/self/cgroup")
+
+
+def _cgroup_v2_limits() -> list[Path]:
+    """The cgroup v2 cpu.max files that limit this process: its own cgroup's and each parent's
+    up to the root (inside a container the namespace makes its cgroup the root)."""
+    try:
+        lines = _PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        lines = []
+    own = next((line[3:] for line in lines if line.startswith("0::")), "/")
+    folder = _CGROUP_ROOT / own.strip("/")
+    files = []
+    while True:
+        files.append(folder / "cpu.max")
+        if folder == _CGROUP_ROOT or _CGROUP_ROOT not in folder.parents:
+            return files
+        folder = folder.parent
 
 
 def _cgroup_cpus() -> float | None:
-    """The CPU quota of this process's cgroup in cores (2.5 for 250ms per 100ms), or None when
-    there is none or it cannot be read. os.cpu_count() and the affinity mask ignore it: a
-    container limited to 2 CPUs on a 32-core host sees 32."""
+    """The tightest CPU quota of this process's cgroups in cores (2.5 for 250ms per 100ms), or
+    None when there is none or it cannot be read. os.cpu_count() and the affinity mask ignore
+    it: a container limited to 2 CPUs on a 32-core host sees 32."""
+    quotas = []
     try:
-        if _CGROUP_V2_MAX.exists():
-            quota, period = _CGROUP_V2_MAX.read_text().split()[:2]
-            return None if quota == "max" else int(quota) / int(period)
-        if _CGROUP_V1_QUOTA.exists():
-            quota_us = int(_CGROUP_V1_QUOTA.read_text())
-            return None if quota_us <= 0 else quota_us / int(_CGROUP_V1_PERIOD.read_text())
+        for limit in _cgroup_v2_limits():
+            if limit.exists():
+                quota, period = limit.read_text().split()[:2]
+                if quota != "max":
+                    quotas.append(int(quota) / int(period))
+        v1 = _CGROUP_ROOT / "cpu"
+        if not quotas and (v1 / "cpu.cfs_quota_us").exists():
+            quota_us = int((v1 / "cpu.cfs_quota_us").read_text())
+            if quota_us > 0:
+                quotas.append(quota_us / int((v1 / "cpu.cfs_period_us").read_text()))
     except (OSError, ValueError):
         return None
-    return None
+    return min(quotas, default=None)
 
 
 def available_cores() -> int:
