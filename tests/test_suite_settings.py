@@ -1,4 +1,5 @@
-"""The suite's own settings: a hung test fails with a clear message instead of stalling CI."""
+"""The suite's own settings: a hung test fails with a clear message instead of stalling CI,
+and the tests of one xdist group run on one worker."""
 
 from __future__ import annotations
 
@@ -33,3 +34,34 @@ def test_a_hung_subprocess_fails_its_test_with_a_stack_trace(pytester: pytest.Py
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*Timeout (>2.0s) from pytest-timeout*"])
     assert result.duration < 60
+
+
+def test_an_xdist_group_runs_on_one_worker(pytester: pytest.Pytester) -> None:
+    """Guards `make test`'s `--dist loadgroup`: tests of one xdist_group (the real-stack tests,
+    which take the same preferred ports; the Spark tests, which share a JVM) run on one worker.
+    pytest 9.2 broke this silently with pytest-xdist 3.8 (see the pin in pyproject.toml)."""
+    pytester.makepyfile(test_grouped="""
+        import pytest
+
+        pytestmark = pytest.mark.xdist_group("stack")
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_grouped(i):
+            pass
+    """, test_free="""
+        import pytest
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_free(i):
+            pass
+    """)
+
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-p", "randomly",
+                                           "-v", timeout=200)
+
+    result.assert_outcomes(passed=12)
+    # -v names each test with its group and the worker that ran it.
+    grouped = [line for line in result.outlines if "PASSED" in line and "test_grouped" in line]
+    assert len(grouped) == 6 and all("@stack" in line for line in grouped), result.outlines
+    workers = {line.split("]")[0] for line in grouped}
+    assert len(workers) == 1, grouped
