@@ -21,6 +21,7 @@ log row was lost (rows in the database plus rows spilled = homes answered, as co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -105,8 +106,9 @@ def wait_ready(url: str, process: subprocess.Popen, seconds: float = 120) -> Non
 
 def wait_workers(base: str, workers: int, process: subprocess.Popen,
                  seconds: float = 180) -> None:
-    """Wait until `workers` processes have their champion loaded: /readyz is answered by
-    whichever worker is ready first, and a run must not start with one still loading."""
+    """Wait until `workers` processes have their champion loaded. A worker takes connections
+    only after its first load (the app's lifespan), so this checks that every one came up:
+    a worker that died at start would leave the run measuring fewer."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -362,11 +364,13 @@ def main() -> int:
             if homeprice:  # as a service manager stops it: its workers drain their logs
                 process.send_signal(signal.SIGTERM)
             else:
-                os.killpg(process.pid, signal.SIGINT)
+                with contextlib.suppress(ProcessLookupError):  # it may have died already
+                    os.killpg(process.pid, signal.SIGINT)
             try:
                 process.wait(timeout=400)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             server_log.close()
         if homeprice:

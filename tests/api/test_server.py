@@ -89,6 +89,13 @@ def test_a_parent_cgroups_quota_counts_too(monkeypatch: pytest.MonkeyPatch,
     assert server.available_cores() == 3  # the tightest on the way up
 
 
+def test_an_unreadable_cgroup_file_leaves_the_others(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    root = _cores(monkeypatch, tmp_path, 16, "200000 100000")
+    (root / "app" / "cpu.max").mkdir()  # reading a folder fails, as a forbidden file does
+    assert server.available_cores() == 2
+
+
 def test_cgroup_v1_quota_counts_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     root = _cores(monkeypatch, tmp_path, 16, None)
     (root / "cpu").mkdir()

@@ -74,23 +74,28 @@ def _cgroup_v2_limits() -> list[Path]:
 
 def _cgroup_cpus() -> float | None:
     """The tightest CPU quota of this process's cgroups in cores (2.5 for 250ms per 100ms), or
-    None when there is none or it cannot be read. os.cpu_count() and the affinity mask ignore
-    it: a container limited to 2 CPUs on a 32-core host sees 32."""
-    quotas = []
-    try:
-        for limit in _cgroup_v2_limits():
-            if limit.exists():
-                quota, period = limit.read_text().split()[:2]
-                if quota != "max":
-                    quotas.append(int(quota) / int(period))
+    None when there is none or none can be read (a file that cannot be read is skipped, not
+    the others). os.cpu_count() and the affinity mask ignore it: a container limited to 2 CPUs
+    on a 32-core host sees 32."""
+    quotas = [quota for limit in _cgroup_v2_limits() if (quota := _v2_quota(limit)) is not None]
+    if not quotas:
         v1 = _CGROUP_ROOT / "cpu"
-        if not quotas and (v1 / "cpu.cfs_quota_us").exists():
+        try:
             quota_us = int((v1 / "cpu.cfs_quota_us").read_text())
             if quota_us > 0:
                 quotas.append(quota_us / int((v1 / "cpu.cfs_period_us").read_text()))
+        except (OSError, ValueError):
+            pass
+    return min(quotas, default=None)
+
+
+def _v2_quota(limit: Path) -> float | None:
+    """The quota of one cgroup v2 cpu.max file in cores; None for "max" or an unreadable file."""
+    try:
+        quota, period = limit.read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
         return None
-    return min(quotas, default=None)
 
 
 def available_cores() -> int:
