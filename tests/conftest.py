@@ -7,6 +7,8 @@ so `pytest -m "not e2e"` picks a quick subset. Helpers live in `tests/support/`.
 from __future__ import annotations
 
 import os
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,22 @@ os.environ.setdefault("HOMEPRICE_TRAINING__INTERVAL_FOLDS", "2")
 # (tests/serving/test_workers.py): the default, "auto", would start one per core, doubling
 # each test server's start-up and memory beside the other test worker on a 2-core machine.
 os.environ.setdefault("HOMEPRICE_SERVING__WORKERS", "1")
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """pytest's tmp_path, one folder down under a name no other test had.
+
+    A passing test's tmp_path is deleted when it ends (tmp_path_retention_policy in
+    pyproject.toml), so the next test of the same name gets the same path again, and the same
+    URIs (the MLflow store of its home). MLflow caches stores and their SQLite connections by
+    URI, and SQLite in one process shares state per file: the second test's every write then
+    failed with "attempt to write a readonly database" (seen in CI when the parameters of one
+    test ran back to back on one worker).
+    """
+    path = tmp_path / uuid.uuid4().hex[:8]
+    path.mkdir()
+    return path
+
 
 pytest_plugins = ["tests.support.fixtures"]
 
