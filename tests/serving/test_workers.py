@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -102,4 +103,18 @@ def test_auto_starts_one_worker_per_available_core(served_home: Path, tmp_path: 
                         PROMETHEUS_MULTIPROC_DIR=str(tmp_path)) as base:
         wait_for(lambda: len(_worker_pids(scrape(base))) == expected,
                  f"{expected} workers to load models")
+        # Guards "no more than one per core": the loaded workers are every worker process
+        # the server started (a surplus one still loading would not show in /metrics yet).
+        loaded = {int(pid) for pid in _worker_pids(scrape(base))}
+        assert _spawned_workers(loaded) == loaded
         assert _predict(base) == 200
+
+
+def _spawned_workers(pids: set[int]) -> set[int]:
+    """Every worker process started by the parent of the worker processes `pids`: the
+    multiprocessing children that run a spawned worker (not multiprocessing's resource
+    tracker, which the parent starts too)."""
+    parents = {psutil.Process(pid).ppid() for pid in pids}
+    assert len(parents) == 1, f"workers {pids} have different parents {parents}"
+    return {child.pid for child in psutil.Process(parents.pop()).children()
+            if "spawn_main" in " ".join(child.cmdline())}
