@@ -122,6 +122,23 @@ def wait_workers(base: str, workers: int, process: subprocess.Popen,
     raise SystemExit(f"{base}: fewer than {workers} workers loaded within {seconds:.0f} s")
 
 
+def wait_compiled_trees(base: str, process: subprocess.Popen, poll_seconds: float,
+                        seconds: float = 900) -> None:
+    """Wait until the champion answers through its compiled trees, as a long-running server
+    does: the first start compiles them in the background (minutes), later ones load them
+    from the cache. Other workers find them at their next poll, so one poll more is waited."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        champion = httpx.get(f"{base}/v1/models", timeout=10).json()["california"]["champion"]
+        if champion.get("compiled_trees"):
+            time.sleep(poll_seconds + 1)
+            return
+        time.sleep(1)
+    raise SystemExit(f"{base}: no compiled trees within {seconds:.0f} s (see its log)")
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
@@ -347,6 +364,9 @@ def main() -> int:
             wait_ready(f"{base}/readyz" if homeprice else f"{base}/ping", process)
             if homeprice:
                 wait_workers(base, 1 if command[-1] == "1" else workers, process)
+                if settings.serving.compiled_trees:
+                    wait_compiled_trees(base, process,
+                                        settings.serving.reload_interval_seconds)
             if homeprice and "shadow" in name:
                 loaded = httpx.get(f"{base}/v1/models").json()["california"]
                 if "challenger" not in loaded:

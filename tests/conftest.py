@@ -29,6 +29,9 @@ os.environ.setdefault("HOMEPRICE_TRAINING__INTERVAL_FOLDS", "2")
 # (tests/serving/test_workers.py): the default, "auto", would start one per core, doubling
 # each test server's start-up and memory beside the other test worker on a 2-core machine.
 os.environ.setdefault("HOMEPRICE_SERVING__WORKERS", "1")
+# No background compile of trees per test server either: minutes of a core per model, next to
+# the tests (tests/serving/test_compiled_trees.py asks for it, on small models).
+os.environ.setdefault("HOMEPRICE_SERVING__COMPILED_TREES", "false")
 
 @pytest.fixture
 def tmp_path(tmp_path: Path) -> Path:

@@ -136,6 +136,8 @@ def test_models_health_ready_metrics(client: TestClient) -> None:
         assert champion["version"] == "1" and champion["fast_path"] is True
         assert champion["metrics"]["rmse"] > 0 and champion["loaded_at"]
         assert champion["fast_path_max_rel_diff"] <= 1e-6
+        # The test suite compiles no trees (tests/conftest.py).
+        assert champion["compiled_trees"] is False
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
     assert client.post("/v1/california/predict", json=CALIFORNIA).status_code == 200

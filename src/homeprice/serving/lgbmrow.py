@@ -72,11 +72,7 @@ class RowPredictor:
 
     def predict(self, Z: np.ndarray) -> np.ndarray:
         """Booster.predict's normal output for each row of the feature matrix `Z`."""
-        if Z.ndim != 2 or Z.shape[1] != self.num_features:
-            raise ValueError(f"expected a matrix of {self.num_features} feature columns, got "
-                             f"shape {Z.shape}")
-        Z = np.ascontiguousarray(Z, dtype=np.float64)
-        out = np.empty(len(Z), dtype=np.float64)
+        Z, out = matrix_and_answers(Z, self.num_features)
         # Raw addresses: building a ctypes pointer per row would cost more than the trees.
         row, stride = Z.ctypes.data, Z.strides[0]
         answer = out.ctypes.data
@@ -91,6 +87,15 @@ class RowPredictor:
         if config is not None and config.value is not None:
             _free(config)
             config.value = None
+
+
+def matrix_and_answers(Z: np.ndarray, num_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """`Z` as the C-contiguous float64 rows native code reads, and a vector for its answers;
+    ValueError naming the shape if it is not a matrix of `num_features` columns."""
+    if Z.ndim != 2 or Z.shape[1] != num_features:
+        raise ValueError(f"expected a matrix of {num_features} feature columns, got shape "
+                         f"{Z.shape}")
+    return np.ascontiguousarray(Z, dtype=np.float64), np.empty(len(Z), dtype=np.float64)
 
 
 def max_relative_difference(predictor: RowPredictor, booster: Booster,

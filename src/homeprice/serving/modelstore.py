@@ -2,16 +2,18 @@
 
 A model is loaded off the event loop, smoke-tested on the test sample stored with its run
 (finite predictions in a plausible range, intervals around them), compiled to the fast path
-(kept only if it agrees with the pipeline), and only then swapped in. Readers take a reference
-to an immutable LoadedModel, so a swap never breaks a request in flight.
+(kept only if it agrees with the pipeline), and only then swapped in; so is the same model
+again once its compiled trees are built and checked. Readers take a reference to an immutable
+LoadedModel, so a swap never breaks a request in flight.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from homeprice.config import Settings
 from homeprice.datasets import get_dataset
 from homeprice.errors import HomepriceError
 from homeprice.serving import heap, readiness
+from homeprice.serving.compiledtrees import TreeCompiler
 from homeprice.serving.fastpath import FastPredictor, PipelinePredictor, max_relative_difference
 from homeprice.serving.metrics import ServingMetrics
 
@@ -48,11 +51,19 @@ class LoadedModel:
     loaded_at: str
     metrics: dict[str, float] = field(default_factory=dict)
     fast_path_max_rel_diff: float | None = None
+    # The stored test sample and the pipeline's (prediction, lower, upper) on it: what a fast
+    # path with compiled trees is checked against before it replaces `predictor`.
+    reference: tuple[pd.DataFrame, Any] | None = field(default=None, repr=False)
 
     @property
     def fast(self) -> bool:
         """Whether requests go through the compiled fast path."""
         return self.predictor.fast
+
+    @property
+    def compiled_trees(self) -> bool:
+        """Whether requests above a few rows go through the model's compiled trees."""
+        return isinstance(self.predictor, FastPredictor) and self.predictor.trees is not None
 
 
 def _test_sample(client: MlflowClient, dataset: str, version: str) -> pd.DataFrame:
@@ -108,6 +119,8 @@ class ModelStore:
         # (retried every poll), or the registry has no such alias.
         self._lookup_failed: set[tuple[str, str]] = set()
         self._unregistered: set[tuple[str, str]] = set()
+        self.compiler = (TreeCompiler(settings.home / "cache" / "compiled-trees")
+                         if settings.serving.compiled_trees else None)
 
     # -- reading (request path) --------------------------------------------------------------
     def get(self, dataset: str, alias: str = registry.CHAMPION) -> LoadedModel | None:
@@ -148,7 +161,9 @@ class ModelStore:
                 loaded = self.get(dataset, alias)
                 if loaded is not None:
                     entry[alias] = {"version": loaded.version, "loaded_at": loaded.loaded_at,
-                                    "fast_path": loaded.fast, "metrics": loaded.metrics,
+                                    "fast_path": loaded.fast,
+                                    "compiled_trees": loaded.compiled_trees,
+                                    "metrics": loaded.metrics,
                                     "fast_path_max_rel_diff": loaded.fast_path_max_rel_diff}
                 elif (dataset, alias) in self.last_errors:
                     entry[alias] = {"error": self.last_errors[(dataset, alias)]}
@@ -180,11 +195,46 @@ class ModelStore:
                             "difference %s); serving the pipeline", dataset, version, difference)
             self.metrics.fast_path_refused.labels(dataset).inc()
             predictor = PipelinePredictor(model, feature_columns)
-        return LoadedModel(dataset=dataset, alias=alias, version=version, model=model,
-                           predictor=predictor,
-                           loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                           metrics=registry.version_metrics(client, dataset, version),
-                           fast_path_max_rel_diff=difference)
+        loaded = LoadedModel(dataset=dataset, alias=alias, version=version, model=model,
+                             predictor=predictor,
+                             loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                             metrics=registry.version_metrics(client, dataset, version),
+                             fast_path_max_rel_diff=difference, reference=(sample, expected))
+        # At once if the trees were built before (a restart, another worker).
+        return self._with_compiled_trees(loaded)
+
+    def _with_compiled_trees(self, loaded: LoadedModel) -> LoadedModel:
+        """`loaded`, answering through its compiled trees if they are built (else have them
+        built in the background) and agree with the pipeline on the test sample, like the
+        rest of the fast path. A decided model comes back with no `reference`: it is
+        checked once."""
+        fast = loaded.predictor
+        if (self.compiler is None or not isinstance(fast, FastPredictor)
+                or fast.booster is None or loaded.reference is None):
+            return loaded
+        trees = self.compiler.compiled(fast.booster)
+        if trees is None:
+            return loaded  # still compiling (or failed: then never built, so never checked)
+        candidate = copy.copy(fast)
+        candidate.trees = trees
+        sample, expected = loaded.reference
+        name = f"{loaded.dataset}@{loaded.alias} v{loaded.version}"
+        decided = replace(loaded, reference=None)
+        try:
+            difference = max_relative_difference(candidate, expected, sample,
+                                                 get_dataset(loaded.dataset).feature_columns)
+        except Exception as error:  # noqa: BLE001 - keep the fast path without them
+            log.warning("%s: compiled trees failed on the test sample (%s); not used", name,
+                        error)
+            return decided
+        if not difference <= self.settings.serving.fast_path_tolerance:  # NaN refuses too
+            log.warning("%s: compiled trees disagree with the pipeline (max relative "
+                        "difference %s); not used", name, difference)
+            return decided
+        log.info("%s: answering through compiled trees (max relative difference %.3g)", name,
+                 difference)
+        return replace(decided, predictor=candidate, fast_path_max_rel_diff=max(
+            loaded.fast_path_max_rel_diff or 0.0, difference))
 
     def refresh(self) -> list[str]:
         """Look up every alias; load, smoke-test and swap in versions that changed."""
@@ -194,6 +244,9 @@ class ModelStore:
             for dataset in self.datasets:
                 for alias in ALIASES:
                     changes += self._refresh_one(client, dataset, alias)
+            # Models whose trees have been compiled since: swapped whole, like a new version.
+            for key, loaded in list(self._models.items()):
+                self._models[key] = self._with_compiled_trees(loaded)
             if changes and self.settings.serving.freeze_heap:
                 seconds = heap.settle()
                 log.debug("collected and froze the heap in %.3f s", seconds)
