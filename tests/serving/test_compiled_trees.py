@@ -89,7 +89,7 @@ def test_a_cached_model_loads_at_once_and_another_model_has_its_own_key(
     assert cache_key(booster.model_to_string()) == cache_key(booster.model_to_string())
 
 
-def test_an_unreadable_cached_object_is_not_used_nor_retried(
+def test_a_damaged_cached_object_is_never_loaded_but_compiled_again(
         booster: lgb.Booster, cache: Path, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     key = cache_key(booster.model_to_string())
@@ -100,8 +100,10 @@ def test_an_unreadable_cached_object_is_not_used_nor_retried(
     compiler = TreeCompiler(tmp_path)
     with caplog.at_level(logging.WARNING):
         assert compiler.compiled(booster) is None
-    assert "cannot be loaded" in caplog.text
-    assert compiler.compiled(booster) is None and not compiler._children
+    assert "damaged" in caplog.text and len(compiler._children) == 1
+    trees = _built(compiler, booster)
+    Z = _rows()
+    np.testing.assert_allclose(trees.predict(Z), booster.predict(Z), rtol=1e-12, atol=1e-12)
 
 
 def test_a_failed_compile_is_reported_and_not_retried(

@@ -110,11 +110,16 @@ class TreeCompiler:
             finished = child is not None and child.poll() is not None
             if object_file.exists():
                 self._children.pop(key, None)
+                # LLVM aborts the whole process on a damaged object file, so the file must be
+                # the one the compiler wrote before LLVM sees it; a damaged one is compiled
+                # again (once: a second failure below is final).
+                if not _intact(object_file):
+                    log.warning("compiled trees %s are damaged (no matching checksum); "
+                                "compiling them again", object_file)
+                    object_file.unlink(missing_ok=True)
+                    self._start(key, booster, model_file, object_file)
+                    return None
                 try:
-                    # LLVM aborts the whole process on a damaged object file, so the file
-                    # must be the one the compiler wrote before LLVM sees it.
-                    if _digest(object_file) != _digest_file(object_file).read_text():
-                        raise ValueError("its checksum does not match: the file was changed")
                     return CompiledTrees(model_file, object_file)
                 except Exception as error:  # noqa: BLE001 - a bad cache must not stop serving
                     self._failed.add(key)
@@ -122,12 +127,7 @@ class TreeCompiler:
                                 object_file, error)
                     return None
             if child is None:
-                try:
-                    self._start(key, booster, model_file, object_file)
-                except OSError as error:  # a read-only home, say: serve without them
-                    self._failed.add(key)
-                    log.warning("cannot compile trees in %s (%s); using LightGBM",
-                                self.folder, error)
+                self._start(key, booster, model_file, object_file)
             elif finished:
                 # Ended without a file: this process's child failed, or another process held
                 # the lock and its child failed. Either way, not retried by this process.
@@ -145,6 +145,13 @@ class TreeCompiler:
         return key
 
     def _start(self, key: str, booster: Booster, model_file: Path, object_file: Path) -> None:
+        try:
+            self._spawn(key, booster, model_file, object_file)
+        except OSError as error:  # a read-only home, say: serve without them
+            self._failed.add(key)
+            log.warning("cannot compile trees in %s (%s); using LightGBM", self.folder, error)
+
+    def _spawn(self, key: str, booster: Booster, model_file: Path, object_file: Path) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         if not model_file.exists():
             partial = model_file.with_suffix(f".txt.{os.getpid()}.part")
@@ -186,6 +193,14 @@ def compile_model(model_file: Path, object_file: Path) -> None:
 
 def _digest_file(object_file: Path) -> Path:
     return object_file.with_suffix(".sha256")
+
+
+def _intact(object_file: Path) -> bool:
+    """Whether the object file is the one its compiler wrote (checksum beside it)."""
+    try:
+        return _digest(object_file) == _digest_file(object_file).read_text()
+    except OSError:
+        return False
 
 
 def _digest(path: Path) -> str:
