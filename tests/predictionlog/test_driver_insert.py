@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import StatementError
 
+from homeprice.predictionlog.records import RequestRecords
 from homeprice.predictionlog.schema import metadata, prediction_logs
 from homeprice.predictionlog.writer import _DriverInsert, _refused_data, _row
 from tests.support.postgres import fresh_pg_database
@@ -96,3 +97,47 @@ def test_a_value_that_cannot_be_bound_is_the_rows_fault(engine: sa.Engine) -> No
         with pytest.raises(sa.exc.DBAPIError) as refused, engine.begin() as connection:
             connection.exec_driver_sql(fast.sql, fast.parameters([row]))
         assert _refused_data(refused.value)
+
+
+def _requests() -> list[RequestRecords]:
+    """Two requests as the request path queues them: served rows, then shadow rows of them
+    with an offset time, a client and a mode; numpy-free floats and odd features alike."""
+    east = timezone(timedelta(hours=5, minutes=30))
+    served = RequestRecords(
+        request_id="r" * 32, ts=datetime(2026, 1, 2, 3, 4, 5), dataset="insert",
+        variant="champion", model_version="1", served=True, client_id=None, latency_ms=None,
+        mode=None, prediction_ids=["a" * 32, "b" * 32], prices=[0.1 + 0.2, 2.5e5],
+        lowers=[0.0, 2e5], uppers=[1.0, 3e5],
+        features=[{"rooms": 4, "ocean": "NEAR BAY", "area": 1.5e3}, {"note": "é", "rooms": 1}])
+    shadow = RequestRecords(
+        request_id="s" * 32, ts=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=east),
+        dataset="insert", variant="shadow", model_version="2", served=False,
+        client_id="client-é", latency_ms=1.25, mode="shadow",
+        prediction_ids=["c" * 32, "d" * 32], prices=[3.0, 4.0], lowers=[2.0, 3.0],
+        uppers=[4.0, 5.0], features=served.features,
+        parent_prediction_ids=served.prediction_ids)
+    return [served, shadow]
+
+
+def test_requests_by_column_bind_what_their_records_bind(engine: sa.Engine) -> None:
+    # Guards the request path's columnar insert: the same driver values as the row-by-row
+    # conversion of the same records, hence the same stored rows (the test above ties those
+    # to SQLAlchemy's own insert).
+    requests = _requests()
+    fast = _DriverInsert(engine)
+    rows = [_row(one) for request in requests for one in request.records()]
+    assert fast.of_requests(requests) == fast.parameters(rows)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(fast.sql, fast.of_requests(requests))
+    stored = _stored(engine)
+    assert [row[0] for row in stored] == ["a" * 32, "b" * 32, "c" * 32, "d" * 32]
+    assert [row[13] for row in stored] == [None, None, "a" * 32, "b" * 32]  # the shadow links
+
+
+def test_a_request_value_that_cannot_be_converted_is_a_statement_error(
+        engine: sa.Engine) -> None:
+    # The writer then converts the request record by record and drops only the bad ones.
+    bad = dataclasses.replace(_requests()[0], prices=[1.0, "cheap"])
+    with pytest.raises(StatementError) as refused:
+        _DriverInsert(engine).of_requests([bad])
+    assert _refused_data(refused.value)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
+from homeprice.predictionlog.records import RequestRecords
 from homeprice.predictionlog.spill import SpillDirectory
 from homeprice.predictionlog.writer import BatchWriter
 from tests.predictionlog.test_writer_values import (
@@ -197,7 +198,7 @@ def test_a_batch_the_database_never_took_is_spilled_at_shutdown_with_its_reason(
     sent = [record(DATASET) for _ in range(2)]
     engine.down = True
     with caplog.at_level(logging.WARNING, logger=LOGGER):
-        writer._write_batch(sent)
+        writer._write_batch([RequestRecords.of(r) for r in sent])
     assert (writer.written, writer.spilled, writer._hand) == (0, 2, None)
     assert spilled_ids(folder) == [r.prediction_id for r in sent]
     assert messages(caplog, logging.WARNING)[-1] == (
@@ -265,16 +266,16 @@ def test_an_unexpected_error_spills_the_batch_in_hand_and_the_writer_goes_on(
     folder = tmp_path / "spill"
     writer = make_writer(engine, batch_size=2, spill=SpillDirectory(folder, max_bytes=10**6))
     writer._last_spill_log = clock.now  # a spill line was just logged
-    real = writer._insert
+    real = writer._insert_requests
     calls: list[int] = []
 
-    def buggy(rows: list[dict[str, Any]], *, idempotent: bool = False) -> bool:
-        calls.append(len(rows))
+    def buggy(chunks: list[RequestRecords]) -> bool:
+        calls.append(sum(map(len, chunks)))
         if len(calls) == 1:
             raise RuntimeError("a bug")
-        return real(rows, idempotent=idempotent)
+        return real(chunks)
 
-    monkeypatch.setattr(writer, "_insert", buggy)
+    monkeypatch.setattr(writer, "_insert_requests", buggy)
     sent = [record(DATASET) for _ in range(2)]
     writer.enqueue(sent)
     with caplog.at_level(logging.WARNING, logger=LOGGER):

@@ -33,7 +33,7 @@ from sqlalchemy.exc import (
 )
 
 from homeprice.predictionlog.health import LogHealth
-from homeprice.predictionlog.records import PredictionRecord
+from homeprice.predictionlog.records import PredictionRecord, RequestRecords
 from homeprice.predictionlog.schema import metadata, prediction_logs
 from homeprice.predictionlog.spill import SPILL_GLOB, SpillDirectory, encode
 from homeprice.predictionlog.writer import BatchWriter, _refused_data, _row
@@ -505,7 +505,7 @@ def test_a_malformed_record_is_dropped_alone_wherever_it_is_converted(
         assert spilled_ids(folder) == [good[1].prediction_id, good[0].prediction_id]
         other = make_writer(engine)
         written = record(DATASET)
-        other._write_batch([bad[2], written, bad[3]])
+        other._write_batch([RequestRecords.of(r) for r in (bad[2], written, bad[3])])
     assert (other.written, other.dropped) == (1, 2)
     assert engine.ids() == [written.prediction_id]
     # In the order met: the overflow, then the queue at close, then the batch.

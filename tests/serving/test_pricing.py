@@ -24,7 +24,7 @@ from homeprice.errors import (
     UnavailableError,
     UnsupportedError,
 )
-from homeprice.predictionlog import metadata, prediction_logs
+from homeprice.predictionlog import RequestRecords, metadata, prediction_logs
 from homeprice.predictionlog.feedback import prediction_dataset
 from homeprice.predictionlog.store import DuplicateFeedback, PredictionRecord, UnknownPrediction
 from homeprice.serving.metrics import ServingMetrics
@@ -89,8 +89,10 @@ class Log:
                 variant="champion", model_version="1", served=True, prediction=1.0, lower=0.5,
                 upper=2.0, features="{}"))
 
-    def enqueue(self, records: list[PredictionRecord]) -> None:
-        self.queued.extend(records)
+    def enqueue(self, records: RequestRecords) -> None:
+        # The request path queues one RequestRecords per request, never single records.
+        assert isinstance(records, RequestRecords)
+        self.queued.extend(records.records())
 
     def dataset_of(self, prediction_id: str) -> str | None:
         return prediction_dataset(self._engine, prediction_id)
@@ -144,17 +146,18 @@ def count(metrics: ServingMetrics, name: str, **labels: str) -> float:
 def test_the_champion_answers_and_each_answer_is_logged(metrics: ServingMetrics) -> None:
     pricing, log, pool = service(metrics, loaded(CHAMPION, "1", 300_000.0))
     priced = pricing.price("california", ROWS, "alice")
+    served = priced.records.records()
     assert priced.variant == CHAMPION
     assert [a["price"] for a in priced.answers] == [300_000.0, 300_000.0]
     assert priced.answers[0] == {"price": 300_000.0, "lower": 270_000.0, "upper": 330_000.0,
                                  "model_version": "1", "variant": "champion",
                                  "prediction_id": priced.answers[0]["prediction_id"]}
-    assert log.queued == priced.records and len(priced.records) == 2
-    assert [r.prediction_id for r in priced.records] == [a["prediction_id"]
+    assert log.queued == served and len(served) == 2
+    assert [r.prediction_id for r in served] == [a["prediction_id"]
                                                          for a in priced.answers]
-    assert len({r.prediction_id for r in priced.records}) == 2
-    assert len({(r.request_id, r.ts) for r in priced.records}) == 1  # one request
-    for record, row in zip(priced.records, ROWS, strict=True):
+    assert len({r.prediction_id for r in served}) == 2
+    assert len({(r.request_id, r.ts) for r in served}) == 1  # one request
+    for record, row in zip(served, ROWS, strict=True):
         assert (record.variant, record.model_version, record.served) == ("champion", "1", True)
         assert (record.dataset, record.client_id, record.features) == ("california", "alice", row)
         assert record.parent_prediction_id is None and record.latency_ms >= 0
@@ -184,10 +187,11 @@ def test_split_sends_the_whole_request_to_the_assigned_variant(metrics: ServingM
                               loaded(CHALLENGER, "2", 2.0), mode="split", share=0.5)
     for client_id in ("alice", "bob", "carol", "dave"):
         priced = pricing.price("california", ROWS, client_id)
+        served = priced.records.records()
         expected = assign(client_id, 0.5)
         assert priced.variant == expected
         assert {a["variant"] for a in priced.answers} == {expected}
-        assert {(r.variant, r.served) for r in priced.records} == {(expected, True)}
+        assert {(r.variant, r.served) for r in served} == {(expected, True)}
 
 
 def test_a_failing_challenger_leaves_the_answer_to_the_champion(
@@ -205,17 +209,18 @@ def test_shadow_rows_pair_with_the_served_ones_off_the_request_path(
     pricing, log, pool = service(metrics, loaded(CHAMPION, "1", 1.0),
                                  loaded(CHALLENGER, "2", 2.0), mode="shadow")
     priced = pricing.price("california", ROWS, "alice")
-    assert priced.variant == CHAMPION and log.queued == priced.records  # not scored yet
+    served = priced.records.records()
+    assert priced.variant == CHAMPION and log.queued == served  # not scored yet
     assert pool.rows == [len(ROWS)]  # the backlog weighs the job by its homes
     pool.run()
-    shadow = log.queued[len(priced.records):]
-    assert [r.parent_prediction_id for r in shadow] == [r.prediction_id for r in priced.records]
-    for row, served in zip(shadow, priced.records, strict=True):
+    shadow = log.queued[len(served):]
+    assert [r.parent_prediction_id for r in shadow] == [r.prediction_id for r in served]
+    for row, twin in zip(shadow, served, strict=True):
         assert (row.variant, row.model_version, row.served, row.prediction) == (
             "shadow", "2", False, 2.0)
         assert (row.request_id, row.ts, row.features, row.client_id) == (
-            served.request_id, served.ts, served.features, served.client_id)
-        assert row.prediction_id != served.prediction_id
+            twin.request_id, twin.ts, twin.features, twin.client_id)
+        assert row.prediction_id != twin.prediction_id
     assert count(metrics, "homeprice_shadow_predictions_total", dataset="california") == 2
 
 
@@ -237,11 +242,12 @@ def test_log_records_of_one_model() -> None:
     request = RequestInfo(request_id="r1", at=datetime(2024, 1, 1, tzinfo=UTC),
                           dataset="california", client_id=None, rows=ROWS, mode="shadow")
     prediction = (np.array([1.0, 2.0]), np.array([0.5, 1.5]), np.array([1.5, 2.5]))
-    served = log_records(request, loaded(CHAMPION, "1", 1.0), prediction, ["a", "b"], 0.5)
+    served = log_records(request, loaded(CHAMPION, "1", 1.0), prediction, ["a", "b"],
+                         0.5).records()
     assert [(r.prediction_id, r.variant, r.served, r.prediction, r.upper) for r in served] == [
         ("a", "champion", True, 1.0, 1.5), ("b", "champion", True, 2.0, 2.5)]
     shadow = log_records(request, loaded(CHALLENGER, "2", 1.0), prediction, ["c", "d"], 0.5,
-                         shadow_of=["a", "b"])
+                         shadow_of=["a", "b"]).records()
     assert [(r.variant, r.served, r.parent_prediction_id) for r in shadow] == [
         ("shadow", False, "a"), ("shadow", False, "b")]
     # Both rows of a request carry the mode it was routed under (split statistics filter on it).
@@ -297,7 +303,7 @@ def test_with_logging_off_nothing_is_queued_served_or_shadow(metrics: ServingMet
     priced = pricing.price("california", ROWS, None)
     pool.run()
     assert [a["price"] for a in priced.answers] == [1.0, 1.0]
-    assert priced.records == [] and log.queued == []
+    assert priced.records is None and log.queued == []
     # Shadow scoring and the counters still run: only the log rows are skipped.
     assert count(metrics, "homeprice_predictions_total", dataset="california",
                  variant="champion") == 2

@@ -4,7 +4,12 @@
 from homeprice.predictionlog.database import store_url
 from homeprice.predictionlog.migrate import alembic_config
 from homeprice.predictionlog.queries import LABELLED_COLUMNS
-from homeprice.predictionlog.records import DuplicateFeedback, PredictionRecord, UnknownPrediction
+from homeprice.predictionlog.records import (
+    DuplicateFeedback,
+    PredictionRecord,
+    RequestRecords,
+    UnknownPrediction,
+)
 from homeprice.predictionlog.schema import VERSION_TABLE, metadata, prediction_logs
 from homeprice.predictionlog.store import PredictionLog
 
@@ -14,6 +19,7 @@ __all__ = [
     "DuplicateFeedback",
     "PredictionLog",
     "PredictionRecord",
+    "RequestRecords",
     "UnknownPrediction",
     "alembic_config",
     "metadata",

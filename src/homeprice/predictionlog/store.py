@@ -31,6 +31,7 @@ from homeprice.predictionlog.records import (
     DuplicateFeedback,
     PredictionNotWrittenYet,
     PredictionRecord,
+    RequestRecords,
     UnknownPrediction,
 )
 from homeprice.predictionlog.schema import utc
@@ -118,8 +119,11 @@ class PredictionLog:
         self._engine.dispose()
 
     # -- writing -----------------------------------------------------------------------------
-    def enqueue(self, records: Sequence[PredictionRecord]) -> None:
-        """Queue records for writing (spill them when the queue is full); never waits or raises."""
+    def enqueue(self, records: RequestRecords | Sequence[PredictionRecord]) -> None:
+        """Queue records for writing (spill them when the queue is full); never waits or raises.
+
+        The request path hands over one RequestRecords per request (a row per home, by column).
+        """
         self._writer.enqueue(records)
 
     def flush(self, timeout: float = 10.0) -> bool:

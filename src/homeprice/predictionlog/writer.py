@@ -15,11 +15,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import IO, Any
 
 import orjson
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -32,7 +33,7 @@ from sqlalchemy.exc import (
 
 from homeprice.predictionlog.database import reason
 from homeprice.predictionlog.health import LogHealth, LogState
-from homeprice.predictionlog.records import PredictionRecord
+from homeprice.predictionlog.records import PredictionRecord, RequestRecords
 from homeprice.predictionlog.schema import prediction_logs, utc
 from homeprice.predictionlog.spill import SealedFile, SpillDirectory, encode
 
@@ -45,6 +46,8 @@ _GIVE_UP_GRACE = 1.0
 _OUTAGE_LOG_INTERVAL = 30.0
 # No value of a row is this object: the conversion memo of _DriverInsert starts empty.
 _UNSET = object()
+# What _execute answers when the database refused the rows for their data.
+_REFUSED = object()
 
 
 def _row(record: PredictionRecord) -> dict[str, Any]:
@@ -71,6 +74,27 @@ def _row(record: PredictionRecord) -> dict[str, Any]:
     }
 
 
+def _rows(chunks: Sequence[RequestRecords]) -> tuple[list[dict[str, Any]], int]:
+    """The prediction_logs rows of queued requests, and how many records could not be converted
+    (each logged); for the rare paths that need rows one by one (spilling, a refused batch)."""
+    rows, bad = [], 0
+    for chunk in chunks:
+        try:
+            records = chunk.records()
+        except Exception as exc:  # a malformed request must not take the rest along
+            bad += len(chunk)
+            log.error("prediction log dropped the %d records of request %r: %s", len(chunk),
+                      chunk.request_id, exc)
+            continue
+        for record in records:
+            try:
+                rows.append(_row(record))
+            except Exception as exc:  # a malformed record must not take the rest along
+                bad += 1
+                log.error("prediction log dropped record %r: %s", record, exc)
+    return rows, bad
+
+
 class _DriverInsert:
     """The plain insert of prediction_logs rows as the driver's own SQL and parameters.
 
@@ -93,6 +117,7 @@ class _DriverInsert:
         self._names = tuple(compiled.positiontup or processors)
         self._convert = tuple((i, processors[name]) for i, name in enumerate(self._names)
                               if processors[name] is not None)
+        self._processors = processors
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
         """The driver's parameters of `rows` (a missing column is NULL, as in an insert); a
@@ -116,6 +141,57 @@ class _DriverInsert:
                 out.append(tuple(values) if positional else dict(zip(names, values, strict=True)))
         except (TypeError, ValueError, AttributeError) as exc:
             raise StatementError("a value of the row cannot be bound", self.sql, None,
+                                 exc) from exc
+        return out
+
+    def of_requests(self, chunks: Sequence[RequestRecords]) -> list[Any]:
+        """The driver's parameters of queued requests, the values `_row` would give.
+
+        A request's shared values are converted once and repeated; its per-row columns are
+        converted with one C-level map each, and zip makes the driver's tuples: no dict nor
+        Python-level loop per row except for the features' JSON. A value that cannot be
+        converted raises StatementError (the caller then takes the rows one by one).
+        """
+        names, processors, positional = self._names, self._processors, self._positional
+        out: list[Any] = []
+        try:
+            for chunk in chunks:
+                parents = chunk.parent_prediction_ids
+                # Lists are per-row columns; anything else is shared by the request's rows.
+                values: dict[str, Any] = {
+                    "prediction_id": list(map(str, chunk.prediction_ids)),
+                    "request_id": str(chunk.request_id),
+                    "ts": utc(chunk.ts),
+                    "dataset": str(chunk.dataset),
+                    "variant": str(chunk.variant),
+                    "model_version": str(chunk.model_version),
+                    "served": bool(chunk.served),
+                    "prediction": list(map(float, chunk.prices)),
+                    "lower": list(map(float, chunk.lowers)),
+                    "upper": list(map(float, chunk.uppers)),
+                    "features": [orjson.dumps(f, default=str, option=_JSON_OPTIONS).decode()
+                                 for f in chunk.features],
+                    "client_id": None if chunk.client_id is None else str(chunk.client_id),
+                    "latency_ms": None if chunk.latency_ms is None else float(chunk.latency_ms),
+                    "parent_prediction_id": None if parents is None else list(map(str, parents)),
+                    "mode": None if chunk.mode is None else str(chunk.mode),
+                }
+                size = len(chunk)
+                columns: list[Any] = []
+                for name in names:
+                    value, process = values[name], processors[name]
+                    if isinstance(value, list):
+                        columns.append(value if process is None else
+                                       [None if v is None else process(v) for v in value])
+                    else:
+                        if process is not None and value is not None:
+                            value = process(value)
+                        columns.append(repeat(value, size))
+                rows = zip(*columns, strict=True)
+                out.extend(rows if positional else (dict(zip(names, row, strict=True))
+                                                    for row in rows))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StatementError("a value of the request cannot be bound", self.sql, None,
                                  exc) from exc
         return out
 
@@ -166,13 +242,16 @@ class BatchWriter:
         self._progress = threading.Condition(self._lock)
         # Wakes the writer from a retry backoff when close() gives up.
         self._retry_wake = threading.Condition(self._lock)
-        self._queue: deque[tuple[int, PredictionRecord]] = deque()
-        # Records get increasing sequence numbers; the writer handles them in order, so
-        # "everything up to n is written or dropped" is the single number _done.
+        # Queued requests, each with the sequence number of its first record. Records get
+        # increasing sequence numbers; the writer handles them in order, so "everything up to n
+        # is written or dropped" is the single number _done.
+        self._queue: deque[tuple[int, RequestRecords]] = deque()
+        # Records (not requests) in the queue: max_queue and batch_size count records.
+        self._queued = 0
         self._accepted = 0
         self._done = 0
-        # The rows of the batch the writer holds (None: none); whoever takes it accounts for it.
-        self._hand: list[dict[str, Any]] | None = None
+        # The batch the writer holds (None: none); whoever takes it accounts for it.
+        self._hand: list[RequestRecords] | None = None
         # prediction_id -> sequence number, for records not yet written (feedback may race them).
         self._pending: dict[str, int] = {}
         self._urgent = 0
@@ -189,6 +268,8 @@ class BatchWriter:
         # Monotonic time of the first failed write of the current outage (None: writes succeed).
         self._failing_since: float | None = None
         self._last_error: str | None = None
+        # Why the database last refused rows for their data (for the drop's log line).
+        self._last_reason = ""
         self._last_outage_log = 0.0
         self._last_spill_log = -_OUTAGE_LOG_INTERVAL
         self._last_drop_log = -_OUTAGE_LOG_INTERVAL
@@ -260,14 +341,13 @@ class BatchWriter:
         thread.join(reserve)
         if thread.is_alive():
             with self._lock:
-                rows, self._hand = self._hand, None
-                if rows:
-                    self._spill_rows(rows, "the writer is stuck in a database call at shutdown",
-                                     at_once=True)
+                hand, self._hand = self._hand, None
+                rows = self._spill_hand(hand, "the writer is stuck in a database call at "
+                                        "shutdown")
             # A replay in progress needs nothing more: its file stays for the next process.
             log.error("prediction log: the writer is still in a database call %.1f s after "
                       "shutdown began; %d records of its batch in hand were spilled", timeout,
-                      len(rows or ()))
+                      rows)
 
     def _close_detached(self, detached: tuple[IO[bytes], bool] | None) -> None:
         """Outside the lock: fsync and close a spill file taken off the append path."""
@@ -280,59 +360,84 @@ class BatchWriter:
                       self._spill.folder, exc)
 
     # -- queueing ----------------------------------------------------------------------------
-    def enqueue(self, records: Sequence[PredictionRecord]) -> None:
+    def enqueue(self, records: RequestRecords | Sequence[PredictionRecord]) -> None:
         """Queue records for writing; never waits and never raises.
 
         A full queue sends the records to the spill files instead (or, with spilling off or
-        full, drops them with a count); see the class docstring for the order kept.
+        full, drops them with a count); see the class docstring for the order kept. The request
+        path hands over one RequestRecords per request; a sequence of single records is
+        queued as requests of one row each.
         """
+        chunks = ([records] if isinstance(records, RequestRecords)
+                  else [RequestRecords.of(record) for record in records])
         with self._lock:
-            taken = 0
-            if not self._spilling and not self._closed:
-                before = len(self._queue)
-                taken = min(len(records), self._max_queue - before)
-                for record in records[:taken]:
-                    self._accepted += 1
-                    self._queue.append((self._accepted, record))
-                    self._pending[record.prediction_id] = self._accepted
-                # Wake the writer only when it can act: on the first record of an empty queue
-                # (it sleeps until records come) or when a batch is full (it waits up to
-                # flush_interval for one). Waking it on every record made it take the GIL and
-                # the lock back from the request path once per prediction, for nothing.
-                if taken and (before == 0 or before < self._batch_size <= before + taken):
-                    self._has_items.notify()
-            if taken < len(records):
-                rows = []
-                for record in records[taken:]:
-                    try:
-                        rows.append(_row(record))
-                    except Exception as exc:  # a malformed record must not take the rest along
-                        self._dropped += 1
-                        log.error("prediction log dropped record %r: %s", record, exc)
+            before = self._queued
+            overflow = []
+            for chunk in chunks:
+                taken = 0
+                if not self._spilling and not self._closed:
+                    taken = min(len(chunk), self._max_queue - self._queued)
+                    if taken > 0:
+                        self._take(chunk if taken == len(chunk) else chunk.part(0, taken))
+                # The queue is full from here on: later chunks of this call overflow whole.
+                if taken < len(chunk):
+                    overflow.append(chunk if taken == 0 else chunk.part(taken, len(chunk)))
+            after = self._queued
+            # Wake the writer only when it can act: on the first record of an empty queue (it
+            # sleeps until records come) or when a batch is full (it waits up to
+            # flush_interval for one). Waking it on every record made it take the GIL and the
+            # lock back from the request path once per prediction, for nothing.
+            if after > before and (before == 0 or before < self._batch_size <= after):
+                self._has_items.notify()
+            if overflow:
+                rows, bad = _rows(overflow)
+                self._dropped += bad
                 why = "the log is closed" if self._closed else (
                     f"the queue is full ({self._max_queue} records)")
                 self._spill_rows(rows, why)
+
+    def _take(self, chunk: RequestRecords) -> None:
+        """With the lock held: append a request's records to the queue."""
+        first = self._accepted + 1
+        self._accepted += len(chunk)
+        self._queued += len(chunk)
+        self._queue.append((first, chunk))
+        self._pending.update(zip(chunk.prediction_ids, range(first, self._accepted + 1),
+                                 strict=True))
+
+    def _settle(self, batch: Sequence[tuple[int, RequestRecords]]) -> None:
+        """With the lock held: the records of `batch` are no longer waiting to be written."""
+        pending = self._pending
+        for first, chunk in batch:
+            for seq, prediction_id in enumerate(chunk.prediction_ids, first):
+                if pending.get(prediction_id) == seq:
+                    del pending[prediction_id]
 
     def _spill_queue(self, why: str) -> None:
         """With the lock held: move every queued record to the spill files.
 
         The batch in the writer's hand is not touched: the writer accounts for it.
         """
-        rows = []
-        for seq, record in self._queue:
-            if self._pending.get(record.prediction_id) == seq:
-                del self._pending[record.prediction_id]
-            try:
-                rows.append(_row(record))
-            except Exception as exc:  # a malformed record must not take the rest along
-                self._dropped += 1
-                log.error("prediction log dropped record %r: %s", record, exc)
+        self._settle(self._queue)
+        rows, bad = _rows([chunk for _, chunk in self._queue])
+        self._dropped += bad
         self._queue.clear()
+        self._queued = 0
         if self._hand is None:
             self._done = self._accepted
         self._progress.notify_all()
         if rows:
             self._spill_rows(rows, why, at_once=True)
+
+    def _spill_hand(self, hand: list[RequestRecords] | None, why: str) -> int:
+        """With the lock held: spill the records of a batch taken out of the writer's hand (at
+        once, logging every loss); the number of records it spilled or tried to."""
+        if not hand:
+            return 0
+        rows, bad = _rows(hand)
+        self._dropped += bad
+        self._spill_rows(rows, why, at_once=True)
+        return len(rows)
 
     def _spill_rows(self, rows: list[dict[str, Any]], why: str, *, at_once: bool = False
                     ) -> None:
@@ -442,38 +547,53 @@ class BatchWriter:
                         self._spilling = False
                     else:
                         return
-                    batch: list[tuple[int, PredictionRecord]] = []
+                    batch: list[tuple[int, RequestRecords]] = []
                 else:
-                    if (len(self._queue) < self._batch_size and not self._stopping
+                    if (self._queued < self._batch_size and not self._stopping
                             and not self._urgent):
                         # A short wait for a fuller batch: fewer, larger transactions under load.
                         self._has_items.wait_for(
-                            lambda: (len(self._queue) >= self._batch_size or self._stopping
+                            lambda: (self._queued >= self._batch_size or self._stopping
                                      or self._urgent > 0),
                             self._flush_interval)
                         if not self._queue:  # close() gave up on the records meanwhile
                             continue
-                    size = min(self._batch_size, len(self._queue))
-                    batch = [self._queue.popleft() for _ in range(size)]
+                    batch = self._next_batch()
             if not batch:
                 self._close_detached(detached)
                 self._replay()
                 continue
             try:
-                self._write_batch([record for _, record in batch])
+                self._write_batch([chunk for _, chunk in batch])
             except Exception:  # the writer must survive anything, or every later record is lost
-                log.exception("prediction log: unexpected error writing %d records", len(batch))
+                log.exception("prediction log: unexpected error writing %d records",
+                              sum(len(chunk) for _, chunk in batch))
                 with self._lock:
-                    rows, self._hand = self._hand, None
-                    if rows:
-                        self._spill_rows(rows, "an unexpected error", at_once=True)
+                    hand, self._hand = self._hand, None
+                    self._spill_hand(hand, "an unexpected error")
             with self._lock:
                 # Records arrive in order: whatever is still queued comes after the batch.
                 self._done = self._queue[0][0] - 1 if self._queue else self._accepted
-                for seq, record in batch:
-                    if self._pending.get(record.prediction_id) == seq:
-                        del self._pending[record.prediction_id]
+                self._settle(batch)
                 self._progress.notify_all()
+
+    def _next_batch(self) -> list[tuple[int, RequestRecords]]:
+        """With the lock held: take up to batch_size records off the queue, in order; a
+        request larger than what is left of the batch is split, its rest staying queued."""
+        batch = []
+        room = self._batch_size
+        while room and self._queue:
+            first, chunk = self._queue[0]
+            if len(chunk) <= room:
+                self._queue.popleft()
+                batch.append((first, chunk))
+                room -= len(chunk)
+            else:
+                batch.append((first, chunk.part(0, room)))
+                self._queue[0] = (first + room, chunk.part(room, len(chunk)))
+                room = 0
+        self._queued -= self._batch_size - room
+        return batch
 
     def _replay_due(self) -> bool:
         """With the lock held: whether the writer should make a replay pass now."""
@@ -493,28 +613,41 @@ class BatchWriter:
             log.error("prediction log: could not fsync a spill file in %s: %s",
                       self._spill.folder, exc)
 
-    def _write_batch(self, records: list[PredictionRecord]) -> None:
-        """Convert records to rows (dropping unconvertible ones, with a log line) and insert;
-        spill the rows if close() gave up on the database."""
-        rows = []
-        for record in records:
-            try:
-                rows.append(_row(record))
-            except Exception as exc:  # a malformed record must not take its batch with it
-                log.error("prediction log dropped record %r: %s", record, exc)
-                with self._lock:
-                    self._dropped += 1
-        if not rows:
-            return
+    def _write_batch(self, chunks: list[RequestRecords]) -> None:
+        """Insert the records of queued requests; spill them if close() gave up on the
+        database."""
         with self._lock:
-            self._hand = rows
-        written = self._insert(rows)
+            self._hand = chunks
+        written = self._insert_requests(chunks)
         with self._lock:
-            rows_left, self._hand = self._hand, None
-            if not written and rows_left:
+            hand, self._hand = self._hand, None
+            if not written:
                 # Rows of the batch already written are spilled again: replay skips them.
-                self._spill_rows(rows_left, "the database is still unreachable at shutdown",
-                                 at_once=True)
+                self._spill_hand(hand, "the database is still unreachable at shutdown")
+
+    def _insert_requests(self, chunks: list[RequestRecords]) -> bool:
+        """Insert the records of queued requests in one transaction, straight from their
+        columns; False if close() gave up. Records that cannot be converted, and a batch the
+        database refuses for its data, go row by row (`_insert`), losing only offending rows."""
+        try:
+            parameters = self._fast.of_requests(chunks)
+        except StatementError:
+            return self._insert_rows_of(chunks)
+        outcome = self._execute(
+            lambda connection: connection.exec_driver_sql(self._fast.sql, parameters),
+            len(parameters), count_written=True)
+        if outcome is _REFUSED:
+            return self._insert_rows_of(chunks)
+        return bool(outcome)
+
+    def _insert_rows_of(self, chunks: list[RequestRecords]) -> bool:
+        """Insert the records of queued requests as rows, dropping (and counting) those that
+        cannot be converted."""
+        rows, bad = _rows(chunks)
+        if bad:
+            with self._lock:
+                self._dropped += bad
+        return not rows or self._insert(rows)
 
     def _replay(self) -> None:
         """Write the sealed spill files (this process's and leftovers) in order, deleting each
@@ -577,40 +710,59 @@ class BatchWriter:
         """Insert rows in one transaction, waiting out database outages; False if close gave up.
 
         Rows the database refuses for their data are written one by one, so only the offending
-        rows are dropped. Any other failure (connection refused or lost, a missing table, a
-        read-only server, a full disk) is retried with capped exponential backoff for as long
-        as the store is open. `idempotent` (replay): rows whose prediction_id is already in the
+        rows are dropped. `idempotent` (replay): rows whose prediction_id is already in the
         table are skipped, so a replay interrupted and started again writes no duplicates.
+        """
+        if idempotent:
+            statement = self._skip_written_statement()
+            outcome = self._execute(lambda connection: connection.execute(statement, rows),
+                                    len(rows), count_written=False)
+        else:
+            # Converted inside the attempt: a value that cannot be bound is a refused row.
+            outcome = self._execute(
+                lambda connection: connection.exec_driver_sql(self._fast.sql,
+                                                              self._fast.parameters(rows)),
+                len(rows), count_written=True)
+        if outcome is not _REFUSED:
+            return bool(outcome)
+        if len(rows) == 1:
+            with self._lock:
+                self._dropped += 1
+            log.error("prediction log dropped record %s, refused by the database: %s",
+                      rows[0]["prediction_id"], self._last_reason)
+            return True
+        # Retrying cannot help: write row by row and lose only the offending rows.
+        return all(self._insert([row], idempotent=idempotent) for row in rows)
+
+    def _execute(self, run: Callable[[Connection], Any], rows: int, *, count_written: bool
+                 ) -> bool | object:
+        """Run one insert of `rows` rows in a transaction, waiting out database outages.
+
+        True once written, False if close() gave up, `_REFUSED` if the database refused the
+        rows for their data. Any other failure (connection refused or lost, a missing table, a
+        read-only server, a full disk) is retried with capped exponential backoff for as long
+        as the store is open.
         """
         attempt = 0
         while True:
             try:
                 with self._engine.begin() as connection:
-                    if idempotent:
-                        connection.execute(self._skip_written_statement(), rows)
-                    else:
-                        connection.exec_driver_sql(self._fast.sql, self._fast.parameters(rows))
+                    run(connection)
             except SQLAlchemyError as exc:
                 with self._lock:
                     self._errors += 1
                     self._last_error = exc.__class__.__name__
                 if _refused_data(exc):
+                    self._last_reason = reason(exc)
                     self._database_answers()
-                    if len(rows) == 1:
-                        with self._lock:
-                            self._dropped += 1
-                        log.error("prediction log dropped record %s, refused by the database: "
-                                  "%s", rows[0]["prediction_id"], reason(exc))
-                        return True
-                    # Retrying cannot help: write row by row and lose only the offending rows.
-                    return all(self._insert([row], idempotent=idempotent) for row in rows)
+                    return _REFUSED
                 attempt += 1
-                if not self._backoff(attempt, len(rows), exc):
+                if not self._backoff(attempt, rows, exc):
                     return False
             else:
-                if not idempotent:
+                if count_written:
                     with self._lock:
-                        self._written += len(rows)
+                        self._written += rows
                 self._database_answers()
                 return True
 
@@ -635,7 +787,7 @@ class BatchWriter:
                 self._failing_since = now
             if report:
                 self._last_outage_log = now
-            queued = len(self._queue)
+            queued = self._queued
             spilled = self._spill_backlog()
         self._sync_spill()
         if report:
@@ -650,7 +802,7 @@ class BatchWriter:
         """The database took a write (or judged its rows): end the outage, if there was one."""
         with self._lock:
             since, self._failing_since = self._failing_since, None
-            queued = len(self._queue)
+            queued = self._queued
             spilled = self._spill_backlog()
         if since is not None:
             log.warning("prediction log database is back after %.1f s; writing %d queued and "

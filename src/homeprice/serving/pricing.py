@@ -32,7 +32,7 @@ from homeprice.errors import (
 from homeprice.predictionlog import (
     DuplicateFeedback,
     PredictionLog,
-    PredictionRecord,
+    RequestRecords,
     UnknownPrediction,
 )
 from homeprice.serving.explain import explain
@@ -64,30 +64,28 @@ class RequestInfo:
 @dataclass(slots=True)
 class Priced:
     """The answers to one request (in item order) and the served log rows queued for them
-    (none with serving.log_predictions off)."""
+    (None with serving.log_predictions off)."""
 
     answers: list[dict[str, Any]]
-    records: list[PredictionRecord]
+    records: RequestRecords | None
     # The alias that answered the whole request (one request, one model).
     variant: str
 
 
 def log_records(request: RequestInfo, loaded: LoadedModel, prediction: Prediction,
                 prediction_ids: Sequence[str], latency_ms: float, *,
-                shadow_of: Sequence[str] | None = None) -> list[PredictionRecord]:
-    """The log rows of one model's predictions for the items of one request; with `shadow_of`
-    (the served prediction ids, item by item) they are shadow rows, never returned."""
+                shadow_of: Sequence[str] | None = None) -> RequestRecords:
+    """The log rows of one model's predictions for the items of one request, by column; with
+    `shadow_of` (the served prediction ids, item by item) they are shadow rows, never returned."""
     # tolist(): Python floats for the whole column at once, not a float() per element.
     price, lower, upper = (part.tolist() for part in prediction)
     served = shadow_of is None
-    variant = loaded.alias if served else SHADOW
-    return [PredictionRecord(
-        prediction_id=prediction_ids[i], request_id=request.request_id, ts=request.at,
-        dataset=request.dataset, variant=variant, model_version=loaded.version, served=served,
-        prediction=price[i], lower=lower[i], upper=upper[i],
-        features=features, client_id=request.client_id, latency_ms=latency_ms,
-        parent_prediction_id=None if shadow_of is None else shadow_of[i], mode=request.mode)
-        for i, features in enumerate(request.rows)]
+    return RequestRecords(
+        request_id=request.request_id, ts=request.at, dataset=request.dataset,
+        variant=loaded.alias if served else SHADOW, model_version=loaded.version,
+        served=served, client_id=request.client_id, latency_ms=latency_ms, mode=request.mode,
+        prediction_ids=list(prediction_ids), prices=price, lowers=lower, uppers=upper,
+        features=request.rows, parent_prediction_ids=None if shadow_of is None else list(shadow_of))
 
 
 def new_ids(n: int) -> list[str]:
@@ -189,7 +187,7 @@ class PricingService:
                     "variant": variant, "prediction_id": pid}
                    for p, low, high, pid in zip(*(part.tolist() for part in prediction),
                                                 prediction_ids, strict=True)]
-        records = []
+        records = None
         if self._log_predictions:
             records = log_records(request, loaded, prediction, prediction_ids, latency_ms)
             self._log.enqueue(records)
