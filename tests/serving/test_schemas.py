@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import field_serializer
 
 from homeprice.config import load_settings
 from homeprice.datasets import get_dataset
+from homeprice.datasets.modelinput import ModelInput
 from homeprice.serving.app import create_app
 from homeprice.serving.schemas import request_models, strict_model
 from tests.support.bodies import BENGALURU, BODIES, CALIFORNIA
@@ -78,3 +81,54 @@ def test_the_shortcuts_strict_model_accepts_a_subset_with_the_same_fields(
     for refused in ({**example, name: True} for name in single._numeric):
         with pytest.raises(ValueError):
             strict.model_validate(refused)
+
+
+def test_the_strict_copy_runs_no_python_number_check_per_field(settings) -> None:
+    # Strict mode refuses true/false and texts for numbers itself (the test above), so the
+    # copy's per-field Python validator is one of no real field: never called.
+    single, _ = request_models(settings)["california"]
+    validators = strict_model(single).__pydantic_decorators__.field_validators
+    assert validators["_strict_numbers"].info.fields == ("__no_field__",)
+    assert single.__pydantic_decorators__.field_validators["_strict_numbers"].info.fields == (
+        "*",)
+
+
+@pytest.mark.parametrize("dataset", ["california", "bengaluru", "magicbricks"])
+def test_features_are_the_models_dump_for_every_accepted_body(settings, dataset: str) -> None:
+    # features() copies the fields of a plain model instead of calling model_dump(): the same
+    # dict, for every body either model accepts.
+    single, _ = request_models(settings)[dataset]
+    example = dict(BODIES.get(dataset, get_dataset(dataset).request_example))
+    checked = 0
+    for model in (single, strict_model(single)):
+        for body in _variants(example):
+            try:
+                item = model.model_validate(body)
+            except ValueError:
+                continue
+            if type(item).features is ModelInput.features:
+                assert item.features() == item.model_dump(), body
+                checked += 1
+    # Bengaluru and Magicbricks parse their texts in features() of their own.
+    assert checked > 1 if single.features is ModelInput.features else checked == 0
+    assert single._plain or dataset != "california"
+
+
+def test_a_model_with_a_nested_or_serialized_field_is_not_plain() -> None:
+    class Nested(ModelInput):
+        where: dict[str, float]
+
+    class Serialized(ModelInput):
+        price: float
+
+        @field_serializer("price")
+        def _rounded(self, value: float) -> float:
+            return round(value)
+
+    class Plain(ModelInput):
+        rooms: int
+        kind: Literal["a", "b"] | None = None
+
+    assert (Nested._plain, Serialized._plain, Plain._plain) == (False, False, True)
+    assert Serialized(price=1.4).features() == {"price": 1}
+    assert Plain(rooms=2).features() == {"rooms": 2, "kind": None}
