@@ -116,7 +116,15 @@ def _requests() -> list[RequestRecords]:
         prediction_ids=["c" * 32, "d" * 32], prices=[3.0, 4.0], lowers=[2.0, 3.0],
         uppers=[4.0, 5.0], features=served.features,
         parent_prediction_ids=served.prediction_ids)
-    return [served, shadow]
+    # A request of one home (most requests) takes a path of its own: a tuple of scalars.
+    single = RequestRecords(
+        request_id="t" * 32, ts=datetime(2026, 1, 2, 3, 4, 6, tzinfo=east), dataset="insert",
+        variant="shadow", model_version="2", served=False, client_id="bob", latency_ms=0.5,
+        mode="shadow", prediction_ids=["e" * 32], prices=[6.0], lowers=[5.0], uppers=[7.0],
+        features=[{"rooms": 2}], parent_prediction_ids=["a" * 32])
+    lone = dataclasses.replace(single, prediction_ids=["f" * 32], client_id=None,
+                               latency_ms=None, mode=None, parent_prediction_ids=None)
+    return [served, shadow, single, lone]
 
 
 def test_requests_by_column_bind_what_their_records_bind(engine: sa.Engine) -> None:
@@ -130,8 +138,9 @@ def test_requests_by_column_bind_what_their_records_bind(engine: sa.Engine) -> N
     with engine.begin() as connection:
         connection.exec_driver_sql(fast.sql, fast.of_requests(requests))
     stored = _stored(engine)
-    assert [row[0] for row in stored] == ["a" * 32, "b" * 32, "c" * 32, "d" * 32]
-    assert [row[13] for row in stored] == [None, None, "a" * 32, "b" * 32]  # the shadow links
+    assert [row[0] for row in stored] == [c * 32 for c in "abcdef"]
+    # The shadow links.
+    assert [row[13] for row in stored] == [None, None, "a" * 32, "b" * 32, "a" * 32, None]
 
 
 def test_a_request_value_that_cannot_be_converted_is_a_statement_error(

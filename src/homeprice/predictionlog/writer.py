@@ -14,8 +14,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
+from operator import itemgetter
 from typing import IO, Any
 
 import orjson
@@ -48,6 +49,13 @@ _OUTAGE_LOG_INTERVAL = 30.0
 _UNSET = object()
 # What _execute answers when the database refused the rows for their data.
 _REFUSED = object()
+# The columns of prediction_logs in table order, as RequestRecords rows are built; the
+# positions of those that differ row by row within a request.
+_COLUMNS = ("prediction_id", "request_id", "ts", "dataset", "variant", "model_version",
+            "served", "prediction", "lower", "upper", "features", "client_id", "latency_ms",
+            "parent_prediction_id", "mode")
+_PER_ROW_COLUMNS = frozenset(_COLUMNS.index(name) for name in (
+    "prediction_id", "prediction", "lower", "upper", "features", "parent_prediction_id"))
 
 
 def _row(record: PredictionRecord) -> dict[str, Any]:
@@ -117,7 +125,15 @@ class _DriverInsert:
         self._names = tuple(compiled.positiontup or processors)
         self._convert = tuple((i, processors[name]) for i, name in enumerate(self._names)
                               if processors[name] is not None)
-        self._processors = processors
+        # The columnar path builds rows in the table's column order: which columns need a
+        # processor there, and how to reorder rows for a driver that takes another order.
+        if set(processors) != set(_COLUMNS):
+            raise ValueError(f"prediction_logs has columns {sorted(processors)}, the writer "
+                             f"knows {sorted(_COLUMNS)}")
+        self._convert_columns = tuple((i, processors[name]) for i, name in enumerate(_COLUMNS)
+                                      if processors[name] is not None)
+        self._reorder = (None if self._names == _COLUMNS or not self._positional
+                         else itemgetter(*(_COLUMNS.index(name) for name in self._names)))
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
         """The driver's parameters of `rows` (a missing column is NULL, as in an insert); a
@@ -152,48 +168,71 @@ class _DriverInsert:
         Python-level loop per row except for the features' JSON. A value that cannot be
         converted raises StatementError (the caller then takes the rows one by one).
         """
-        names, processors, positional = self._names, self._processors, self._positional
         out: list[Any] = []
         try:
             for chunk in chunks:
-                parents = chunk.parent_prediction_ids
-                # Lists are per-row columns; anything else is shared by the request's rows.
-                values: dict[str, Any] = {
-                    "prediction_id": list(map(str, chunk.prediction_ids)),
-                    "request_id": str(chunk.request_id),
-                    "ts": utc(chunk.ts),
-                    "dataset": str(chunk.dataset),
-                    "variant": str(chunk.variant),
-                    "model_version": str(chunk.model_version),
-                    "served": bool(chunk.served),
-                    "prediction": list(map(float, chunk.prices)),
-                    "lower": list(map(float, chunk.lowers)),
-                    "upper": list(map(float, chunk.uppers)),
-                    "features": [orjson.dumps(f, default=str, option=_JSON_OPTIONS).decode()
-                                 for f in chunk.features],
-                    "client_id": None if chunk.client_id is None else str(chunk.client_id),
-                    "latency_ms": None if chunk.latency_ms is None else float(chunk.latency_ms),
-                    "parent_prediction_id": None if parents is None else list(map(str, parents)),
-                    "mode": None if chunk.mode is None else str(chunk.mode),
-                }
-                size = len(chunk)
-                columns: list[Any] = []
-                for name in names:
-                    value, process = values[name], processors[name]
-                    if isinstance(value, list):
-                        columns.append(value if process is None else
-                                       [None if v is None else process(v) for v in value])
-                    else:
-                        if process is not None and value is not None:
-                            value = process(value)
-                        columns.append(repeat(value, size))
-                rows = zip(*columns, strict=True)
-                out.extend(rows if positional else (dict(zip(names, row, strict=True))
-                                                    for row in rows))
+                out.extend(self._request_rows(chunk))
         except (TypeError, ValueError, AttributeError) as exc:
             raise StatementError("a value of the request cannot be bound", self.sql, None,
                                  exc) from exc
         return out
+
+    def _request_rows(self, chunk: RequestRecords) -> Iterable[Any]:
+        """The driver's rows of one request (see of_requests)."""
+        size = len(chunk)
+        if size == 1:
+            return (self._single_row(chunk),)
+        parents = chunk.parent_prediction_ids
+        # In the table's column order (_COLUMNS); lists are per-row columns.
+        values: list[Any] = [
+            list(map(str, chunk.prediction_ids)), str(chunk.request_id), utc(chunk.ts),
+            str(chunk.dataset), str(chunk.variant), str(chunk.model_version),
+            bool(chunk.served), list(map(float, chunk.prices)), list(map(float, chunk.lowers)),
+            list(map(float, chunk.uppers)),
+            [orjson.dumps(f, default=str, option=_JSON_OPTIONS).decode() for f in chunk.features],
+            None if chunk.client_id is None else str(chunk.client_id),
+            None if chunk.latency_ms is None else float(chunk.latency_ms),
+            [None] * size if parents is None else list(map(str, parents)),
+            None if chunk.mode is None else str(chunk.mode)]
+        for i, process in self._convert_columns:
+            value = values[i]
+            if i in _PER_ROW_COLUMNS:
+                values[i] = [None if v is None else process(v) for v in value]
+            elif value is not None:
+                values[i] = process(value)
+        (ids, request_id, ts, dataset, variant, version, served, prices, lowers, uppers,
+         features, client_id, latency, parent_ids, mode) = values
+        rows = zip(ids, repeat(request_id, size), repeat(ts, size), repeat(dataset, size),
+                   repeat(variant, size), repeat(version, size), repeat(served, size),
+                   prices, lowers, uppers, features, repeat(client_id, size),
+                   repeat(latency, size), parent_ids, repeat(mode, size), strict=True)
+        return self._as_driver_rows(rows)
+
+    def _single_row(self, chunk: RequestRecords) -> Any:
+        """The driver's row of a request of one home (most requests): scalars, no columns."""
+        parents = chunk.parent_prediction_ids
+        row: list[Any] = [
+            str(chunk.prediction_ids[0]), str(chunk.request_id), utc(chunk.ts),
+            str(chunk.dataset), str(chunk.variant), str(chunk.model_version),
+            bool(chunk.served), float(chunk.prices[0]), float(chunk.lowers[0]),
+            float(chunk.uppers[0]),
+            orjson.dumps(chunk.features[0], default=str, option=_JSON_OPTIONS).decode(),
+            None if chunk.client_id is None else str(chunk.client_id),
+            None if chunk.latency_ms is None else float(chunk.latency_ms),
+            None if parents is None else str(parents[0]),
+            None if chunk.mode is None else str(chunk.mode)]
+        for i, process in self._convert_columns:
+            if row[i] is not None:
+                row[i] = process(row[i])
+        (driver_row,) = self._as_driver_rows((tuple(row),))
+        return driver_row
+
+    def _as_driver_rows(self, rows: Iterable[tuple[Any, ...]]) -> Iterable[Any]:
+        """Rows in table order as the driver takes them: dicts for named parameters, tuples in
+        its own order otherwise."""
+        if not self._positional:
+            return (dict(zip(_COLUMNS, row, strict=True)) for row in rows)
+        return rows if self._reorder is None else map(self._reorder, rows)
 
 
 def _refused_data(exc: SQLAlchemyError) -> bool:
