@@ -96,3 +96,17 @@ def test_a_request_larger_than_the_room_left_queues_its_head_and_spills_its_tail
     assert engine.ids() == [*sent.prediction_ids, *later.prediction_ids]
     assert (writer.written, writer.replayed, writer.dropped) == (4, 3, 0)
     assert writer.close(timeout=2.0)
+
+
+def test_a_request_the_database_refuses_is_written_row_by_row_losing_only_bad_rows(
+        engine: FlakyEngine) -> None:
+    # One refused transaction, then one insert per row: the duplicate alone is dropped.
+    writer = make_writer(engine)
+    earlier = request(1)
+    writer._write_batch([earlier])
+    sent = request(3)
+    sent.prediction_ids[1] = earlier.prediction_ids[0]  # already written: a duplicate key
+    writer._write_batch([sent])
+    assert (writer.written, writer.dropped, writer.errors) == (3, 1, 2)
+    assert engine.ids() == [earlier.prediction_ids[0], sent.prediction_ids[0],
+                            sent.prediction_ids[2]]

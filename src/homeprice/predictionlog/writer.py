@@ -676,16 +676,20 @@ class BatchWriter:
             lambda connection: connection.exec_driver_sql(self._fast.sql, parameters),
             len(parameters), count_written=True)
         if outcome is _REFUSED:
-            return self._insert_rows_of(chunks)
+            # Retrying cannot help: write row by row and lose only the offending rows.
+            return self._insert_rows_of(chunks, one_by_one=True)
         return bool(outcome)
 
-    def _insert_rows_of(self, chunks: list[RequestRecords]) -> bool:
-        """Insert the records of queued requests as rows, dropping (and counting) those that
-        cannot be converted."""
+    def _insert_rows_of(self, chunks: list[RequestRecords], *, one_by_one: bool = False
+                        ) -> bool:
+        """Insert the records of queued requests as rows (in one transaction, or one by one),
+        dropping (and counting) those that cannot be converted."""
         rows, bad = _rows(chunks)
         if bad:
             with self._lock:
                 self._dropped += bad
+        if one_by_one:
+            return all(self._insert([row]) for row in rows)
         return not rows or self._insert(rows)
 
     def _replay(self) -> None:
