@@ -58,8 +58,9 @@ def measure(name: str, source: str | None, extra: dict[str, str], loads: list[st
     """Start one variant, wait for its workers and compiled trees, and run each load."""
     port = serve.free_port()
     slug = f"{name}-{len(list(workdir.glob(name + '-*.log')))}"
-    env = dict(os.environ, HOMEPRICE_LOG_DB_URL=f"sqlite:///{workdir / (slug + '.db')}",
-               HOMEPRICE_SERVING__LOG_SPILL_DIR=str(workdir / f"{slug}-spill"), **extra)
+    # A fresh log per server, in the run folder; a variant may name its own (PostgreSQL).
+    env = {**os.environ, "HOMEPRICE_LOG_DB_URL": f"sqlite:///{workdir / (slug + '.db')}",
+           "HOMEPRICE_SERVING__LOG_SPILL_DIR": str(workdir / f"{slug}-spill"), **extra}
     if source is not None:
         env["PYTHONPATH"] = source
     workers = serve.worker_count(serve.ServingSettings(workers="auto"))
