@@ -58,28 +58,26 @@ _PER_ROW_COLUMNS = frozenset(_COLUMNS.index(name) for name in (
     "prediction_id", "prediction", "lower", "upper", "features", "parent_prediction_id"))
 
 
+def _values(chunk: RequestRecords, i: int) -> list[Any]:
+    """Row `i` of a request as the values of prediction_logs, in table order (_COLUMNS)."""
+    parents = chunk.parent_prediction_ids
+    return [
+        str(chunk.prediction_ids[i]), str(chunk.request_id),
+        # SQLite stores datetimes without an offset, so every value is written in UTC.
+        utc(chunk.ts), str(chunk.dataset), str(chunk.variant), str(chunk.model_version),
+        bool(chunk.served), float(chunk.prices[i]), float(chunk.lowers[i]),
+        float(chunk.uppers[i]),
+        # Sorted keys: identical features give identical text.
+        orjson.dumps(chunk.features[i], default=str, option=_JSON_OPTIONS).decode(),
+        None if chunk.client_id is None else str(chunk.client_id),
+        None if chunk.latency_ms is None else float(chunk.latency_ms),
+        None if parents is None else str(parents[i]),
+        None if chunk.mode is None else str(chunk.mode)]
+
+
 def _row(record: PredictionRecord) -> dict[str, Any]:
     """The prediction_logs row of a record."""
-    return {
-        "prediction_id": str(record.prediction_id),
-        "request_id": str(record.request_id),
-        # SQLite stores datetimes without an offset, so every value is written in UTC.
-        "ts": utc(record.ts),
-        "dataset": str(record.dataset),
-        "variant": str(record.variant),
-        "model_version": str(record.model_version),
-        "served": bool(record.served),
-        "prediction": float(record.prediction),
-        "lower": float(record.lower),
-        "upper": float(record.upper),
-        # Sorted keys: identical features give identical text.
-        "features": orjson.dumps(record.features, default=str, option=_JSON_OPTIONS).decode(),
-        "client_id": None if record.client_id is None else str(record.client_id),
-        "latency_ms": None if record.latency_ms is None else float(record.latency_ms),
-        "parent_prediction_id": (None if record.parent_prediction_id is None
-                                 else str(record.parent_prediction_id)),
-        "mode": None if record.mode is None else str(record.mode),
-    }
+    return dict(zip(_COLUMNS, _values(RequestRecords.of(record), 0), strict=True))
 
 
 def _rows(chunks: Sequence[RequestRecords]) -> tuple[list[dict[str, Any]], int]:
@@ -210,17 +208,7 @@ class _DriverInsert:
 
     def _single_row(self, chunk: RequestRecords) -> Any:
         """The driver's row of a request of one home (most requests): scalars, no columns."""
-        parents = chunk.parent_prediction_ids
-        row: list[Any] = [
-            str(chunk.prediction_ids[0]), str(chunk.request_id), utc(chunk.ts),
-            str(chunk.dataset), str(chunk.variant), str(chunk.model_version),
-            bool(chunk.served), float(chunk.prices[0]), float(chunk.lowers[0]),
-            float(chunk.uppers[0]),
-            orjson.dumps(chunk.features[0], default=str, option=_JSON_OPTIONS).decode(),
-            None if chunk.client_id is None else str(chunk.client_id),
-            None if chunk.latency_ms is None else float(chunk.latency_ms),
-            None if parents is None else str(parents[0]),
-            None if chunk.mode is None else str(chunk.mode)]
+        row = _values(chunk, 0)
         for i, process in self._convert_columns:
             if row[i] is not None:
                 row[i] = process(row[i])
