@@ -85,19 +85,13 @@ def _rows(chunks: Sequence[RequestRecords]) -> tuple[list[dict[str, Any]], int]:
     (each logged); for the rare paths that need rows one by one (spilling, a refused batch)."""
     rows, bad = [], 0
     for chunk in chunks:
-        try:
-            records = chunk.records()
-        except Exception as exc:  # a malformed request must not take the rest along
-            bad += len(chunk)
-            log.error("prediction log dropped the %d records of request %r: %s", len(chunk),
-                      chunk.request_id, exc)
-            continue
-        for record in records:
+        for i in range(len(chunk)):
             try:
-                rows.append(_row(record))
+                rows.append(dict(zip(_COLUMNS, _values(chunk, i), strict=True)))
             except Exception as exc:  # a malformed record must not take the rest along
                 bad += 1
-                log.error("prediction log dropped record %r: %s", record, exc)
+                log.error("prediction log dropped record %r: %s",
+                          chunk.part(i, i + 1).records()[0], exc)
     return rows, bad
 
 
